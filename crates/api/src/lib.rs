@@ -1,0 +1,510 @@
+//! The daemon's HTTP API: request and response bodies shared by `prismd` and `prism`.
+//!
+//! Everything here is plain serde data with OpenAPI schemas; field names are the stable JSON
+//! contract that `--output json` prints, so add fields, never rename them.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+/// API version prefix of every route.
+pub const API_PREFIX: &str = "/v1";
+
+/// Header carrying the daemon token.
+pub const TOKEN_HEADER: &str = "x-prism-token";
+
+/// Where a request's AWS calls go: the profile and region travel with each request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AwsTarget {
+    /// AWS profile name (`None`: the default credential chain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// AWS region (`None`: the profile's or environment's region).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+/// `GET /v1/health`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    /// Daemon version.
+    pub version: String,
+    /// Daemon process id.
+    pub pid: u32,
+    /// When the daemon started (RFC 3339).
+    pub started_at: String,
+    /// Fingerprint of the AWS environment the daemon was started with (see [`aws_env_fingerprint`]).
+    pub aws_env_fingerprint: String,
+    /// The endpoint override the daemon uses, if any (never credentials).
+    pub aws_endpoint: Option<String>,
+    /// Operations not yet finished.
+    pub active_operations: usize,
+}
+
+/// Error body of every non-2xx answer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ApiError {
+    /// Machine-readable class: `invalid-input`, `not-found`, `conflict`, `aws`, `unauthorized`, `internal`.
+    pub kind: String,
+    /// What went wrong, naming the thing concerned.
+    pub message: String,
+    /// What to do about it, when there is something to do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// Related operation id (e.g. the save already running).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation_id: Option<String>,
+}
+
+/// A template as listed.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TemplateSummary {
+    /// Identifier used on the command line.
+    pub name: String,
+    /// Display name.
+    pub display_name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Latest version.
+    pub version: Option<String>,
+    /// All versions known.
+    pub versions: Vec<String>,
+    /// `builtin`, `user` or `saved`.
+    pub origin: String,
+    /// File it was loaded from (user and saved templates).
+    pub path: Option<String>,
+    /// Base distribution or `ami-based`.
+    pub base: Option<String>,
+    /// Regions with a saved AMI (saved templates).
+    pub regions: Vec<String>,
+    /// Project, for saved templates.
+    pub project: Option<String>,
+}
+
+/// `GET /v1/templates`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TemplateList {
+    /// The templates, one per name (latest version).
+    pub templates: Vec<TemplateSummary>,
+    /// Files that failed to load, with why (they are skipped).
+    pub issues: Vec<TemplateIssue>,
+}
+
+/// A template file that could not be loaded.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TemplateIssue {
+    /// File or built-in name.
+    pub origin: String,
+    /// Why.
+    pub message: String,
+}
+
+/// `GET /v1/templates/{name}`: one template, inheritance resolved.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TemplateDetail {
+    /// Summary.
+    pub summary: TemplateSummary,
+    /// The resolved template as YAML.
+    pub yaml: String,
+    /// The resolved template as JSON.
+    #[schema(value_type = Object)]
+    pub template: serde_json::Value,
+    /// Warnings from loading it (unknown fields, overrides).
+    pub warnings: Vec<String>,
+}
+
+/// `POST /v1/templates/validate`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ValidateRequest {
+    /// Absolute path of the file to validate (read by the daemon, which runs as the same user).
+    pub path: String,
+}
+
+/// Result of validating a template file.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ValidateReport {
+    /// The file.
+    pub path: String,
+    /// Template identifier, when it parsed.
+    pub template: Option<String>,
+    /// Whether it is valid (no errors).
+    pub valid: bool,
+    /// Errors.
+    pub errors: Vec<String>,
+    /// Warnings.
+    pub warnings: Vec<String>,
+    /// Prism fields accepted but not used yet.
+    pub unused_fields: Vec<String>,
+}
+
+/// A workstation as listed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Workstation {
+    /// Name (unique per user).
+    pub name: String,
+    /// EC2 instance id.
+    pub instance_id: String,
+    /// Region.
+    pub region: String,
+    /// EC2 state (`pending`, `running`, `stopped`, …).
+    pub state: String,
+    /// Template it was launched from.
+    pub template: Option<String>,
+    /// That template's version.
+    pub template_version: Option<String>,
+    /// Project.
+    pub project: Option<String>,
+    /// Size name.
+    pub size: Option<String>,
+    /// Instance type.
+    pub instance_type: String,
+    /// Architecture.
+    pub architecture: String,
+    /// Public IP.
+    pub public_ip: Option<String>,
+    /// Launch time.
+    pub launched_at: Option<String>,
+}
+
+/// `GET /v1/workstations`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WorkstationList {
+    /// Workstations.
+    pub workstations: Vec<Workstation>,
+    /// Regions that were refreshed from EC2.
+    pub refreshed_regions: Vec<String>,
+    /// Regions that could not be refreshed, with why (their cached rows are shown).
+    pub errors: Vec<String>,
+}
+
+/// `POST /v1/workstations`: launch.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LaunchRequest {
+    /// Template reference (`T` or `T@N`).
+    pub template: String,
+    /// New workstation name.
+    pub name: String,
+    /// Size (`XS`…`XL`, `GPU-S`…`GPU-XL`); default from the template.
+    pub size: Option<String>,
+    /// Architecture (`x86_64`, `arm64`); default x86_64.
+    pub arch: Option<String>,
+    /// Project.
+    pub project: Option<String>,
+    /// Where.
+    #[serde(default)]
+    pub aws: AwsTarget,
+}
+
+/// `POST /v1/workstations/{name}/{action}` and `DELETE /v1/workstations/{name}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct WorkstationAction {
+    /// Where.
+    #[serde(default)]
+    pub aws: AwsTarget,
+}
+
+/// Capture mode of a save.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CaptureMode {
+    /// Stop, image, start again as soon as snapshots are initiated (consistent).
+    #[default]
+    Stop,
+    /// `CreateImage` with reboot (EC2 reboots in place).
+    Reboot,
+    /// No reboot: zero downtime, crash-consistent.
+    Live,
+}
+
+impl CaptureMode {
+    /// The mode's name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Stop => "stop",
+            Self::Reboot => "reboot",
+            Self::Live => "live",
+        }
+    }
+}
+
+/// `POST /v1/saves`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SaveRequest {
+    /// Workstation to save.
+    pub workstation: String,
+    /// Template name to save as.
+    pub template: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Extra regions to copy the image to.
+    #[serde(default)]
+    pub copy_to_regions: Vec<String>,
+    /// Project.
+    pub project: Option<String>,
+    /// Make the image public.
+    #[serde(default)]
+    pub public: bool,
+    /// Capture mode.
+    #[serde(default)]
+    pub mode: CaptureMode,
+    /// Extra tags `K=V`.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Where.
+    #[serde(default)]
+    pub aws: AwsTarget,
+    /// Only check and describe the plan; create nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// What a save will do, answered to a dry run.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SavePlan {
+    /// Workstation.
+    pub workstation: String,
+    /// Its instance id.
+    pub instance_id: String,
+    /// Its region.
+    pub region: String,
+    /// Its current state.
+    pub state: String,
+    /// Template name.
+    pub template: String,
+    /// Version the save will create.
+    pub version: u32,
+    /// Capture mode.
+    pub mode: CaptureMode,
+    /// Whether the workstation will be stopped.
+    pub will_stop: bool,
+    /// Estimated downtime in seconds (stop + start), when it will stop.
+    pub estimated_downtime_seconds: Option<u64>,
+    /// Regions the image goes to (source first).
+    pub regions: Vec<String>,
+    /// Total EBS size in GiB.
+    pub volume_gb: i64,
+    /// Estimated monthly snapshot storage cost in USD (all regions).
+    pub estimated_monthly_cost_usd: f64,
+    /// Warnings (e.g. live mode is crash-consistent).
+    pub warnings: Vec<String>,
+}
+
+/// `POST /v1/templates/{name}/copies`: copy a saved version to another region.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CopyRequest {
+    /// Template reference (`T` or `T@N`).
+    pub template: String,
+    /// Destination region.
+    pub to_region: String,
+    /// Credentials profile.
+    #[serde(default)]
+    pub aws: AwsTarget,
+}
+
+/// Status of an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum OperationStatus {
+    /// Steps are running forward.
+    Running,
+    /// A step failed (or a cancel came); undos are running.
+    Compensating,
+    /// Done.
+    Succeeded,
+    /// Failed, and everything it did was undone (or kept and reported).
+    Failed,
+    /// An undo itself failed: needs a person (the error says what is left).
+    CompensationFailed,
+}
+
+impl OperationStatus {
+    /// The status's name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Compensating => "compensating",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::CompensationFailed => "compensation-failed",
+        }
+    }
+
+    /// Parses a status name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "running" => Self::Running,
+            "compensating" => Self::Compensating,
+            "succeeded" => Self::Succeeded,
+            "failed" => Self::Failed,
+            "compensation-failed" => Self::CompensationFailed,
+            _ => return None,
+        })
+    }
+
+    /// Whether the operation has ended.
+    pub fn is_finished(&self) -> bool {
+        matches!(
+            self,
+            Self::Succeeded | Self::Failed | Self::CompensationFailed
+        )
+    }
+}
+
+/// One journal event of an operation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OperationEvent {
+    /// Sequence number within the operation.
+    pub seq: i64,
+    /// Step name.
+    pub step: String,
+    /// `started`, `succeeded`, `failed`, `undo-started`, `undo-finished`, `undo-failed`.
+    pub event: String,
+    /// Step output or error, as JSON.
+    #[schema(value_type = Object)]
+    pub payload: Option<serde_json::Value>,
+    /// When (RFC 3339).
+    pub at: String,
+}
+
+/// An operation and its journal.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Operation {
+    /// Id.
+    pub id: String,
+    /// Kind, e.g. `save.v1`.
+    pub kind: String,
+    /// Status.
+    pub status: OperationStatus,
+    /// What it acts on (workstation or template).
+    pub target: String,
+    /// Latest progress line (e.g. `waiting for ami-… to be available: 40%`).
+    pub progress: Option<String>,
+    /// Input.
+    #[schema(value_type = Object)]
+    pub input: serde_json::Value,
+    /// Result, when succeeded (kind-specific; see [`SaveResult`]).
+    #[schema(value_type = Object)]
+    pub result: Option<serde_json::Value>,
+    /// Error, when failed.
+    pub error: Option<String>,
+    /// Whether a cancel was requested.
+    pub cancel_requested: bool,
+    /// Created (RFC 3339).
+    pub created_at: String,
+    /// Last change (RFC 3339).
+    pub updated_at: String,
+    /// Journal (only in `GET /v1/operations/{id}`).
+    #[serde(default)]
+    pub events: Vec<OperationEvent>,
+}
+
+/// `GET /v1/operations`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OperationList {
+    /// Newest first.
+    pub operations: Vec<Operation>,
+}
+
+/// Per-region outcome of a save or copy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RegionOutcome {
+    /// Region.
+    pub region: String,
+    /// AMI id there, when created.
+    pub image_id: Option<String>,
+    /// `available`, `failed`, …
+    pub status: String,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// Result of a save.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SaveResult {
+    /// Template name.
+    pub template: String,
+    /// Version created.
+    pub version: u32,
+    /// Template file written.
+    pub path: String,
+    /// Source region.
+    pub source_region: String,
+    /// Per region (source first).
+    pub regions: Vec<RegionOutcome>,
+    /// Measured downtime of the workstation, seconds (0 when it was not stopped).
+    pub downtime_seconds: f64,
+    /// Total time of the operation, seconds.
+    pub total_seconds: f64,
+    /// Estimated monthly snapshot storage cost in USD.
+    pub estimated_monthly_cost_usd: f64,
+    /// Warnings (failed regions, sharing).
+    pub warnings: Vec<String>,
+    /// Command to launch from it.
+    pub launch_command: String,
+}
+
+/// Answer to a submitted operation.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Submitted {
+    /// The operation.
+    pub operation: Operation,
+}
+
+/// The AWS environment variables that decide where and as whom the daemon calls AWS.
+/// Profile and region are per request and are not part of it.
+pub const AWS_ENV_KEYS: &[&str] = &[
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_EC2",
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CA_BUNDLE",
+];
+
+/// A stable, non-reversible fingerprint of the AWS environment (FNV-1a over the values of
+/// [`AWS_ENV_KEYS`]), so the CLI can tell whether the daemon runs with the same one without
+/// the daemon ever reporting a secret.
+pub fn aws_env_fingerprint(get: impl Fn(&str) -> Option<String>) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for key in AWS_ENV_KEYS {
+        let v = get(key).unwrap_or_default();
+        for b in key.bytes().chain([0u8]).chain(v.bytes()).chain([0xffu8]) {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_changes_with_endpoint_and_is_stable() {
+        let a = aws_env_fingerprint(|k| (k == "AWS_ENDPOINT_URL").then(|| "http://a".into()));
+        let a2 = aws_env_fingerprint(|k| (k == "AWS_ENDPOINT_URL").then(|| "http://a".into()));
+        let b = aws_env_fingerprint(|k| (k == "AWS_ENDPOINT_URL").then(|| "http://b".into()));
+        assert_eq!(a, a2);
+        assert_ne!(a, b);
+        assert!(!a.contains("http"));
+    }
+
+    #[test]
+    fn status_round_trips() {
+        for s in [
+            OperationStatus::Running,
+            OperationStatus::Compensating,
+            OperationStatus::Succeeded,
+            OperationStatus::Failed,
+            OperationStatus::CompensationFailed,
+        ] {
+            assert_eq!(OperationStatus::parse(s.as_str()), Some(s));
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(json, format!("\"{}\"", s.as_str()));
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! [`AwsCloud`]: one credential set (profile), with lazily built EC2 and STS clients per region.
+
+use crate::{account, images, instances, sharing, snapshots, tagging};
+use async_trait::async_trait;
+use aws_config::{Region, SdkConfig};
+use prism_cloud::{
+    CallerIdentity, Cloud, CloudResult, CopyImageRequest, CreateImageRequest, Image, ImageQuery,
+    Instance, InstanceFilter, RunSpec, Share, Snapshot, SnapshotQuery, Tags,
+};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// The [`Cloud`] of one AWS credential set, backed by the official SDK.
+///
+/// Every call names its region; the EC2 and STS clients of a region are built on first use
+/// from the shared [`SdkConfig`] and cached (a client is a cheap handle on shared state).
+pub struct AwsCloud {
+    sdk: SdkConfig,
+    /// An endpoint that wins over every other source (emulator mode).
+    endpoint_override: Option<String>,
+    ec2: Mutex<HashMap<String, aws_sdk_ec2::Client>>,
+    sts: Mutex<HashMap<String, aws_sdk_sts::Client>>,
+}
+
+impl AwsCloud {
+    /// A cloud using `sdk` (credentials, retries, timeouts, endpoint) for every region.
+    pub fn from_sdk_config(sdk: SdkConfig) -> Self {
+        AwsCloud {
+            sdk,
+            endpoint_override: None,
+            ec2: Mutex::new(HashMap::new()),
+            sts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Like [`AwsCloud::from_sdk_config`], but every client calls `endpoint`, whatever the
+    /// environment or profile files say (emulators).
+    pub fn with_endpoint_override(sdk: SdkConfig, endpoint: impl Into<String>) -> Self {
+        AwsCloud {
+            endpoint_override: Some(endpoint.into()),
+            ..Self::from_sdk_config(sdk)
+        }
+    }
+
+    /// The shared SDK configuration.
+    pub fn sdk_config(&self) -> &SdkConfig {
+        &self.sdk
+    }
+
+    /// The EC2 client of `region` (built on first use).
+    pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
+        let mut map = self.ec2.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(region.to_string())
+            .or_insert_with(|| {
+                let mut b = aws_sdk_ec2::config::Builder::from(&self.sdk)
+                    .region(Region::new(region.to_string()));
+                if let Some(ep) = &self.endpoint_override {
+                    b = b.endpoint_url(ep);
+                }
+                aws_sdk_ec2::Client::from_conf(b.build())
+            })
+            .clone()
+    }
+
+    /// The STS client of `region` (built on first use).
+    pub fn sts(&self, region: &str) -> aws_sdk_sts::Client {
+        let mut map = self.sts.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(region.to_string())
+            .or_insert_with(|| {
+                let mut b = aws_sdk_sts::config::Builder::from(&self.sdk)
+                    .region(Region::new(region.to_string()));
+                if let Some(ep) = &self.endpoint_override {
+                    b = b.endpoint_url(ep);
+                }
+                aws_sdk_sts::Client::from_conf(b.build())
+            })
+            .clone()
+    }
+}
+
+#[async_trait]
+impl Cloud for AwsCloud {
+    async fn describe_regions(&self, region: &str) -> CloudResult<Vec<String>> {
+        account::describe_regions(&self.ec2(region), region).await
+    }
+
+    async fn caller_identity(&self, region: &str) -> CloudResult<CallerIdentity> {
+        account::caller_identity(&self.sts(region), region).await
+    }
+
+    async fn describe_instances(
+        &self,
+        region: &str,
+        filter: &InstanceFilter,
+    ) -> CloudResult<Vec<Instance>> {
+        instances::describe(&self.ec2(region), region, filter).await
+    }
+
+    async fn run_instance(&self, region: &str, spec: &RunSpec) -> CloudResult<Instance> {
+        instances::run(&self.ec2(region), region, spec).await
+    }
+
+    async fn start_instance(&self, region: &str, instance_id: &str) -> CloudResult<()> {
+        instances::start(&self.ec2(region), region, instance_id).await
+    }
+
+    async fn stop_instance(&self, region: &str, instance_id: &str) -> CloudResult<()> {
+        instances::stop(&self.ec2(region), region, instance_id).await
+    }
+
+    async fn terminate_instance(&self, region: &str, instance_id: &str) -> CloudResult<()> {
+        instances::terminate(&self.ec2(region), region, instance_id).await
+    }
+
+    async fn create_image(&self, region: &str, req: &CreateImageRequest) -> CloudResult<String> {
+        images::create(&self.ec2(region), region, req).await
+    }
+
+    async fn describe_images(&self, region: &str, query: &ImageQuery) -> CloudResult<Vec<Image>> {
+        images::describe(&self.ec2(region), region, query).await
+    }
+
+    async fn deregister_image(&self, region: &str, image_id: &str) -> CloudResult<()> {
+        images::deregister(&self.ec2(region), region, image_id).await
+    }
+
+    async fn describe_snapshots(
+        &self,
+        region: &str,
+        query: &SnapshotQuery,
+    ) -> CloudResult<Vec<Snapshot>> {
+        snapshots::describe(&self.ec2(region), region, query).await
+    }
+
+    async fn delete_snapshot(&self, region: &str, snapshot_id: &str) -> CloudResult<()> {
+        snapshots::delete(&self.ec2(region), region, snapshot_id).await
+    }
+
+    async fn create_tags(
+        &self,
+        region: &str,
+        resource_ids: &[String],
+        tags: &Tags,
+    ) -> CloudResult<()> {
+        tagging::create_tags(&self.ec2(region), region, resource_ids, tags).await
+    }
+
+    async fn copy_image(&self, dest_region: &str, req: &CopyImageRequest) -> CloudResult<String> {
+        images::copy(&self.ec2(dest_region), dest_region, req).await
+    }
+
+    async fn share_image(&self, region: &str, image_id: &str, share: &Share) -> CloudResult<()> {
+        sharing::modify(&self.ec2(region), region, image_id, share, sharing::Op::Add).await
+    }
+
+    async fn unshare_image(&self, region: &str, image_id: &str, share: &Share) -> CloudResult<()> {
+        sharing::modify(&self.ec2(region), region, image_id, share, sharing::Op::Remove).await
+    }
+}

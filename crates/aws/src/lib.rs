@@ -1,0 +1,21 @@
+//! `prism_cloud::Cloud` implemented with the official AWS SDK for Rust (EC2 and STS).
+//!
+//! [`AwsCloudFactory`] loads one SDK configuration per AWS profile (standard chain: env
+//! vars, profile files, SSO, `AWS_ENDPOINT_URL*` for an emulator) with 3 attempts per call
+//! and bounded timeouts; [`AwsCloud`] keeps one EC2 and STS client per region. Every SDK
+//! error becomes a [`prism_cloud::CloudError`] naming the API, region, resource, AWS code
+//! and message. This is the only crate that compiles the SDK.
+
+mod account;
+mod client;
+mod convert;
+mod errors;
+mod factory;
+mod images;
+mod instances;
+mod sharing;
+mod snapshots;
+mod tagging;
+
+pub use client::AwsCloud;
+pub use factory::{AwsCloudFactory, ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, MAX_ATTEMPTS};

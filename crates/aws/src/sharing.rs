@@ -1,0 +1,94 @@
+//! Image launch permissions: share with everyone, accounts, organizations or OUs, and unshare.
+
+use crate::errors::sdk_error;
+use aws_sdk_ec2::types as ec2;
+use prism_cloud::{CloudResult, Share};
+
+/// Whether launch permissions are added or removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Op {
+    /// Grant.
+    Add,
+    /// Revoke.
+    Remove,
+}
+
+/// The launch permissions a [`Share`] stands for.
+pub(crate) fn permissions(share: &Share) -> Vec<ec2::LaunchPermission> {
+    let mut out = Vec::new();
+    if share.public {
+        out.push(
+            ec2::LaunchPermission::builder()
+                .group(ec2::PermissionGroup::All)
+                .build(),
+        );
+    }
+    out.extend(
+        share
+            .accounts
+            .iter()
+            .map(|a| ec2::LaunchPermission::builder().user_id(a).build()),
+    );
+    out.extend(
+        share
+            .organizations
+            .iter()
+            .map(|o| ec2::LaunchPermission::builder().organization_arn(o).build()),
+    );
+    out.extend(
+        share
+            .organizational_units
+            .iter()
+            .map(|u| ec2::LaunchPermission::builder().organizational_unit_arn(u).build()),
+    );
+    out
+}
+
+/// Adds or removes the launch permissions of `share` on `image_id`
+/// (`ModifyImageAttribute`); an empty share does nothing.
+pub(crate) async fn modify(
+    ec2: &aws_sdk_ec2::Client,
+    region: &str,
+    image_id: &str,
+    share: &Share,
+    op: Op,
+) -> CloudResult<()> {
+    let perms = permissions(share);
+    if perms.is_empty() {
+        return Ok(());
+    }
+    let mods = match op {
+        Op::Add => ec2::LaunchPermissionModifications::builder().set_add(Some(perms)),
+        Op::Remove => ec2::LaunchPermissionModifications::builder().set_remove(Some(perms)),
+    }
+    .build();
+    ec2.modify_image_attribute()
+        .image_id(image_id)
+        .launch_permission(mods)
+        .send()
+        .await
+        .map_err(|e| sdk_error("ModifyImageAttribute", region, Some(image_id), e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn share_maps_to_each_permission_kind() {
+        let share = Share {
+            public: true,
+            accounts: vec!["111122223333".into()],
+            organizations: vec!["arn:aws:organizations::1:organization/o-1".into()],
+            organizational_units: vec!["arn:aws:organizations::1:ou/o-1/ou-1".into()],
+        };
+        let p = permissions(&share);
+        assert_eq!(p.len(), 4);
+        assert_eq!(p[0].group(), Some(&ec2::PermissionGroup::All));
+        assert_eq!(p[1].user_id(), Some("111122223333"));
+        assert!(p[2].organization_arn().is_some());
+        assert!(p[3].organizational_unit_arn().is_some());
+        assert!(permissions(&Share::default()).is_empty());
+    }
+}

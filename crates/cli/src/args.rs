@@ -1,0 +1,240 @@
+//! The command line, defined once: parsing, help, completions and the man page all come from here.
+
+use crate::output::Format;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Prism: research workstations on AWS EC2 from templates — and save a customized workstation
+/// as a versioned, shareable template.
+#[derive(Debug, Parser)]
+#[command(name = "prism", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// Output format of commands that print data.
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+    /// AWS profile (default: AWS_PROFILE, else the default credential chain).
+    #[arg(long, global = true, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile's region).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Launch a workstation from a template (`T` = latest version, `T@N` = version N).
+    Launch(LaunchArgs),
+    /// List workstations (refreshed from EC2).
+    List(ListArgs),
+    /// Stop a workstation.
+    Stop(NameArgs),
+    /// Start a stopped workstation.
+    Start(NameArgs),
+    /// Delete (terminate) a workstation.
+    Delete(DeleteArgs),
+    /// Save a workstation as a new version of a template.
+    Save(SaveArgs),
+    /// List templates.
+    Templates,
+    /// Template commands.
+    #[command(subcommand)]
+    Template(TemplateCommand),
+    /// List operations (saves, launches, …), newest first.
+    Operations(OperationsArgs),
+    /// Operation commands.
+    #[command(subcommand)]
+    Operation(OperationCommand),
+    /// Daemon commands.
+    #[command(subcommand)]
+    Daemon(DaemonCommand),
+    /// Print shell completions.
+    Completions {
+        /// Shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
+}
+
+/// `launch`.
+#[derive(Debug, Args)]
+pub struct LaunchArgs {
+    /// Template (`T` or `T@N`).
+    pub template: String,
+    /// Name of the new workstation.
+    pub name: String,
+    /// Size: XS, S, M, L, XL, GPU-S, GPU-M, GPU-L, GPU-XL (default: the template's type).
+    #[arg(long)]
+    pub size: Option<String>,
+    /// Architecture: x86_64 or arm64.
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// Project.
+    #[arg(long)]
+    pub project: Option<String>,
+    /// Return the operation id at once instead of following it.
+    #[arg(long)]
+    pub detach: bool,
+}
+
+/// `list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Show the cache without asking EC2.
+    #[arg(long)]
+    pub no_refresh: bool,
+}
+
+/// A command naming one workstation.
+#[derive(Debug, Args)]
+pub struct NameArgs {
+    /// Workstation name.
+    pub name: String,
+    /// Return the operation id at once.
+    #[arg(long)]
+    pub detach: bool,
+}
+
+/// `delete`.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// Workstation name.
+    pub name: String,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Return the operation id at once.
+    #[arg(long)]
+    pub detach: bool,
+}
+
+/// Capture mode.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Mode {
+    /// Stop, image, start again as soon as snapshots are initiated (consistent; default).
+    Stop,
+    /// EC2 reboots the instance in place while imaging (keeps the host).
+    Reboot,
+    /// No reboot: zero downtime, crash-consistent.
+    Live,
+}
+
+/// `save`.
+#[derive(Debug, Args)]
+pub struct SaveArgs {
+    /// Workstation to save.
+    pub workstation: String,
+    /// Template name to save as (an existing saved name gets a new version).
+    pub template: String,
+    /// Description of the template.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Also copy the image to these regions (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub copy_to_regions: Vec<String>,
+    /// Project.
+    #[arg(long)]
+    pub project: Option<String>,
+    /// Make the template's images public.
+    #[arg(long)]
+    pub public: bool,
+    /// Capture mode.
+    #[arg(long, value_enum, default_value_t = Mode::Stop)]
+    pub mode: Mode,
+    /// Extra tag `K=V` (repeatable).
+    #[arg(long = "tag", value_parser = parse_tag)]
+    pub tags: Vec<(String, String)>,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Return the operation id at once.
+    #[arg(long)]
+    pub detach: bool,
+    /// Only check and show the plan.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+fn parse_tag(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("'{s}' is not K=V")),
+    }
+}
+
+/// `template …`.
+#[derive(Debug, Subcommand)]
+pub enum TemplateCommand {
+    /// Show a template (inheritance resolved).
+    Info {
+        /// Template (`T` or `T@N`).
+        name: String,
+    },
+    /// List the versions of a template.
+    Versions {
+        /// Template name.
+        name: String,
+    },
+    /// Check a template file.
+    Validate {
+        /// The file.
+        file: std::path::PathBuf,
+        /// Also list accepted fields Prism does not use yet.
+        #[arg(long)]
+        verbose: bool,
+    },
+    /// Copy a saved version's image to another region (adds or retries a region).
+    Copy {
+        /// Template (`T` or `T@N`).
+        name: String,
+        /// Destination region.
+        #[arg(long)]
+        to_region: String,
+        /// Return the operation id at once.
+        #[arg(long)]
+        detach: bool,
+    },
+}
+
+/// `operations`.
+#[derive(Debug, Args)]
+pub struct OperationsArgs {
+    /// At most this many.
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+}
+
+/// `operation …`.
+#[derive(Debug, Subcommand)]
+pub enum OperationCommand {
+    /// Show an operation and its journal.
+    Show {
+        /// Operation id (or a unique prefix).
+        id: String,
+    },
+    /// Follow an operation until it ends (Ctrl-C detaches).
+    Follow {
+        /// Operation id (or a unique prefix).
+        id: String,
+    },
+    /// Cancel an operation: it compensates (the workstation ends as it started).
+    Cancel {
+        /// Operation id (or a unique prefix).
+        id: String,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+}
+
+/// `daemon …`.
+#[derive(Debug, Subcommand)]
+pub enum DaemonCommand {
+    /// Is the daemon running? Where are its state and log?
+    Status,
+    /// Stop the daemon (operations resume at its next start).
+    Stop,
+}

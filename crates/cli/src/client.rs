@@ -1,0 +1,159 @@
+//! Finding, starting and talking to the daemon.
+
+use crate::error::{CliError, CliResult};
+use prism_api::{ApiError, Health, TOKEN_HEADER};
+use prism_daemon::{DaemonAddress, Paths};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::time::Duration;
+
+/// A connection to the running daemon.
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    /// Where the daemon keeps its state.
+    pub paths: Paths,
+}
+
+fn daemon_err(message: impl Into<String>, hint: &str) -> CliError {
+    CliError::Daemon { message: message.into(), hint: Some(hint.into()) }
+}
+
+impl Client {
+    /// Connects to the daemon, starting it if none runs, and checks its AWS environment matches.
+    pub async fn connect(check_env: bool) -> CliResult<Client> {
+        let paths = Paths::from_env().map_err(|e| daemon_err(e, "set PRISM_HOME"))?;
+        let c = match Self::existing(&paths).await {
+            Some(c) => c,
+            None => {
+                start_daemon(&paths)?;
+                Self::wait_ready(&paths).await?
+            }
+        };
+        if check_env {
+            let h: Health = c.get("/v1/health").await?;
+            let mine = prism_api::aws_env_fingerprint(|k| std::env::var(k).ok());
+            if h.aws_env_fingerprint != mine {
+                return Err(CliError::Daemon {
+                    message: format!(
+                        "the running daemon (pid {}) uses a different AWS environment (credentials or endpoint{}) than this shell",
+                        h.pid,
+                        h.aws_endpoint.map(|e| format!(": it uses {e}")).unwrap_or_default()
+                    ),
+                    hint: Some("restart it with this shell's environment: prism daemon stop (the next command starts it again)".into()),
+                });
+            }
+        }
+        Ok(c)
+    }
+
+    /// Connects only if a daemon already runs.
+    pub async fn existing(paths: &Paths) -> Option<Client> {
+        let addr: DaemonAddress = serde_json::from_slice(&std::fs::read(paths.address()).ok()?).ok()?;
+        let token = std::fs::read_to_string(paths.token()).ok()?;
+        let c = Client::new(paths.clone(), &addr.addr, token.trim());
+        c.get::<Health>("/v1/health").await.ok()?;
+        Some(c)
+    }
+
+    fn new(paths: Paths, addr: &str, token: &str) -> Client {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            // Requests only check and submit; the daemon bounds its own work at 120 s.
+            .timeout(Duration::from_secs(150))
+            .build()
+            .expect("a plain HTTP client always builds");
+        Client { http, base: format!("http://{addr}"), token: token.to_string(), paths }
+    }
+
+    async fn wait_ready(paths: &Paths) -> CliResult<Client> {
+        // A cold daemon opens its store and binds in well under a second; 20 s covers slow disks.
+        for _ in 0..200 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if let Some(c) = Self::existing(paths).await {
+                return Ok(c);
+            }
+        }
+        Err(daemon_err(
+            "the daemon did not start within 20 s",
+            &format!("see its log: {}", paths.log().display()),
+        ))
+    }
+
+    async fn send<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> CliResult<T> {
+        let resp = req
+            .header(TOKEN_HEADER, &self.token)
+            .send()
+            .await
+            .map_err(|e| daemon_err(format!("cannot reach the daemon at {}: {e}", self.base), "check it with: prism daemon status"))?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| daemon_err(format!("reading the daemon's answer: {e}"), "try again"))?;
+        if status.is_success() {
+            serde_json::from_slice(&bytes)
+                .map_err(|e| daemon_err(format!("unexpected answer from the daemon: {e}"), "the daemon may be another version: prism daemon stop"))
+        } else {
+            let e: ApiError = serde_json::from_slice(&bytes).unwrap_or(ApiError {
+                kind: "internal".into(),
+                message: format!("daemon answered {status}: {}", String::from_utf8_lossy(&bytes)),
+                hint: None,
+                operation_id: None,
+            });
+            Err(CliError::Api(e))
+        }
+    }
+
+    /// GET a JSON resource.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> CliResult<T> {
+        self.send(self.http.get(format!("{}{path}", self.base))).await
+    }
+
+    /// GET with query parameters.
+    pub async fn get_query<T: DeserializeOwned, Q: Serialize + ?Sized>(&self, path: &str, q: &Q) -> CliResult<T> {
+        self.send(self.http.get(format!("{}{path}", self.base)).query(q)).await
+    }
+
+    /// POST a JSON body.
+    pub async fn post<T: DeserializeOwned, B: Serialize + ?Sized>(&self, path: &str, body: &B) -> CliResult<T> {
+        self.send(self.http.post(format!("{}{path}", self.base)).json(body)).await
+    }
+}
+
+/// The `prismd` binary: next to this executable, else on PATH.
+fn prismd_path() -> std::path::PathBuf {
+    if let Ok(exe) = std::env::current_exe() {
+        let sib = exe.with_file_name(format!("prismd{}", std::env::consts::EXE_SUFFIX));
+        if sib.exists() {
+            return sib;
+        }
+    }
+    std::path::PathBuf::from("prismd")
+}
+
+/// Starts `prismd` in the background, detached from this terminal, logging to its log file.
+pub fn start_daemon(paths: &Paths) -> CliResult<()> {
+    paths
+        .ensure_state_dir()
+        .map_err(|e| daemon_err(format!("cannot create {}: {e}", paths.state_dir.display()), "check permissions or set PRISM_HOME"))?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(paths.log())
+        .map_err(|e| daemon_err(format!("cannot open {}: {e}", paths.log().display()), "check permissions"))?;
+    let log2 = log.try_clone().map_err(|e| daemon_err(e.to_string(), "check permissions"))?;
+    let mut cmd = std::process::Command::new(prismd_path());
+    cmd.stdin(std::process::Stdio::null()).stdout(log).stderr(log2);
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        // Own process group: Ctrl-C in this terminal must not reach the daemon.
+        cmd.process_group(0);
+    }
+    cmd.spawn().map_err(|e| {
+        daemon_err(
+            format!("cannot start prismd: {e}"),
+            "install it next to prism (cargo install --path crates/cli installs both)",
+        )
+    })?;
+    Ok(())
+}

@@ -1,0 +1,85 @@
+//! `prism save`: show the plan, confirm, submit, follow, summarize.
+
+use super::{finish, target};
+use crate::args::{Cli, Mode, SaveArgs};
+use crate::client::Client;
+use crate::error::{CliError, CliResult};
+use crate::output::{print, Format};
+use crate::prompt::confirm;
+use prism_api::{CaptureMode, SavePlan, SaveRequest, SaveResult, Submitted};
+
+#[derive(serde::Deserialize)]
+struct SaveAnswer {
+    plan: SavePlan,
+    submitted: Option<Submitted>,
+}
+
+fn describe(p: &SavePlan) {
+    eprintln!("Saving workstation '{}' ({}, {} in {}) as template '{}' version {}", p.workstation, p.instance_id, p.state, p.region, p.template, p.version);
+    if p.will_stop {
+        eprintln!(
+            "  The workstation will be stopped for about {} minutes: it is started again as soon as the image's snapshots are initiated.",
+            p.estimated_downtime_seconds.unwrap_or(120).div_ceil(60)
+        );
+    } else if p.state == "stopped" {
+        eprintln!("  The workstation is stopped and stays stopped.");
+    }
+    eprintln!("  Regions: {}", p.regions.join(", "));
+    eprintln!("  Volume: {} GiB; estimated snapshot storage: ${:.2}/month", p.volume_gb, p.estimated_monthly_cost_usd);
+    for w in &p.warnings {
+        eprintln!("  warning: {w}");
+    }
+}
+
+/// `prism save`.
+pub async fn save(cli: &Cli, a: &SaveArgs) -> CliResult {
+    let c = Client::connect(true).await?;
+    let mut req = SaveRequest {
+        workstation: a.workstation.clone(),
+        template: a.template.clone(),
+        description: a.description.clone(),
+        copy_to_regions: a.copy_to_regions.clone(),
+        project: a.project.clone(),
+        public: a.public,
+        mode: match a.mode {
+            Mode::Stop => CaptureMode::Stop,
+            Mode::Reboot => CaptureMode::Reboot,
+            Mode::Live => CaptureMode::Live,
+        },
+        tags: a.tags.iter().cloned().collect(),
+        aws: target(cli),
+        dry_run: true,
+    };
+    let plan: SaveAnswer = c.post("/v1/saves", &req).await?;
+    if a.dry_run {
+        return print(cli.output, &plan.plan, describe);
+    }
+    if cli.output == Format::Table || !a.yes {
+        describe(&plan.plan);
+    }
+    confirm("Continue?", a.yes)?;
+    req.dry_run = false;
+    let ans: SaveAnswer = c.post("/v1/saves", &req).await?;
+    let sub = ans.submitted.ok_or_else(|| CliError::refused("the daemon did not submit the save", None))?;
+    if cli.output == Format::Table && !a.detach {
+        eprintln!("operation {} (Ctrl-C detaches; the save goes on)", sub.operation.id);
+    }
+    finish(&c, cli.output, sub, a.detach, |op| {
+        let Some(r) = op.result.clone().and_then(|v| serde_json::from_value::<SaveResult>(v).ok()) else {
+            return;
+        };
+        println!("Saved template '{}' version {} ({})", r.template, r.version, r.path);
+        for reg in &r.regions {
+            match &reg.error {
+                None => println!("  {:<16} {}", reg.region, reg.image_id.clone().unwrap_or_default()),
+                Some(e) => println!("  {:<16} FAILED: {e}", reg.region),
+            }
+        }
+        println!("  downtime {:.1}s, total {:.1}s, estimated storage ${:.2}/month", r.downtime_seconds, r.total_seconds, r.estimated_monthly_cost_usd);
+        for w in &r.warnings {
+            println!("  warning: {w}");
+        }
+        println!("Launch it with: {}", r.launch_command);
+    })
+    .await
+}

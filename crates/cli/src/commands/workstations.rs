@@ -1,0 +1,102 @@
+//! launch, list, stop, start, delete.
+
+use super::{finish, target};
+use crate::args::{Cli, DeleteArgs, LaunchArgs, ListArgs, NameArgs};
+use crate::client::Client;
+use crate::error::CliResult;
+use crate::output::{dash, print, table};
+use crate::prompt::confirm;
+use prism_api::{LaunchRequest, Submitted, WorkstationAction, WorkstationList};
+
+/// `prism launch`.
+pub async fn launch(cli: &Cli, a: &LaunchArgs) -> CliResult {
+    let c = Client::connect(true).await?;
+    let req = LaunchRequest {
+        template: a.template.clone(),
+        name: a.name.clone(),
+        size: a.size.clone(),
+        arch: a.arch.clone(),
+        project: a.project.clone(),
+        aws: target(cli),
+    };
+    let sub: Submitted = c.post("/v1/workstations", &req).await?;
+    if cli.output == crate::output::Format::Table && !a.detach {
+        eprintln!("launching '{}' from template '{}' ({})", a.name, a.template, sub.operation.id);
+    }
+    finish(&c, cli.output, sub, a.detach, |op| {
+        let r = op.result.clone().unwrap_or_default();
+        println!(
+            "workstation '{}' is running: {} in {} ({}), public IP {}",
+            a.name,
+            r["instance_id"].as_str().unwrap_or("?"),
+            r["region"].as_str().unwrap_or("?"),
+            r["instance_type"].as_str().unwrap_or("?"),
+            r["public_ip"].as_str().unwrap_or("-")
+        );
+    })
+    .await
+}
+
+/// `prism list`.
+pub async fn list(cli: &Cli, a: &ListArgs) -> CliResult {
+    let c = Client::connect(true).await?;
+    let t = target(cli);
+    let mut q = vec![("refresh", (!a.no_refresh).to_string())];
+    if let Some(r) = &t.region {
+        q.push(("region", r.clone()));
+    }
+    if let Some(p) = &t.profile {
+        q.push(("profile", p.clone()));
+    }
+    let l: WorkstationList = c.get_query("/v1/workstations", &q).await?;
+    for e in &l.errors {
+        eprintln!("warning: {e} (showing cached rows for that region)");
+    }
+    print(cli.output, &l, |l| {
+        if l.workstations.is_empty() {
+            println!("no workstations; launch one with: prism launch TEMPLATE NAME");
+            return;
+        }
+        let mut t = table(&["NAME", "STATE", "REGION", "TEMPLATE", "TYPE", "PUBLIC IP", "INSTANCE", "PROJECT"]);
+        for w in &l.workstations {
+            let tpl = match (&w.template, &w.template_version) {
+                (Some(t), Some(v)) => format!("{t}@{v}"),
+                (Some(t), None) => t.clone(),
+                _ => "-".into(),
+            };
+            t.add_row(vec![w.name.clone(), w.state.clone(), w.region.clone(), tpl, w.instance_type.clone(), dash(&w.public_ip), w.instance_id.clone(), dash(&w.project)]);
+        }
+        println!("{t}");
+    })
+}
+
+async fn act(cli: &Cli, name: &str, action: &str, detach: bool) -> CliResult {
+    let c = Client::connect(true).await?;
+    let sub: Submitted = c
+        .post(&format!("/v1/workstations/{name}/{action}"), &WorkstationAction { aws: target(cli) })
+        .await?;
+    finish(&c, cli.output, sub, detach, |op| {
+        let r = op.result.clone().unwrap_or_default();
+        match action {
+            "delete" => println!("workstation '{name}' deleted ({})", r["instance_id"].as_str().unwrap_or("?")),
+            _ => println!("workstation '{name}' is {}", r["state"].as_str().unwrap_or("?")),
+        }
+    })
+    .await
+}
+
+/// `prism stop`.
+pub async fn stop(cli: &Cli, a: &NameArgs) -> CliResult {
+    act(cli, &a.name, "stop", a.detach).await
+}
+
+/// `prism start`.
+pub async fn start(cli: &Cli, a: &NameArgs) -> CliResult {
+    act(cli, &a.name, "start", a.detach).await
+}
+
+/// `prism delete`.
+pub async fn delete(cli: &Cli, a: &DeleteArgs) -> CliResult {
+    confirm(&format!("Delete (terminate) workstation '{}'? Its disk is lost unless you saved it", a.name), a.yes)?;
+    act(cli, &a.name, "delete", a.detach).await
+}

@@ -1,0 +1,82 @@
+//! Following an operation live: one line per finished step with its time, a spinner with the
+//! latest progress while waiting, and Ctrl-C to detach (the operation goes on).
+
+use crate::client::Client;
+use crate::error::{CliError, CliResult};
+use crate::output::fancy;
+use indicatif::{ProgressBar, ProgressStyle};
+use prism_api::{Operation, OperationStatus};
+use std::time::Duration;
+
+/// Follows `id` until it ends; returns the final operation. Failed → `CliError::OperationFailed`.
+pub async fn follow(client: &Client, id: &str, quiet: bool) -> CliResult<Operation> {
+    let bar = if fancy() && !quiet { ProgressBar::new_spinner() } else { ProgressBar::hidden() };
+    bar.set_style(ProgressStyle::with_template("{spinner} [{elapsed}] {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let mut seen = 0usize;
+    let mut last_progress = String::new();
+    let plain = !fancy() && !quiet;
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        let op: Operation = client.get(&format!("/v1/operations/{id}")).await?;
+        let mut started_at: std::collections::HashMap<String, String> = Default::default();
+        for e in &op.events {
+            if e.event == "started" || e.event == "undo-started" {
+                started_at.insert(format!("{}:{}", e.step, e.event), e.at.clone());
+            }
+        }
+        for e in op.events.iter().skip(seen) {
+            if quiet {
+                continue;
+            }
+            let secs = |start_key: &str| {
+                started_at
+                    .get(start_key)
+                    .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                    .zip(chrono::DateTime::parse_from_rfc3339(&e.at).ok())
+                    .map(|(a, b)| format!(" ({:.1}s)", (b - a).num_milliseconds() as f64 / 1000.0))
+                    .unwrap_or_default()
+            };
+            let line = match e.event.as_str() {
+                "succeeded" => Some(format!("✓ {}{}", e.step, secs(&format!("{}:started", e.step)))),
+                "failed" => Some(format!("✗ {}: {}", e.step, e.payload.as_ref().and_then(|p| p.as_str()).unwrap_or("failed"))),
+                "undo-finished" => Some(format!("↩ undid {}{}", e.step, secs(&format!("{}:undo-started", e.step)))),
+                "undo-failed" => Some(format!("✗ undo of {} failed", e.step)),
+                _ => None,
+            };
+            if let Some(l) = line {
+                bar.suspend(|| eprintln!("{l}"));
+            }
+        }
+        seen = op.events.len();
+        if let Some(p) = &op.progress {
+            if *p != last_progress {
+                bar.set_message(p.clone());
+                if plain {
+                    eprintln!("… {p}");
+                }
+                last_progress = p.clone();
+            }
+        }
+        if op.status.is_finished() {
+            bar.finish_and_clear();
+            return match op.status {
+                OperationStatus::Succeeded => Ok(op),
+                _ => Err(CliError::OperationFailed {
+                    id: op.id.clone(),
+                    status: op.status.as_str().into(),
+                    error: op.error.clone().unwrap_or_else(|| "no reason recorded".into()),
+                }),
+            };
+        }
+        tokio::select! {
+            _ = &mut ctrl_c => {
+                bar.finish_and_clear();
+                return Err(CliError::Detached(op.id));
+            }
+            // Poll interval: operations take seconds to hours; 300 ms keeps the display live.
+            _ = tokio::time::sleep(Duration::from_millis(300)) => {}
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! The EC2 operations Prism uses, as a small trait, plus the domain types they exchange.
+//!
+//! Everything except `prism-aws` talks to EC2 through [`Cloud`], so the saga engine, the
+//! operations and the daemon build and test without compiling the AWS SDK. `prism-aws`
+//! implements it with the official SDK; [`fake::FakeCloud`] implements it in memory for
+//! logic tests (failure injection, pending states, call log).
+
+pub mod error;
+pub mod fake;
+pub mod tags;
+pub mod types;
+
+pub use error::{CloudError, CloudErrorKind};
+pub use types::*;
+
+use async_trait::async_trait;
+use std::sync::Arc;
+
+/// Result of a cloud call.
+pub type CloudResult<T> = Result<T, CloudError>;
+
+/// The EC2 (and STS) calls Prism makes. Every method names its region explicitly so one
+/// value serves all regions of one credential set (profile).
+#[async_trait]
+pub trait Cloud: Send + Sync {
+    /// Names of the regions enabled for this account (used to validate `--region`).
+    async fn describe_regions(&self, region: &str) -> CloudResult<Vec<String>>;
+
+    /// The caller's identity (account and ARN), recorded as `saved-by` on templates.
+    async fn caller_identity(&self, region: &str) -> CloudResult<CallerIdentity>;
+
+    /// Instances matching the filter; terminated instances are included only when asked.
+    async fn describe_instances(
+        &self,
+        region: &str,
+        filter: &InstanceFilter,
+    ) -> CloudResult<Vec<Instance>>;
+
+    /// Runs one instance. `spec.client_token` makes a retried call idempotent on real EC2.
+    async fn run_instance(&self, region: &str, spec: &RunSpec) -> CloudResult<Instance>;
+
+    /// Requests a start; returns at once.
+    async fn start_instance(&self, region: &str, instance_id: &str) -> CloudResult<()>;
+
+    /// Requests a stop; returns at once.
+    async fn stop_instance(&self, region: &str, instance_id: &str) -> CloudResult<()>;
+
+    /// Requests termination; returns at once.
+    async fn terminate_instance(&self, region: &str, instance_id: &str) -> CloudResult<()>;
+
+    /// Creates an image of an instance; returns the new image id.
+    async fn create_image(&self, region: &str, req: &CreateImageRequest) -> CloudResult<String>;
+
+    /// Images matching the query (ids, owners, name pattern, tags, executable-by).
+    async fn describe_images(&self, region: &str, query: &ImageQuery) -> CloudResult<Vec<Image>>;
+
+    /// Deregisters an image; a missing image is not an error.
+    async fn deregister_image(&self, region: &str, image_id: &str) -> CloudResult<()>;
+
+    /// Snapshots by id or by tag filter.
+    async fn describe_snapshots(
+        &self,
+        region: &str,
+        query: &SnapshotQuery,
+    ) -> CloudResult<Vec<Snapshot>>;
+
+    /// Deletes a snapshot; a missing snapshot is not an error.
+    async fn delete_snapshot(&self, region: &str, snapshot_id: &str) -> CloudResult<()>;
+
+    /// Adds or overwrites tags on any EC2 resources of one region.
+    async fn create_tags(
+        &self,
+        region: &str,
+        resource_ids: &[String],
+        tags: &Tags,
+    ) -> CloudResult<()>;
+
+    /// Starts a copy of `req.source_image_id` from `req.source_region` into `dest_region`;
+    /// returns the new image id in `dest_region`.
+    async fn copy_image(&self, dest_region: &str, req: &CopyImageRequest) -> CloudResult<String>;
+
+    /// Adds launch permissions to an image (public and/or accounts/organizations).
+    async fn share_image(&self, region: &str, image_id: &str, share: &Share) -> CloudResult<()>;
+
+    /// Removes launch permissions from an image.
+    async fn unshare_image(&self, region: &str, image_id: &str, share: &Share) -> CloudResult<()>;
+}
+
+/// Hands out a [`Cloud`] for a named AWS profile (or the default chain when `None`), so that
+/// each request can carry its own profile.
+#[async_trait]
+pub trait CloudFactory: Send + Sync {
+    /// The cloud for `profile`; the same value may be returned for repeated calls.
+    async fn cloud(&self, profile: Option<&str>) -> CloudResult<Arc<dyn Cloud>>;
+}
+
+/// A factory that always returns one cloud, whatever the profile (fakes and tests).
+pub struct SingleCloud(pub Arc<dyn Cloud>);
+
+#[async_trait]
+impl CloudFactory for SingleCloud {
+    async fn cloud(&self, _profile: Option<&str>) -> CloudResult<Arc<dyn Cloud>> {
+        Ok(self.0.clone())
+    }
+}

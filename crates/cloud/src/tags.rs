@@ -1,0 +1,76 @@
+//! The `prism:*` tag schema, the one place its keys are spelled.
+//!
+//! Instances, images, snapshots and regional copies carry these tags; a saved template *is*
+//! its images and their tags, so these keys are a public, versioned format (documented in the
+//! README). Add keys; never rename one.
+
+/// Marks a resource as managed by Prism (value `true`).
+pub const MANAGED: &str = "prism:managed";
+/// Schema version of the tags on this resource (value [`SCHEMA_VERSION`]).
+pub const SCHEMA: &str = "prism:schema";
+/// Current schema version.
+pub const SCHEMA_VERSION: &str = "1";
+/// The operation that created the resource (used to find it again after a crash).
+pub const OPERATION: &str = "prism:operation";
+
+/// Instance: the workstation's name.
+pub const NAME: &str = "prism:name";
+/// Instance: the template it was launched from.
+pub const TEMPLATE: &str = "prism:template";
+/// Instance: the template version it was launched from.
+pub const TEMPLATE_VERSION: &str = "prism:template-version";
+/// Instance, image: the project it belongs to.
+pub const PROJECT: &str = "prism:project";
+/// Instance: the launch size (`M`, `GPU-L`, …).
+pub const SIZE: &str = "prism:size";
+
+/// Image, snapshot: the saved template's name.
+pub const SAVED_TEMPLATE: &str = "prism:saved-template";
+/// Image, snapshot: the saved template's version (1, 2, …).
+pub const SAVED_VERSION: &str = "prism:saved-version";
+/// Image, snapshot: the workstation it was saved from.
+pub const SAVED_FROM: &str = "prism:saved-from";
+/// Image, snapshot: the instance id it was saved from.
+pub const SAVED_FROM_INSTANCE: &str = "prism:saved-from-instance";
+/// Image, snapshot: the template the saved workstation was launched from.
+pub const ORIGINAL_TEMPLATE: &str = "prism:original-template";
+/// Image, snapshot: that template's version.
+pub const ORIGINAL_TEMPLATE_VERSION: &str = "prism:original-template-version";
+/// Image, snapshot: ARN of whoever saved it.
+pub const SAVED_BY: &str = "prism:saved-by";
+/// Image, snapshot: RFC 3339 time of the save.
+pub const SAVED_AT: &str = "prism:saved-at";
+/// Image, snapshot: the template description.
+pub const DESCRIPTION: &str = "prism:description";
+/// Image: the region of the original image (on copies).
+pub const SOURCE_REGION: &str = "prism:source-region";
+/// Image: the original image id (on copies).
+pub const SOURCE_IMAGE: &str = "prism:source-image";
+/// Image: the capture mode (`stop`, `reboot`, `live`).
+pub const CAPTURE_MODE: &str = "prism:capture-mode";
+
+/// EC2's own limit on a tag value's length.
+pub const MAX_TAG_VALUE: usize = 256;
+
+/// Cuts a value to EC2's tag value limit on a character boundary.
+pub fn clamp_value(v: &str) -> String {
+    if v.len() <= MAX_TAG_VALUE {
+        return v.to_string();
+    }
+    let mut end = MAX_TAG_VALUE;
+    while !v.is_char_boundary(end) {
+        end -= 1;
+    }
+    v[..end].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn clamp_respects_char_boundaries() {
+        let long = "é".repeat(200);
+        let c = super::clamp_value(&long);
+        assert!(c.len() <= 256);
+        assert!(long.starts_with(&c));
+    }
+}

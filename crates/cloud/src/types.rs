@@ -1,0 +1,316 @@
+//! Plain data exchanged with the cloud: instances, images, snapshots, requests.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Resource tags, sorted by key for stable output.
+pub type Tags = BTreeMap<String, String>;
+
+/// Account and principal of the credentials in use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallerIdentity {
+    /// 12-digit account id.
+    pub account: String,
+    /// ARN of the caller.
+    pub arn: String,
+}
+
+/// EC2 instance lifecycle state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InstanceState {
+    /// Starting.
+    Pending,
+    /// Running.
+    Running,
+    /// Stop in progress.
+    Stopping,
+    /// Stopped.
+    Stopped,
+    /// Termination in progress.
+    ShuttingDown,
+    /// Terminated.
+    Terminated,
+    /// A state this version does not know.
+    Unknown,
+}
+
+impl InstanceState {
+    /// Parses EC2's state name.
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "pending" => Self::Pending,
+            "running" => Self::Running,
+            "stopping" => Self::Stopping,
+            "stopped" => Self::Stopped,
+            "shutting-down" => Self::ShuttingDown,
+            "terminated" => Self::Terminated,
+            _ => Self::Unknown,
+        }
+    }
+
+    /// EC2's state name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Stopping => "stopping",
+            Self::Stopped => "stopped",
+            Self::ShuttingDown => "shutting-down",
+            Self::Terminated => "terminated",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for InstanceState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One EC2 instance as Prism sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Instance {
+    /// `i-…` id.
+    pub id: String,
+    /// Region it lives in.
+    pub region: String,
+    /// Lifecycle state.
+    pub state: InstanceState,
+    /// Instance type, e.g. `t3.medium`.
+    pub instance_type: String,
+    /// `x86_64` or `arm64`.
+    pub architecture: String,
+    /// AMI it was launched from.
+    pub image_id: String,
+    /// Public IPv4 address, when it has one.
+    pub public_ip: Option<String>,
+    /// Private IPv4 address, when it has one.
+    pub private_ip: Option<String>,
+    /// Launch time, RFC 3339.
+    pub launch_time: Option<String>,
+    /// Sizes in GiB of attached EBS volumes, when known.
+    pub volume_sizes_gb: Vec<i32>,
+    /// Tags.
+    pub tags: Tags,
+}
+
+/// Which instances to describe.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InstanceFilter {
+    /// Only these ids (empty: any).
+    pub ids: Vec<String>,
+    /// Only instances having all these tags (`key = value`).
+    pub tags: Tags,
+    /// Only instances having these tag keys, whatever the value.
+    pub tag_keys: Vec<String>,
+    /// Include terminated instances.
+    pub include_terminated: bool,
+}
+
+/// What to run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSpec {
+    /// AMI id.
+    pub image_id: String,
+    /// Instance type.
+    pub instance_type: String,
+    /// Root volume size in GiB, when the template sets one.
+    pub root_volume_gb: Option<i32>,
+    /// User data script (plain text; the implementation encodes it).
+    pub user_data: Option<String>,
+    /// Tags for the instance and its volumes.
+    pub tags: Tags,
+    /// Idempotency token (≤ 64 ASCII characters).
+    pub client_token: String,
+}
+
+/// How to create an image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreateImageRequest {
+    /// Instance to image.
+    pub instance_id: String,
+    /// AMI name (must be unique per account and region on real EC2).
+    pub name: String,
+    /// AMI description.
+    pub description: String,
+    /// `true`: do not reboot (crash-consistent); `false`: EC2 reboots the instance.
+    pub no_reboot: bool,
+    /// Tags for the image itself (snapshots are tagged separately).
+    pub tags: Tags,
+}
+
+/// How to copy an image into another region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CopyImageRequest {
+    /// Region holding the source image.
+    pub source_region: String,
+    /// Source image id.
+    pub source_image_id: String,
+    /// Name of the copy.
+    pub name: String,
+    /// Description of the copy.
+    pub description: String,
+    /// Idempotency token (real EC2 honours it; moto does not).
+    pub client_token: String,
+}
+
+/// AMI state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImageState {
+    /// Being created or copied.
+    Pending,
+    /// Ready to launch.
+    Available,
+    /// Creation failed.
+    Failed,
+    /// Invalid.
+    Invalid,
+    /// Deregistered.
+    Deregistered,
+    /// Error.
+    Error,
+    /// Transient (e.g. disabled) or unknown.
+    Other,
+}
+
+impl ImageState {
+    /// Parses EC2's state name.
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "pending" => Self::Pending,
+            "available" => Self::Available,
+            "failed" => Self::Failed,
+            "invalid" => Self::Invalid,
+            "deregistered" => Self::Deregistered,
+            "error" => Self::Error,
+            _ => Self::Other,
+        }
+    }
+
+    /// Whether no further progress is possible.
+    pub fn is_terminal_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::Failed | Self::Invalid | Self::Deregistered | Self::Error
+        )
+    }
+
+    /// EC2's state name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Available => "available",
+            Self::Failed => "failed",
+            Self::Invalid => "invalid",
+            Self::Deregistered => "deregistered",
+            Self::Error => "error",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// One AMI.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Image {
+    /// `ami-…` id.
+    pub id: String,
+    /// Region it lives in.
+    pub region: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// State.
+    pub state: ImageState,
+    /// Why the state is what it is (failures), when EC2 says.
+    pub state_reason: Option<String>,
+    /// Owner account id.
+    pub owner_id: Option<String>,
+    /// `x86_64` or `arm64`.
+    pub architecture: String,
+    /// Creation date, RFC 3339 (sorts chronologically as text).
+    pub creation_date: Option<String>,
+    /// Whether it is public.
+    pub public: bool,
+    /// Snapshot ids of its EBS block devices (empty while not yet known).
+    pub snapshot_ids: Vec<String>,
+    /// Total size in GiB of its EBS block devices.
+    pub size_gb: i64,
+    /// Tags.
+    pub tags: Tags,
+}
+
+/// Which images to describe.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImageQuery {
+    /// Only these ids.
+    pub ids: Vec<String>,
+    /// Owners: account ids or `self`, `amazon`.
+    pub owners: Vec<String>,
+    /// Images these accounts may launch (`self`, `all`).
+    pub executable_users: Vec<String>,
+    /// Name pattern with `*` wildcards.
+    pub name: Option<String>,
+    /// Architecture.
+    pub architecture: Option<String>,
+    /// Having all these tags.
+    pub tags: Tags,
+    /// Having these tag keys.
+    pub tag_keys: Vec<String>,
+}
+
+/// EBS snapshot state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SnapshotState {
+    /// Being taken.
+    Pending,
+    /// Done.
+    Completed,
+    /// Failed.
+    Error,
+    /// Anything else.
+    Other,
+}
+
+/// One EBS snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// `snap-…` id.
+    pub id: String,
+    /// State.
+    pub state: SnapshotState,
+    /// Progress, 0–100, when known.
+    pub progress: Option<u8>,
+    /// Size in GiB.
+    pub size_gb: i64,
+    /// Description (EC2 puts the image id in it for AMI snapshots).
+    pub description: Option<String>,
+    /// Tags.
+    pub tags: Tags,
+}
+
+/// Which snapshots to describe.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotQuery {
+    /// Only these ids.
+    pub ids: Vec<String>,
+    /// Having all these tags (owned by self).
+    pub tags: Tags,
+}
+
+/// Launch permissions to add or remove.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Share {
+    /// Everyone (`group=all`).
+    pub public: bool,
+    /// 12-digit account ids.
+    pub accounts: Vec<String>,
+    /// Organization ARNs.
+    pub organizations: Vec<String>,
+    /// Organizational unit ARNs.
+    pub organizational_units: Vec<String>,
+}

@@ -1,0 +1,11 @@
+//! `prismd`: the loopback-only daemon that owns Prism's state and runs its durable operations.
+
+pub mod auth;
+pub mod errors;
+pub mod paths;
+pub mod routes;
+pub mod server;
+pub mod state;
+
+pub use paths::{DaemonAddress, Paths};
+pub use server::run;

@@ -1,0 +1,76 @@
+//! The HTTP API: routes, their OpenAPI description, and the middleware stack.
+
+pub mod daemon;
+pub mod operations;
+pub mod saves;
+pub mod templates;
+pub mod workstations;
+
+use crate::auth::{self, Token};
+use crate::state::AppState;
+use axum::routing::{get, post};
+use axum::Router;
+use std::time::Duration;
+use utoipa::OpenApi;
+
+/// The OpenAPI document of the daemon's API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "prismd", description = "Prism daemon API (loopback only; every request needs the x-prism-token header)."),
+    paths(
+        daemon::health, daemon::openapi, daemon::shutdown,
+        templates::list, templates::info, templates::validate, templates::copy,
+        workstations::list, workstations::launch, workstations::action,
+        saves::save,
+        operations::list, operations::show, operations::cancel,
+    ),
+    components(schemas(
+        prism_api::Health, prism_api::ApiError, prism_api::TemplateList, prism_api::TemplateSummary,
+        prism_api::TemplateIssue, prism_api::TemplateDetail, prism_api::ValidateRequest, prism_api::ValidateReport,
+        prism_api::Workstation, prism_api::WorkstationList, prism_api::LaunchRequest, prism_api::WorkstationAction,
+        prism_api::AwsTarget, prism_api::SaveRequest, prism_api::SavePlan, prism_api::CaptureMode, prism_api::CopyRequest,
+        prism_api::Operation, prism_api::OperationList, prism_api::OperationEvent, prism_api::OperationStatus,
+        prism_api::Submitted, prism_api::SaveResult, prism_api::RegionOutcome,
+    ))
+)]
+pub struct ApiDoc;
+
+/// Request bodies larger than this are refused (templates and requests are small).
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// Builds the router with authentication, body limit and per-request timeout.
+pub fn router(state: AppState, token: Token) -> Router {
+    let api = Router::new()
+        .route("/v1/health", get(daemon::health))
+        .route("/v1/openapi.json", get(daemon::openapi))
+        .route("/v1/daemon/shutdown", post(daemon::shutdown))
+        .route("/v1/templates", get(templates::list))
+        .route("/v1/templates/validate", post(templates::validate))
+        .route("/v1/templates/copies", post(templates::copy))
+        .route("/v1/templates/{name}", get(templates::info))
+        .route("/v1/workstations", get(workstations::list).post(workstations::launch))
+        .route("/v1/workstations/{name}/{action}", post(workstations::action))
+        .route("/v1/saves", post(saves::save))
+        .route("/v1/operations", get(operations::list))
+        .route("/v1/operations/{id}", get(operations::show))
+        .route("/v1/operations/{id}/cancel", post(operations::cancel))
+        .with_state(state);
+    api.layer(axum::middleware::from_fn_with_state(token, auth::require))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
+        // Handlers only check and submit; long work runs in operations. 120 s bounds a
+        // pre-flight that waits on slow AWS answers.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::GATEWAY_TIMEOUT,
+            Duration::from_secs(120),
+        ))
+}
+
+/// Resolves the region of a request: its own, else the daemon's default.
+pub fn region_of(state: &AppState, aws: &prism_api::AwsTarget) -> Result<String, crate::errors::HttpError> {
+    aws.region.clone().or_else(|| state.default_region.clone()).ok_or_else(|| {
+        crate::errors::HttpError::bad_request(
+            "no AWS region given",
+            Some("pass --region or set AWS_REGION (or a region in your AWS profile)".into()),
+        )
+    })
+}

@@ -1,0 +1,116 @@
+//! Workstations: list (refreshed from EC2), launch, stop, start, delete.
+
+use crate::errors::{HttpError, HttpResult};
+use crate::routes::operations::to_api;
+use crate::routes::{region_of, templates};
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use prism_api::{LaunchRequest, Submitted, Workstation, WorkstationAction, WorkstationList};
+use prism_cloud::{tags, InstanceFilter};
+use prism_ops::backoff::retry;
+use prism_ops::lifecycle::{self, Action};
+use prism_store::WorkstationRow;
+use std::collections::BTreeSet;
+
+/// Query of the list.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct ListQuery {
+    /// Refresh from EC2 (default true).
+    pub refresh: Option<bool>,
+    /// Also refresh this region.
+    pub region: Option<String>,
+    /// AWS profile.
+    pub profile: Option<String>,
+}
+
+fn to_api_ws(w: WorkstationRow) -> Workstation {
+    Workstation {
+        name: w.name,
+        instance_id: w.instance_id,
+        region: w.region,
+        state: w.state,
+        template: w.template,
+        template_version: w.template_version,
+        project: w.project,
+        size: w.size,
+        instance_type: w.instance_type,
+        architecture: w.architecture,
+        public_ip: w.public_ip,
+        launched_at: w.launched_at,
+    }
+}
+
+/// Workstations, refreshed from EC2 (by the `prism:managed` tag) in every region the user works in.
+#[utoipa::path(get, path = "/v1/workstations", params(ListQuery), responses((status = 200, body = WorkstationList)))]
+pub async fn list(State(s): State<AppState>, Query(q): Query<ListQuery>) -> HttpResult<WorkstationList> {
+    let store = &s.env().store;
+    let mut refreshed = vec![];
+    let mut errors = vec![];
+    if q.refresh.unwrap_or(true) {
+        let mut regions: BTreeSet<String> = store.workstations().await?.into_iter().map(|w| w.region).collect();
+        if let Some(r) = q.region.clone().or_else(|| s.default_region.clone()) {
+            regions.insert(r);
+        }
+        let cloud = s.env().clouds.cloud(q.profile.as_deref()).await.map_err(prism_ops::OpsError::from)?;
+        let filter = InstanceFilter { tag_keys: vec![tags::MANAGED.into(), tags::NAME.into()], ..Default::default() };
+        for region in regions {
+            match retry(|| cloud.describe_instances(&region, &filter)).await {
+                Ok(list) => {
+                    let rows = list
+                        .into_iter()
+                        .map(|i| WorkstationRow {
+                            name: i.tags.get(tags::NAME).cloned().unwrap_or_default(),
+                            instance_id: i.id,
+                            region: region.clone(),
+                            state: i.state.as_str().into(),
+                            template: i.tags.get(tags::TEMPLATE).cloned(),
+                            template_version: i.tags.get(tags::TEMPLATE_VERSION).cloned(),
+                            project: i.tags.get(tags::PROJECT).cloned(),
+                            size: i.tags.get(tags::SIZE).cloned(),
+                            instance_type: i.instance_type,
+                            architecture: i.architecture,
+                            public_ip: i.public_ip,
+                            launched_at: i.launch_time,
+                            profile: q.profile.clone(),
+                        })
+                        .collect();
+                    store.replace_region_workstations(&region, rows).await?;
+                    refreshed.push(region);
+                }
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+    }
+    let workstations = store.workstations().await?.into_iter().map(to_api_ws).collect();
+    Ok(Json(WorkstationList { workstations, refreshed_regions: refreshed, errors }))
+}
+
+/// Launches a workstation from a template.
+#[utoipa::path(post, path = "/v1/workstations", request_body = LaunchRequest, responses((status = 200, body = Submitted), (status = 400, body = prism_api::ApiError)))]
+pub async fn launch(State(s): State<AppState>, Json(req): Json<LaunchRequest>) -> HttpResult<Submitted> {
+    let region = region_of(&s, &req.aws)?;
+    let c = templates::load(&s).await?;
+    let op = prism_ops::launch::prepare(s.env(), &c, &req, &region).await?;
+    let row = s.runner.submit(op).await?;
+    Ok(Json(Submitted { operation: to_api(row, vec![]) }))
+}
+
+/// Stops, starts or deletes a workstation.
+#[utoipa::path(post, path = "/v1/workstations/{name}/{action}", params(("name" = String, Path), ("action" = String, Path, description = "stop, start or delete")), request_body = WorkstationAction, responses((status = 200, body = Submitted), (status = 404, body = prism_api::ApiError)))]
+pub async fn action(
+    State(s): State<AppState>,
+    Path((name, action)): Path<(String, String)>,
+    Json(req): Json<WorkstationAction>,
+) -> HttpResult<Submitted> {
+    let action = match action.as_str() {
+        "stop" => Action::Stop,
+        "start" => Action::Start,
+        "delete" => Action::Delete,
+        other => return Err(HttpError::not_found(format!("unknown action '{other}'"), Some("use stop, start or delete".into()))),
+    };
+    let region = region_of(&s, &req.aws)?;
+    let op = lifecycle::prepare(s.env(), &name, &region, req.aws.profile.clone(), action).await?;
+    let row = s.runner.submit(op).await?;
+    Ok(Json(Submitted { operation: to_api(row, vec![]) }))
+}

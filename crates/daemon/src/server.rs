@@ -1,0 +1,113 @@
+//! Daemon start-up: single-instance lock, token, store (set aside if damaged), resume of
+//! unfinished operations, and serving on 127.0.0.1 until asked to stop.
+
+use crate::auth::Token;
+use crate::paths::{DaemonAddress, Paths};
+use crate::routes;
+use crate::state::AppState;
+use anyhow::{bail, Context};
+use prism_ops::runner::Runner;
+use prism_ops::{Env, Hooks, OpsConfig};
+use prism_store::{Store, StoreError};
+use std::io::Write;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+fn write_private(path: &std::path::Path, contents: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(&tmp)?;
+    f.write_all(contents)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+fn open_store(paths: &Paths) -> anyhow::Result<Store> {
+    let path = paths.store();
+    match Store::open(&path) {
+        Ok(s) => Ok(s),
+        Err(e @ StoreError::Corrupt { .. }) | Err(e @ StoreError::Sqlite { .. }) if path.exists() => {
+            let aside = path.with_extension(format!("db.damaged-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S")));
+            tracing::error!(error = %e, aside = %aside.display(), "the local store is damaged; keeping it aside and starting a new one (workstations are re-read from EC2 tags; the journal of unfinished operations in the damaged file is not resumed)");
+            std::fs::rename(&path, &aside).with_context(|| format!("moving the damaged store aside to {}", aside.display()))?;
+            for ext in ["db-wal", "db-shm"] {
+                let _ = std::fs::remove_file(path.with_extension(ext));
+            }
+            Ok(Store::open(&path)?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Runs the daemon until it is asked to stop (API, SIGTERM or Ctrl-C).
+pub async fn run() -> anyhow::Result<()> {
+    let paths = Paths::from_env().map_err(anyhow::Error::msg)?;
+    paths.ensure_state_dir().with_context(|| format!("creating {}", paths.state_dir.display()))?;
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(paths.lock())
+        .with_context(|| format!("opening {}", paths.lock().display()))?;
+    if lock.try_lock().is_err() {
+        bail!("another prismd already runs for {} (stop it with: prism daemon stop)", paths.state_dir.display());
+    }
+    let token: String = rand::random::<[u8; 32]>().iter().map(|b| format!("{b:02x}")).collect();
+    write_private(&paths.token(), token.as_bytes()).context("writing the token file")?;
+    let store = open_store(&paths)?;
+    let config = if std::env::var("PRISM_FAST_POLL").is_ok_and(|v| v == "1") { OpsConfig::fast() } else { OpsConfig::default() };
+    let clouds = prism_aws::AwsCloudFactory::new();
+    let env = Env {
+        clouds: Arc::new(clouds),
+        store,
+        template_dir: paths.template_dir.clone(),
+        config,
+        hooks: Hooks::from_env(),
+    };
+    let runner = Runner::new(env);
+    let shutdown = Arc::new(Notify::new());
+    let state = AppState {
+        runner: runner.clone(),
+        started_at: chrono::Utc::now().to_rfc3339(),
+        aws_env_fingerprint: prism_api::aws_env_fingerprint(|k| std::env::var(k).ok()),
+        default_region: std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION")).ok().filter(|s| !s.is_empty()),
+        shutdown: shutdown.clone(),
+    };
+    let port: u16 = std::env::var("PRISM_DAEMON_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.context("binding 127.0.0.1")?;
+    let addr = listener.local_addr()?;
+    let resumed = runner.resume_all().await?;
+    let app = routes::router(state, Token(Arc::new(token)));
+    let info = DaemonAddress { addr: addr.to_string(), pid: std::process::id(), version: env!("CARGO_PKG_VERSION").into() };
+    write_private(&paths.address(), serde_json::to_string(&info)?.as_bytes()).context("writing daemon.json")?;
+    tracing::info!(%addr, resumed, state_dir = %paths.state_dir.display(), "prismd listening");
+    let stop = async move {
+        let term = async {
+            #[cfg(unix)]
+            {
+                if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    s.recv().await;
+                }
+            }
+            #[cfg(not(unix))]
+            std::future::pending::<()>().await;
+        };
+        tokio::select! {
+            _ = shutdown.notified() => {},
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term => {},
+        }
+    };
+    axum::serve(listener, app).with_graceful_shutdown(stop).await?;
+    let _ = std::fs::remove_file(paths.address());
+    tracing::info!("prismd stopped; unfinished operations resume at the next start");
+    drop(lock);
+    Ok(())
+}

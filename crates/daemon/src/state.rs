@@ -1,0 +1,28 @@
+//! The daemon's shared state, handed to every handler.
+
+use prism_ops::runner::Runner;
+use prism_ops::Env;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// Shared by all handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// Operation runner (and through it, the environment).
+    pub runner: Arc<Runner>,
+    /// Start time, RFC 3339.
+    pub started_at: String,
+    /// Fingerprint of the AWS environment at start.
+    pub aws_env_fingerprint: String,
+    /// Region used when a request names none.
+    pub default_region: Option<String>,
+    /// Signalled to shut down.
+    pub shutdown: Arc<Notify>,
+}
+
+impl AppState {
+    /// The operations environment.
+    pub fn env(&self) -> &Env {
+        self.runner.env()
+    }
+}

@@ -1,0 +1,134 @@
+//! The one shared backoff helper: bounded exponential polling with an overall deadline, and
+//! bounded retries of calls that failed transiently.
+
+use crate::context::StepCx;
+use crate::error::StepError;
+use prism_cloud::CloudError;
+use std::future::Future;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Poll schedule: `initial`, doubling up to `max`, until `deadline` has passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Backoff {
+    /// First interval.
+    pub initial: Duration,
+    /// Largest interval.
+    pub max: Duration,
+    /// Give up after this long in total.
+    pub deadline: Duration,
+}
+
+impl Backoff {
+    /// Interval before poll number `n` (0-based).
+    pub fn interval(&self, n: u32) -> Duration {
+        let d = self.initial.saturating_mul(1u32 << n.min(20));
+        d.min(self.max)
+    }
+}
+
+/// One probe's answer.
+pub enum Poll<T> {
+    /// Done.
+    Ready(T),
+    /// Not yet; optional progress line.
+    Pending(Option<String>),
+}
+
+/// Polls `probe` on `b`'s schedule until it is ready, it fails permanently, the deadline
+/// passes, or a cancel is requested. Transient cloud errors count as "not yet".
+pub async fn poll_until<T, F, Fut>(
+    cx: &StepCx,
+    what: &str,
+    b: &Backoff,
+    mut probe: F,
+) -> Result<T, StepError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Poll<T>, StepError>>,
+{
+    let start = Instant::now();
+    let mut n = 0;
+    loop {
+        match probe().await {
+            Ok(Poll::Ready(v)) => return Ok(v),
+            Ok(Poll::Pending(p)) => {
+                let line = match p {
+                    Some(p) => format!("waiting for {what}: {p}"),
+                    None => format!("waiting for {what}"),
+                };
+                cx.progress(&line).await;
+            }
+            Err(StepError::Cloud(e)) if e.is_transient() => {
+                tracing::debug!(error = %e, "transient error while polling; will retry");
+            }
+            Err(e) => return Err(e),
+        }
+        if cx.cancel_requested().await {
+            return Err(StepError::Cancelled);
+        }
+        let elapsed = start.elapsed();
+        if elapsed >= b.deadline {
+            return Err(StepError::Timeout {
+                what: what.to_string(),
+                after: b.deadline,
+            });
+        }
+        let wait = b.interval(n).min(b.deadline - elapsed);
+        n += 1;
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// How many times a transiently failing call is tried in all (the SDK already retries each
+/// attempt 3 times; this covers longer outages).
+pub const CALL_ATTEMPTS: u32 = 5;
+
+/// Runs an idempotent call, retrying transient failures up to [`CALL_ATTEMPTS`] times with
+/// 1, 2, 4, 8 s pauses.
+pub async fn retry<T, F, Fut>(mut call: F) -> Result<T, CloudError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, CloudError>>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match call().await {
+            Err(e) if e.is_transient() && attempt < CALL_ATTEMPTS => {
+                tracing::debug!(error = %e, attempt, "transient failure; retrying");
+                tokio::time::sleep(Duration::from_secs(1 << (attempt - 1))).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_double_and_cap() {
+        let b = Backoff {
+            initial: Duration::from_secs(2),
+            max: Duration::from_secs(30),
+            deadline: Duration::from_secs(3600),
+        };
+        let v: Vec<u64> = (0..6).map(|n| b.interval(n).as_secs()).collect();
+        assert_eq!(v, vec![2, 4, 8, 16, 30, 30]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_gives_up_after_the_bound() {
+        use prism_cloud::CloudErrorKind;
+        let mut n = 0;
+        let r: Result<(), _> = retry(|| {
+            n += 1;
+            async { Err(CloudError::new(CloudErrorKind::Transient, "X", "r", "boom")) }
+        })
+        .await;
+        assert!(r.is_err());
+        assert_eq!(n, CALL_ATTEMPTS);
+    }
+}

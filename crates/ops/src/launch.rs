@@ -1,0 +1,420 @@
+//! Launch: run an instance from a template, tagged with the `prism:*` schema, and wait until
+//! it runs.
+
+use crate::backoff::{poll_until, retry, Poll};
+use crate::context::{Env, StepCx};
+use crate::error::{OpsError, StepError};
+use crate::naming::validate_workstation_name;
+use crate::saga::{Saga, Step};
+use crate::{regions, sizes};
+use async_trait::async_trait;
+use prism_api::LaunchRequest;
+use prism_cloud::{tags, Cloud, ImageQuery, InstanceFilter, InstanceState, RunSpec, Tags};
+use prism_store::{NewOperation, WorkstationRow};
+use prism_templates::{Catalogue, Template};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// Operation kind.
+pub const KIND: &str = "launch.v1";
+
+/// Everything the launch saga needs, resolved before it starts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LaunchInput {
+    /// Workstation name.
+    pub name: String,
+    /// Template id.
+    pub template: String,
+    /// Template version.
+    pub template_version: Option<String>,
+    /// Region.
+    pub region: String,
+    /// AWS profile.
+    pub profile: Option<String>,
+    /// Project.
+    pub project: Option<String>,
+    /// Size name.
+    pub size: Option<String>,
+    /// Instance type.
+    pub instance_type: String,
+    /// Architecture.
+    pub arch: String,
+    /// AMI.
+    pub image_id: String,
+    /// Root volume size.
+    pub root_volume_gb: Option<i32>,
+    /// User data.
+    pub user_data: Option<String>,
+}
+
+/// Picks the AMI of `t` for `region`/`arch`: exact map, per-region mapping, search, then base.
+pub async fn resolve_image(
+    cloud: &dyn Cloud,
+    t: &Template,
+    region: &str,
+    arch: &str,
+) -> Result<String, OpsError> {
+    let ac = &t.ami_config;
+    if let Some(id) = ac.amis.get(region).and_then(|m| m.get(arch)) {
+        return Ok(id.clone());
+    }
+    if let Some(id) = ac.ami_mappings.get(region) {
+        return Ok(id.clone());
+    }
+    let search = if let Some(s) = &ac.ami_search {
+        if !s.architecture.is_empty() && !s.architecture.iter().any(|a| a == arch) {
+            None
+        } else {
+            Some(ImageQuery {
+                owners: vec![s.owner.clone()],
+                name: Some(s.name_pattern.clone()),
+                architecture: Some(arch.to_string()),
+                tags: s.required_tags.clone().into_iter().collect(),
+                ..Default::default()
+            })
+        }
+    } else {
+        t.base
+            .as_deref()
+            .and_then(|b| prism_templates::base_image(b, arch))
+            .map(|b| ImageQuery {
+                owners: b.owners,
+                name: Some(b.name_pattern),
+                architecture: Some(arch.to_string()),
+                ..Default::default()
+            })
+    };
+    let Some(q) = search else {
+        let have: Vec<String> = ac.amis.keys().cloned().collect();
+        return Err(OpsError::invalid(
+            format!(
+                "template '{}' has no image for region {region} ({arch}){}",
+                t.id(),
+                if have.is_empty() {
+                    match &t.base {
+                        Some(b) => format!("; its base '{b}' is not a known distribution"),
+                        None => String::new(),
+                    }
+                } else {
+                    format!("; it has images in: {}", have.join(", "))
+                }
+            ),
+            Some(if t.is_saved() {
+                format!("copy it there first: prism template copy {} --to-region {region}", t.id())
+            } else {
+                format!(
+                    "use a known base ({}) or an ami_config for {region}",
+                    prism_templates::known_bases().join(", ")
+                )
+            }),
+        ));
+    };
+    let mut images = retry(|| cloud.describe_images(region, &q)).await?;
+    images.retain(|i| i.state == prism_cloud::ImageState::Available);
+    images.sort_by(|a, b| a.creation_date.cmp(&b.creation_date));
+    images.last().map(|i| i.id.clone()).ok_or_else(|| {
+        OpsError::not_found(
+            format!(
+                "no {arch} image matching '{}' (owner {}) in {region} for template '{}'",
+                q.name.clone().unwrap_or_default(),
+                q.owners.join(","),
+                t.id()
+            ),
+            Some("try another region or architecture".to_string()),
+        )
+    })
+}
+
+/// Checks a launch request and turns it into an operation; nothing changes on refusal.
+pub async fn prepare(
+    env: &Env,
+    catalogue: &Catalogue,
+    req: &LaunchRequest,
+    region: &str,
+) -> Result<NewOperation, OpsError> {
+    validate_workstation_name(&req.name)?;
+    let arch = req.arch.clone().unwrap_or_else(|| "x86_64".into());
+    if arch != "x86_64" && arch != "arm64" {
+        return Err(OpsError::invalid(
+            format!("unknown architecture '{arch}'"),
+            Some("use x86_64 or arm64".to_string()),
+        ));
+    }
+    let entry = catalogue
+        .get(&req.template)
+        .map_err(|e| OpsError::not_found(e.to_string(), Some("list templates with: prism templates".to_string())))?;
+    let t = &entry.template;
+    let instance_type = match &req.size {
+        Some(size) => sizes::instance_type(size, &arch).ok_or_else(|| {
+            OpsError::invalid(
+                format!("unknown size '{size}'"),
+                Some(format!("use one of: {}", sizes::names())),
+            )
+        })?,
+        None => t
+            .ami_config
+            .instance_types
+            .get(&arch)
+            .or(t.instance_defaults.r#type.as_ref())
+            .map(String::as_str)
+            .unwrap_or("t3.medium"),
+    }
+    .to_string();
+    let cloud = env.clouds.cloud(req.aws.profile.as_deref()).await?;
+    regions::check(cloud.as_ref(), region).await?;
+    if let Some(w) = env.store.workstation(&req.name).await? {
+        if w.state != "terminated" {
+            return Err(OpsError::invalid(
+                format!(
+                    "a workstation named '{}' already exists ({} in {}, {})",
+                    req.name, w.instance_id, w.region, w.state
+                ),
+                Some("choose another name, or delete it first: prism delete NAME".to_string()),
+            ));
+        }
+    }
+    let filter = InstanceFilter {
+        tags: Tags::from([(tags::NAME.to_string(), req.name.clone())]),
+        tag_keys: vec![tags::MANAGED.to_string()],
+        ..Default::default()
+    };
+    if let Some(i) = retry(|| cloud.describe_instances(region, &filter)).await?.first() {
+        return Err(OpsError::invalid(
+            format!(
+                "a workstation named '{}' already exists ({} in {region}, {})",
+                req.name, i.id, i.state
+            ),
+            Some("choose another name, or delete it first: prism delete NAME".to_string()),
+        ));
+    }
+    let image_id = resolve_image(cloud.as_ref(), t, region, &arch).await?;
+    let input = LaunchInput {
+        name: req.name.clone(),
+        template: t.id().to_string(),
+        template_version: t.version.clone(),
+        region: region.to_string(),
+        profile: req.aws.profile.clone(),
+        project: req.project.clone(),
+        size: req.size.as_ref().map(|s| s.to_ascii_uppercase()),
+        instance_type,
+        arch,
+        image_id,
+        root_volume_gb: t.instance_defaults.root_volume_gb,
+        user_data: t.ami_config.user_data_script.clone(),
+    };
+    Ok(NewOperation {
+        id: uuid::Uuid::new_v4().to_string(),
+        kind: KIND.into(),
+        target: req.name.clone(),
+        lock_keys: vec![format!("workstation:{}", req.name)],
+        input: serde_json::to_value(&input).map_err(|e| OpsError::Internal(e.to_string()))?,
+    })
+}
+
+fn instance_tags(i: &LaunchInput, op_id: &str) -> Tags {
+    let mut t = Tags::new();
+    t.insert("Name".into(), i.name.clone());
+    t.insert(tags::MANAGED.into(), "true".into());
+    t.insert(tags::SCHEMA.into(), tags::SCHEMA_VERSION.into());
+    t.insert(tags::NAME.into(), i.name.clone());
+    t.insert(tags::TEMPLATE.into(), i.template.clone());
+    if let Some(v) = &i.template_version {
+        t.insert(tags::TEMPLATE_VERSION.into(), v.clone());
+    }
+    if let Some(p) = &i.project {
+        t.insert(tags::PROJECT.into(), p.clone());
+    }
+    if let Some(s) = &i.size {
+        t.insert(tags::SIZE.into(), s.clone());
+    }
+    t.insert(tags::OPERATION.into(), op_id.into());
+    t
+}
+
+/// Instances this operation created (found by its tag, so a lost response is not a leak).
+async fn created_by(cloud: &dyn Cloud, region: &str, op_id: &str) -> Result<Vec<String>, StepError> {
+    let f = InstanceFilter {
+        tags: Tags::from([(tags::OPERATION.to_string(), op_id.to_string())]),
+        ..Default::default()
+    };
+    Ok(retry(|| cloud.describe_instances(region, &f))
+        .await?
+        .into_iter()
+        .map(|i| i.id)
+        .collect())
+}
+
+struct RunInstance;
+
+#[async_trait]
+impl Step for RunInstance {
+    fn name(&self) -> &'static str {
+        "run_instance"
+    }
+    fn label(&self) -> &'static str {
+        "starting the instance"
+    }
+    async fn run(&self, cx: &StepCx) -> Result<Value, StepError> {
+        let i: LaunchInput = cx.input()?;
+        let cloud = cx.cloud(i.profile.as_deref()).await?;
+        // Find before create: a retried or resumed step must not make a second instance.
+        if let Some(id) = created_by(cloud.as_ref(), &i.region, &cx.op_id).await?.first() {
+            return Ok(json!({ "instance_id": id }));
+        }
+        let spec = RunSpec {
+            image_id: i.image_id.clone(),
+            instance_type: i.instance_type.clone(),
+            root_volume_gb: i.root_volume_gb,
+            user_data: i.user_data.clone(),
+            tags: instance_tags(&i, &cx.op_id),
+            client_token: cx.op_id.clone(),
+        };
+        let inst = loop {
+            match cloud.run_instance(&i.region, &spec).await {
+                Ok(inst) => break inst,
+                Err(e) if e.is_transient() => {
+                    // The call may have acted before its answer was lost: look again.
+                    if let Some(id) = created_by(cloud.as_ref(), &i.region, &cx.op_id).await?.first() {
+                        return Ok(json!({ "instance_id": id }));
+                    }
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
+        cx.acted();
+        cx.env
+            .store
+            .upsert_workstation(row(&i, &inst.id, inst.state.as_str(), inst.public_ip.clone(), inst.launch_time.clone()))
+            .await?;
+        Ok(json!({ "instance_id": inst.id }))
+    }
+    async fn undo(&self, cx: &StepCx) -> Result<(), StepError> {
+        let i: LaunchInput = cx.input()?;
+        let cloud = cx.cloud(i.profile.as_deref()).await?;
+        let mut ids = created_by(cloud.as_ref(), &i.region, &cx.op_id).await?;
+        if let Some(out) = cx.output::<Value>("run_instance")? {
+            if let Some(id) = out["instance_id"].as_str() {
+                if !ids.iter().any(|x| x == id) {
+                    ids.push(id.to_string());
+                }
+            }
+        }
+        for id in ids {
+            match retry(|| cloud.terminate_instance(&i.region, &id)).await {
+                Ok(()) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        cx.env.store.delete_workstation(&i.name).await?;
+        Ok(())
+    }
+}
+
+fn row(
+    i: &LaunchInput,
+    instance_id: &str,
+    state: &str,
+    public_ip: Option<String>,
+    launched_at: Option<String>,
+) -> WorkstationRow {
+    WorkstationRow {
+        name: i.name.clone(),
+        instance_id: instance_id.to_string(),
+        region: i.region.clone(),
+        state: state.to_string(),
+        template: Some(i.template.clone()),
+        template_version: i.template_version.clone(),
+        project: i.project.clone(),
+        size: i.size.clone(),
+        instance_type: i.instance_type.clone(),
+        architecture: i.arch.clone(),
+        public_ip,
+        launched_at,
+        profile: i.profile.clone(),
+    }
+}
+
+struct WaitRunning;
+
+#[async_trait]
+impl Step for WaitRunning {
+    fn name(&self) -> &'static str {
+        "wait_running"
+    }
+    fn label(&self) -> &'static str {
+        "waiting for the instance to run"
+    }
+    async fn run(&self, cx: &StepCx) -> Result<Value, StepError> {
+        let i: LaunchInput = cx.input()?;
+        let id: String = cx.require::<Value>("run_instance")?["instance_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let cloud = cx.cloud(i.profile.as_deref()).await?;
+        let inst = wait_instance_state(cx, cloud.as_ref(), &i.region, &id, InstanceState::Running).await?;
+        cx.env
+            .store
+            .upsert_workstation(row(&i, &id, "running", inst.public_ip.clone(), inst.launch_time.clone()))
+            .await?;
+        Ok(json!({ "instance_id": id, "public_ip": inst.public_ip, "state": "running" }))
+    }
+}
+
+/// Polls an instance until it reaches `want`; a state it cannot come back from is an error.
+pub async fn wait_instance_state(
+    cx: &StepCx,
+    cloud: &dyn Cloud,
+    region: &str,
+    id: &str,
+    want: InstanceState,
+) -> Result<prism_cloud::Instance, StepError> {
+    let what = format!("{id} to be {want}");
+    let filter = InstanceFilter {
+        ids: vec![id.to_string()],
+        include_terminated: true,
+        ..Default::default()
+    };
+    poll_until(cx, &what, &cx.env.config.instance_wait, || async {
+        let list = match cloud.describe_instances(region, &filter).await {
+            Ok(l) => l,
+            // Eventual consistency right after RunInstances.
+            Err(e) if e.is_not_found() => return Ok(Poll::Pending(Some("not visible yet".into()))),
+            Err(e) => return Err(e.into()),
+        };
+        let Some(inst) = list.into_iter().next() else {
+            return Ok(Poll::Pending(Some("not visible yet".into())));
+        };
+        if inst.state == want {
+            return Ok(Poll::Ready(inst));
+        }
+        let dead = matches!(inst.state, InstanceState::Terminated | InstanceState::ShuttingDown)
+            && want != InstanceState::Terminated;
+        if dead {
+            return Err(StepError::Terminal(format!(
+                "instance {id} in {region} is {} (expected {want})",
+                inst.state
+            )));
+        }
+        Ok(Poll::Pending(Some(inst.state.to_string())))
+    })
+    .await
+}
+
+/// The launch saga.
+pub fn saga() -> Saga {
+    Saga {
+        kind: KIND,
+        steps: vec![Arc::new(RunInstance), Arc::new(WaitRunning)],
+        finish: |cx| {
+            let i: LaunchInput = cx.input()?;
+            let w: Value = cx.require("wait_running")?;
+            Ok(json!({
+                "name": i.name, "instance_id": w["instance_id"], "region": i.region,
+                "public_ip": w["public_ip"], "template": i.template, "instance_type": i.instance_type,
+            }))
+        },
+    }
+}

@@ -1,0 +1,23 @@
+//! Prism's operations as durable sagas: launch, stop, start, delete, save and region copy.
+//!
+//! Each operation module has a `prepare` function that checks a request against the cloud
+//! and the catalogue and refuses it before anything changes, and a `saga` with idempotent,
+//! journaled steps that the [`runner`] executes (and resumes after a crash).
+
+pub mod backoff;
+pub mod clock;
+pub mod context;
+pub mod copy;
+pub mod error;
+pub mod images;
+pub mod launch;
+pub mod lifecycle;
+pub mod naming;
+pub mod regions;
+pub mod runner;
+pub mod saga;
+pub mod save;
+pub mod sizes;
+
+pub use context::{Env, Hooks, OpsConfig, StepCx};
+pub use error::{OpsError, StepError};

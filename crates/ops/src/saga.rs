@@ -1,0 +1,217 @@
+//! The saga executor: runs an operation's steps in order, journaling each step's start and
+//! result durably, and on failure (or cancel) runs the undos of every started step in reverse.
+//!
+//! Model (after Oxide's steno): a step logged `started` with no result is run again on
+//! recovery, so every action and every undo is idempotent. Unlike steno, the failed step's
+//! own undo runs too: our undos clean up partial effects (they look resources up by the
+//! operation's tag or unique name), which saves a no-op step before every risky one.
+
+use crate::context::{Env, StepCx};
+use crate::error::StepError;
+use async_trait::async_trait;
+use prism_api::OperationStatus;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Journal event names (a persisted schema: never rename).
+pub mod event {
+    /// Before the step's action runs.
+    pub const STARTED: &str = "started";
+    /// The step's action succeeded; payload is its output.
+    pub const SUCCEEDED: &str = "succeeded";
+    /// The step's action failed; payload is the error.
+    pub const FAILED: &str = "failed";
+    /// Before the step's undo runs.
+    pub const UNDO_STARTED: &str = "undo-started";
+    /// The undo finished.
+    pub const UNDO_FINISHED: &str = "undo-finished";
+    /// The undo failed; payload is the error.
+    pub const UNDO_FAILED: &str = "undo-failed";
+}
+
+/// One step of a saga.
+#[async_trait]
+pub trait Step: Send + Sync {
+    /// Stable name (persisted in the journal).
+    fn name(&self) -> &'static str;
+    /// Human label for progress lines.
+    fn label(&self) -> &'static str {
+        self.name()
+    }
+    /// The forward action; its output is journaled and visible to later steps.
+    async fn run(&self, cx: &StepCx) -> Result<Value, StepError>;
+    /// Compensates the action (also after a partial or failed run). Default: nothing to undo.
+    async fn undo(&self, _cx: &StepCx) -> Result<(), StepError> {
+        Ok(())
+    }
+}
+
+/// A named, versioned list of steps.
+pub struct Saga {
+    /// Kind, e.g. `save.v1` (persisted: bump the suffix when steps change incompatibly).
+    pub kind: &'static str,
+    /// Steps in order.
+    pub steps: Vec<Arc<dyn Step>>,
+    /// Builds the operation's result from the step outputs.
+    pub finish: fn(&StepCx) -> Result<Value, StepError>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct StepState {
+    started: bool,
+    output: Option<Value>,
+    failed: Option<String>,
+    undo_finished: bool,
+}
+
+fn replay(events: &[prism_store::EventRow]) -> BTreeMap<String, StepState> {
+    let mut m: BTreeMap<String, StepState> = BTreeMap::new();
+    for e in events {
+        let s = m.entry(e.step.clone()).or_default();
+        match e.event.as_str() {
+            event::STARTED => s.started = true,
+            event::SUCCEEDED => s.output = Some(e.payload.clone().unwrap_or(Value::Null)),
+            event::FAILED => {
+                s.failed = Some(
+                    e.payload
+                        .as_ref()
+                        .and_then(|p| p.as_str().map(String::from))
+                        .unwrap_or_else(|| "failed".into()),
+                )
+            }
+            event::UNDO_FINISHED => s.undo_finished = true,
+            _ => {}
+        }
+    }
+    m
+}
+
+/// How many times an undo is retried before the operation is marked as needing a person.
+const UNDO_ATTEMPTS: u32 = 5;
+
+/// Runs (or resumes) operation `op_id` to its end; returns the final status.
+pub async fn execute(env: &Env, saga: &Saga, op_id: &str) -> Result<OperationStatus, StepError> {
+    let row = env
+        .store
+        .operation(op_id)
+        .await?
+        .ok_or_else(|| StepError::Internal(format!("operation {op_id} not found")))?;
+    let mut status = OperationStatus::parse(&row.status).unwrap_or(OperationStatus::Failed);
+    if status.is_finished() {
+        return Ok(status);
+    }
+    let events = env.store.events(op_id).await?;
+    let states = replay(&events);
+    let mut outputs: BTreeMap<String, Value> = states
+        .iter()
+        .filter_map(|(k, s)| s.output.clone().map(|o| (k.clone(), o)))
+        .collect();
+    let mut failure: Option<String> = states.values().find_map(|s| s.failed.clone());
+    if failure.is_some() {
+        status = OperationStatus::Compensating;
+    }
+
+    if status == OperationStatus::Running {
+        for step in &saga.steps {
+            if outputs.contains_key(step.name()) {
+                continue;
+            }
+            let cx = StepCx::new(env.clone(), &row, outputs.clone(), step.name());
+            if cx.cancel_requested().await {
+                failure = Some("cancelled by request".into());
+                env.store
+                    .append_event(op_id, step.name(), event::FAILED, Some(Value::String("cancelled by request".into())))
+                    .await?;
+                break;
+            }
+            env.store
+                .append_event(op_id, step.name(), event::STARTED, None)
+                .await?;
+            env.hooks.at(saga.kind, step.name(), event::STARTED);
+            cx.progress(step.label()).await;
+            match step.run(&cx).await {
+                Ok(out) => {
+                    env.store
+                        .append_event(op_id, step.name(), event::SUCCEEDED, Some(out.clone()))
+                        .await?;
+                    env.hooks.at(saga.kind, step.name(), event::SUCCEEDED);
+                    outputs.insert(step.name().to_string(), out);
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    tracing::warn!(op = op_id, step = step.name(), error = %msg, "step failed; compensating");
+                    env.store
+                        .append_event(op_id, step.name(), event::FAILED, Some(Value::String(msg.clone())))
+                        .await?;
+                    failure = Some(msg);
+                    break;
+                }
+            }
+        }
+        if failure.is_none() {
+            let cx = StepCx::new(env.clone(), &row, outputs.clone(), "finish");
+            let result = (saga.finish)(&cx)?;
+            env.store
+                .set_operation_status(op_id, OperationStatus::Succeeded.as_str(), Some(result), None)
+                .await?;
+            return Ok(OperationStatus::Succeeded);
+        }
+        env.store
+            .set_operation_status(op_id, OperationStatus::Compensating.as_str(), None, failure.clone())
+            .await?;
+    }
+
+    // Unwind: every step that started (including the failed one), newest first.
+    let events = env.store.events(op_id).await?;
+    let states = replay(&events);
+    for step in saga.steps.iter().rev() {
+        let Some(st) = states.get(step.name()) else {
+            continue;
+        };
+        if !st.started || st.undo_finished {
+            continue;
+        }
+        env.store
+            .append_event(op_id, step.name(), event::UNDO_STARTED, None)
+            .await?;
+        env.hooks.at(saga.kind, step.name(), event::UNDO_STARTED);
+        let cx = StepCx::new(env.clone(), &row, outputs.clone(), step.name());
+        cx.progress(&format!("undoing: {}", step.label())).await;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match step.undo(&cx).await {
+                Ok(()) => break,
+                Err(e) if attempt < UNDO_ATTEMPTS => {
+                    tracing::warn!(op = op_id, step = step.name(), error = %e, attempt, "undo failed; retrying");
+                    // Bounded: 2, 4, 8, 16 s between attempts, then give up and ask a person.
+                    tokio::time::sleep(Duration::from_secs(1 << attempt)).await;
+                }
+                Err(e) => {
+                    let msg = format!(
+                        "{}; then undoing step '{}' failed: {e}",
+                        failure.clone().unwrap_or_default(),
+                        step.name()
+                    );
+                    env.store
+                        .append_event(op_id, step.name(), event::UNDO_FAILED, Some(Value::String(e.to_string())))
+                        .await?;
+                    env.store
+                        .set_operation_status(op_id, OperationStatus::CompensationFailed.as_str(), None, Some(msg))
+                        .await?;
+                    return Ok(OperationStatus::CompensationFailed);
+                }
+            }
+        }
+        env.store
+            .append_event(op_id, step.name(), event::UNDO_FINISHED, None)
+            .await?;
+        env.hooks.at(saga.kind, step.name(), event::UNDO_FINISHED);
+    }
+    env.store
+        .set_operation_status(op_id, OperationStatus::Failed.as_str(), None, failure)
+        .await?;
+    Ok(OperationStatus::Failed)
+}

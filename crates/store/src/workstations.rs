@@ -1,0 +1,139 @@
+//! Cache of workstations (EC2 instances tagged by Prism), refreshed from EC2.
+
+use crate::{now, Store, StoreResult};
+use rusqlite::{params, OptionalExtension, Row};
+
+/// A cached workstation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkstationRow {
+    /// Name.
+    pub name: String,
+    /// Instance id.
+    pub instance_id: String,
+    /// Region.
+    pub region: String,
+    /// Last known EC2 state.
+    pub state: String,
+    /// Template.
+    pub template: Option<String>,
+    /// Template version.
+    pub template_version: Option<String>,
+    /// Project.
+    pub project: Option<String>,
+    /// Size name.
+    pub size: Option<String>,
+    /// Instance type.
+    pub instance_type: String,
+    /// Architecture.
+    pub architecture: String,
+    /// Public IP.
+    pub public_ip: Option<String>,
+    /// Launch time.
+    pub launched_at: Option<String>,
+    /// AWS profile used for it.
+    pub profile: Option<String>,
+}
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<WorkstationRow> {
+    Ok(WorkstationRow {
+        name: r.get("name")?,
+        instance_id: r.get("instance_id")?,
+        region: r.get("region")?,
+        state: r.get("state")?,
+        template: r.get("template")?,
+        template_version: r.get("template_version")?,
+        project: r.get("project")?,
+        size: r.get("size")?,
+        instance_type: r.get("instance_type")?,
+        architecture: r.get("architecture")?,
+        public_ip: r.get("public_ip")?,
+        launched_at: r.get("launched_at")?,
+        profile: r.get("profile")?,
+    })
+}
+
+impl Store {
+    /// Inserts or replaces a workstation.
+    pub async fn upsert_workstation(&self, w: WorkstationRow) -> StoreResult<()> {
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO workstations (name, instance_id, region, state, template, template_version, project, size, instance_type, architecture, public_ip, launched_at, profile, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                 ON CONFLICT(name) DO UPDATE SET instance_id=excluded.instance_id, region=excluded.region, state=excluded.state,
+                   template=excluded.template, template_version=excluded.template_version, project=excluded.project, size=excluded.size,
+                   instance_type=excluded.instance_type, architecture=excluded.architecture, public_ip=excluded.public_ip,
+                   launched_at=excluded.launched_at, profile=COALESCE(excluded.profile, workstations.profile), updated_at=excluded.updated_at",
+                params![w.name, w.instance_id, w.region, w.state, w.template, w.template_version, w.project, w.size,
+                        w.instance_type, w.architecture, w.public_ip, w.launched_at, w.profile, now()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// One workstation by name.
+    pub async fn workstation(&self, name: &str) -> StoreResult<Option<WorkstationRow>> {
+        let name = name.to_string();
+        self.call(move |c| {
+            c.query_row("SELECT * FROM workstations WHERE name = ?1", [name], from_row)
+                .optional()
+        })
+        .await
+    }
+
+    /// All workstations, by name.
+    pub async fn workstations(&self) -> StoreResult<Vec<WorkstationRow>> {
+        self.call(|c| {
+            let mut s = c.prepare("SELECT * FROM workstations ORDER BY name")?;
+            let rows = s.query_map([], from_row)?.collect();
+            rows
+        })
+        .await
+    }
+
+    /// Updates the cached state of a workstation.
+    pub async fn set_workstation_state(&self, name: &str, state: &str) -> StoreResult<()> {
+        let (name, state) = (name.to_string(), state.to_string());
+        self.call(move |c| {
+            c.execute(
+                "UPDATE workstations SET state = ?2, updated_at = ?3 WHERE name = ?1",
+                params![name, state, now()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Forgets a workstation.
+    pub async fn delete_workstation(&self, name: &str) -> StoreResult<()> {
+        let name = name.to_string();
+        self.call(move |c| {
+            c.execute("DELETE FROM workstations WHERE name = ?1", [name])?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Replaces the cached rows of one region by what EC2 said (rows of other regions stay).
+    pub async fn replace_region_workstations(
+        &self,
+        region: &str,
+        rows: Vec<WorkstationRow>,
+    ) -> StoreResult<()> {
+        let region = region.to_string();
+        self.call(move |c| {
+            let tx = c.unchecked_transaction()?;
+            tx.execute("DELETE FROM workstations WHERE region = ?1", [&region])?;
+            for w in rows {
+                tx.execute(
+                    "INSERT OR REPLACE INTO workstations (name, instance_id, region, state, template, template_version, project, size, instance_type, architecture, public_ip, launched_at, profile, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                    params![w.name, w.instance_id, w.region, w.state, w.template, w.template_version, w.project, w.size,
+                            w.instance_type, w.architecture, w.public_ip, w.launched_at, w.profile, now()],
+                )?;
+            }
+            tx.commit()
+        })
+        .await
+    }
+}

@@ -1,0 +1,387 @@
+//! The catalogue: built-in, user and saved templates, versioned, with inheritance merged.
+//!
+//! Loading never fails: a bad file, a duplicate, a cycle or a missing parent becomes a
+//! [`LoadIssue`] and the rest of the catalogue loads.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use crate::builtin::builtin_sources;
+use crate::errors::CatalogueError;
+use crate::inherit::{Lookup, Resolver};
+use crate::model::Template;
+use crate::names::parse_template_ref;
+use crate::parse::parse_template;
+use crate::scan::scan;
+use crate::suggest::suggestions;
+use crate::version::{compare_versions, next_version};
+
+/// Where a template came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Embedded in the binary.
+    Builtin,
+    /// A file written by the user.
+    User(PathBuf),
+    /// A file written by a save operation (`source: saved-from-instance`).
+    Saved(PathBuf),
+}
+
+/// One template version in the catalogue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// The template with inheritance merged (its `inherits` is empty).
+    pub template: Template,
+    /// The template as written.
+    pub raw: Template,
+    /// Where it came from.
+    pub origin: Origin,
+    /// Non-fatal problems (unknown fields, overriding a built-in, ...).
+    pub warnings: Vec<String>,
+}
+
+/// A template source that could not be loaded; it was skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadIssue {
+    /// File path or `built-in NAME`.
+    pub origin: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for LoadIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.message.starts_with(&self.origin) {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.origin, self.message)
+        }
+    }
+}
+
+/// All known templates, indexed by id and version.
+#[derive(Debug, Clone, Default)]
+pub struct Catalogue {
+    entries: Vec<Entry>,
+    /// id → entry indices, ascending by version.
+    by_id: BTreeMap<String, Vec<usize>>,
+    issues: Vec<LoadIssue>,
+}
+
+impl Catalogue {
+    /// Built-in templates plus every template file under `user_dir` (see [`crate::scan`]
+    /// rules: `*.yaml`/`*.yml`, depth ≤ 3, no symlinks leaving the directory, ≤ 1 MiB).
+    pub fn load(user_dir: Option<&Path>) -> Catalogue {
+        let mut sources: Vec<(String, String, Origin)> = builtin_sources()
+            .into_iter()
+            .map(|(file, yaml)| (builtin_origin(file), yaml.to_string(), Origin::Builtin))
+            .collect();
+        let mut issues = Vec::new();
+        if let Some(dir) = user_dir {
+            let found = scan(dir);
+            issues = found.issues;
+            sources.extend(
+                found
+                    .files
+                    .into_iter()
+                    .map(|(path, text)| (path.display().to_string(), text, Origin::User(path))),
+            );
+        }
+        Self::build(sources, issues)
+    }
+
+    /// A catalogue of exactly these sources (`(origin label, yaml, origin)`), for tests
+    /// and callers that read files themselves. No built-ins are added.
+    pub fn from_sources(sources: Vec<(String, String, Origin)>) -> Catalogue {
+        Self::build(sources, Vec::new())
+    }
+
+    /// Looks up `T` (highest version) or `T@VERSION` (exactly that version).
+    ///
+    /// `T` is a template id; a display name (`Python ML Workstation`) also works when
+    /// it designates a single template.
+    pub fn get(&self, reference: &str) -> Result<&Entry, CatalogueError> {
+        if let Some(idx) = self.ids_for(reference).and_then(|v| v.last()) {
+            return Ok(&self.entries[*idx]);
+        }
+        match parse_template_ref(reference) {
+            Ok((name, Some(version))) => {
+                let Some(indices) = self.ids_for(&name) else {
+                    return Err(self.not_found(&name));
+                };
+                indices
+                    .iter()
+                    .map(|i| &self.entries[*i])
+                    .find(|e| e.template.version.as_deref() == Some(version.as_str()))
+                    .ok_or_else(|| CatalogueError::VersionNotFound {
+                        name: name.clone(),
+                        version,
+                        available: indices
+                            .iter()
+                            .filter_map(|i| self.entries[*i].template.version.clone())
+                            .collect(),
+                    })
+            }
+            Ok((name, None)) => Err(self.not_found(&name)),
+            Err(e) if reference.contains('@') => Err(CatalogueError::InvalidReference(e)),
+            Err(_) => Err(self.not_found(reference)),
+        }
+    }
+
+    /// Every version of template `name` (id or unique display name), ascending.
+    pub fn versions(&self, name: &str) -> Vec<&Entry> {
+        self.ids_for(name)
+            .map(|v| v.iter().map(|i| &self.entries[*i]).collect())
+            .unwrap_or_default()
+    }
+
+    /// The highest version of each template, sorted by id.
+    pub fn latest(&self) -> Vec<&Entry> {
+        self.by_id
+            .values()
+            .filter_map(|v| v.last())
+            .map(|i| &self.entries[*i])
+            .collect()
+    }
+
+    /// Every loaded template version (all ids, all versions), in no particular order.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// Sources that failed to load and were skipped.
+    pub fn issues(&self) -> &[LoadIssue] {
+        &self.issues
+    }
+
+    /// The version a new save of `name` should get: `"1"` for a new name, else one more
+    /// than the largest leading integer among its versions.
+    pub fn next_version(&self, name: &str) -> String {
+        next_version(
+            self.versions(name)
+                .into_iter()
+                .filter_map(|e| e.template.version.as_deref()),
+        )
+    }
+
+    /// Entry indices of the template whose id is `name`, or whose display name is
+    /// `name` when exactly one template has it.
+    fn ids_for(&self, name: &str) -> Option<&Vec<usize>> {
+        if let Some(v) = self.by_id.get(name) {
+            return Some(v);
+        }
+        let mut ids = self
+            .by_id
+            .iter()
+            .filter(|(_, v)| v.iter().any(|i| self.entries[*i].template.name == name));
+        match (ids.next(), ids.next()) {
+            (Some((_, v)), None) => Some(v),
+            _ => None,
+        }
+    }
+
+    fn not_found(&self, name: &str) -> CatalogueError {
+        CatalogueError::NotFound {
+            name: name.to_string(),
+            suggestions: suggestions(name, self.by_id.keys().map(String::as_str)),
+        }
+    }
+
+    fn build(sources: Vec<(String, String, Origin)>, mut issues: Vec<LoadIssue>) -> Catalogue {
+        let raws = parse_all(sources, &mut issues);
+        let index = RawIndex::new(&raws);
+        let mut resolver = Resolver::new(&index);
+        let mut entries = Vec::with_capacity(raws.len());
+        for (idx, raw) in raws.iter().enumerate() {
+            match resolver.resolve(idx) {
+                Ok(template) => entries.push(Entry {
+                    template,
+                    raw: raw.template.clone(),
+                    origin: raw.origin.clone(),
+                    warnings: raw.warnings.clone(),
+                }),
+                Err(failure) => {
+                    let message = resolver.describe(&failure);
+                    tracing::debug!(origin = %raw.label, %message, "template skipped");
+                    issues.push(LoadIssue {
+                        origin: raw.label.clone(),
+                        message,
+                    });
+                }
+            }
+        }
+        let by_id = index_by_id(&entries);
+        Catalogue {
+            entries,
+            by_id,
+            issues,
+        }
+    }
+}
+
+/// The origin label of a built-in file (`python-ml.yaml` → `built-in python-ml`).
+fn builtin_origin(file: &str) -> String {
+    let stem = file
+        .strip_suffix(".yaml")
+        .or_else(|| file.strip_suffix(".yml"))
+        .unwrap_or(file);
+    format!("built-in {stem}")
+}
+
+/// A parsed source before inheritance is resolved.
+struct RawEntry {
+    template: Template,
+    origin: Origin,
+    label: String,
+    warnings: Vec<String>,
+}
+
+/// Parses every source and removes duplicate (id, version) pairs: a user file
+/// overrides a built-in (with a warning); any other duplicate is an issue.
+fn parse_all(sources: Vec<(String, String, Origin)>, issues: &mut Vec<LoadIssue>) -> Vec<RawEntry> {
+    let mut out: Vec<RawEntry> = Vec::new();
+    let mut seen: HashMap<(String, Option<String>), usize> = HashMap::new();
+    for (label, text, origin) in sources {
+        let parsed = match parse_template(&text, &label) {
+            Ok(p) => p,
+            Err(e) => {
+                issues.push(LoadIssue {
+                    origin: label,
+                    message: e.to_string(),
+                });
+                continue;
+            }
+        };
+        let origin = normalize_origin(origin, &parsed.template);
+        let new = RawEntry {
+            template: parsed.template,
+            origin,
+            label,
+            warnings: parsed.warnings,
+        };
+        let key = (new.template.id().to_string(), new.template.version.clone());
+        let Some(&at) = seen.get(&key) else {
+            seen.insert(key, out.len());
+            out.push(new);
+            continue;
+        };
+        let existing = &mut out[at];
+        let what = describe_key(&key);
+        match (&existing.origin, &new.origin) {
+            (Origin::Builtin, o) if *o != Origin::Builtin => {
+                let mut new = new;
+                new.warnings.push(format!("overrides built-in template {what}"));
+                *existing = new;
+            }
+            (e, Origin::Builtin) if *e != Origin::Builtin => {
+                existing
+                    .warnings
+                    .push(format!("overrides built-in template {what}"));
+            }
+            _ => issues.push(LoadIssue {
+                origin: new.label,
+                message: format!(
+                    "duplicate: template {what} is already defined by {}; skipped",
+                    existing.label
+                ),
+            }),
+        }
+    }
+    out
+}
+
+fn describe_key((id, version): &(String, Option<String>)) -> String {
+    match version {
+        Some(v) => format!("'{id}' version '{}'", v.escape_debug()),
+        None => format!("'{id}' (no version)"),
+    }
+}
+
+/// A saved template is `Saved` whatever its directory; a non-built-in otherwise `User`.
+fn normalize_origin(origin: Origin, t: &Template) -> Origin {
+    match origin {
+        Origin::Builtin => Origin::Builtin,
+        Origin::User(p) | Origin::Saved(p) if t.is_saved() => Origin::Saved(p),
+        Origin::User(p) | Origin::Saved(p) => Origin::User(p),
+    }
+}
+
+fn index_by_id<'a>(templates: impl IntoIterator<Item = &'a Entry>) -> BTreeMap<String, Vec<usize>> {
+    let all: Vec<&Template> = templates.into_iter().map(|e| &e.template).collect();
+    sorted_index(&all)
+}
+
+/// id → indices of `templates`, ascending by version.
+fn sorted_index(templates: &[&Template]) -> BTreeMap<String, Vec<usize>> {
+    let mut by_id: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, t) in templates.iter().enumerate() {
+        by_id.entry(t.id().to_string()).or_default().push(i);
+    }
+    for indices in by_id.values_mut() {
+        indices.sort_by(|a, b| {
+            compare_versions(
+                templates[*a].version.as_deref(),
+                templates[*b].version.as_deref(),
+            )
+        });
+    }
+    by_id
+}
+
+/// Parent look-up over raw entries (before inheritance is merged).
+struct RawIndex<'a> {
+    raws: &'a [RawEntry],
+    by_id: BTreeMap<String, Vec<usize>>,
+}
+
+impl<'a> RawIndex<'a> {
+    fn new(raws: &'a [RawEntry]) -> Self {
+        let all: Vec<&Template> = raws.iter().map(|r| &r.template).collect();
+        RawIndex {
+            raws,
+            by_id: sorted_index(&all),
+        }
+    }
+
+    fn latest_of(&self, id: &str) -> Option<usize> {
+        self.by_id.get(id).and_then(|v| v.last()).copied()
+    }
+}
+
+impl Lookup for RawIndex<'_> {
+    fn find(&self, reference: &str) -> Option<usize> {
+        if let Some(i) = self.latest_of(reference) {
+            return Some(i);
+        }
+        if let Ok((name, Some(version))) = parse_template_ref(reference) {
+            return self.by_id.get(&name).and_then(|v| {
+                v.iter()
+                    .copied()
+                    .find(|i| self.raws[*i].template.version.as_deref() == Some(version.as_str()))
+            });
+        }
+        let mut ids = self
+            .raws
+            .iter()
+            .filter(|r| r.template.name == reference)
+            .map(|r| r.template.id());
+        let first = ids.next()?;
+        if ids.all(|id| id == first) {
+            self.latest_of(first)
+        } else {
+            None
+        }
+    }
+
+    fn raw(&self, idx: usize) -> &Template {
+        &self.raws[idx].template
+    }
+
+    fn label(&self, idx: usize) -> String {
+        let t = &self.raws[idx].template;
+        match (&t.version, self.latest_of(t.id()) == Some(idx)) {
+            (Some(v), false) => format!("{}@{v}", t.id()),
+            _ => t.id().to_string(),
+        }
+    }
+}

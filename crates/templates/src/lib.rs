@@ -1,0 +1,30 @@
+//! prism-templates: the Prism template format (parse, validate, serialize), the
+//! built-in templates and the versioned, inheritance-resolving template catalogue.
+
+pub mod base;
+pub mod builtin;
+pub mod catalogue;
+pub mod errors;
+mod inherit;
+pub mod model;
+pub mod names;
+pub mod parse;
+pub mod scan;
+mod serde_util;
+mod shape;
+mod suggest;
+pub mod validate;
+pub mod version;
+pub mod write;
+mod yaml;
+
+pub use base::{base_image, known_bases, normalize_arch, BaseImage};
+pub use builtin::builtin_sources;
+pub use catalogue::{Catalogue, Entry, LoadIssue, Origin};
+pub use errors::{CatalogueError, NameError, TemplateError};
+pub use model::{AmiConfig, AmiSearch, InstanceDefaults, Packages, Template, SAVED_FROM_INSTANCE};
+pub use names::{parse_template_ref, validate_template_name};
+pub use parse::{parse_template, Parsed, MAX_TEMPLATE_BYTES};
+pub use validate::{validate_file, Report};
+pub use version::{compare_versions, next_version};
+pub use write::{saved_file_name, write_atomically};
