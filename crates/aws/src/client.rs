@@ -154,6 +154,13 @@ impl Cloud for AwsCloud {
     }
 
     async fn unshare_image(&self, region: &str, image_id: &str, share: &Share) -> CloudResult<()> {
-        sharing::modify(&self.ec2(region), region, image_id, share, sharing::Op::Remove).await
+        sharing::modify(
+            &self.ec2(region),
+            region,
+            image_id,
+            share,
+            sharing::Op::Remove,
+        )
+        .await
     }
 }

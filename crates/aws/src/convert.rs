@@ -23,7 +23,10 @@ pub(crate) fn tags_to_sdk(tags: &Tags) -> Vec<ec2::Tag> {
 
 /// A tag specification for `resource_type` (`None` when there is nothing to tag, since EC2
 /// rejects an empty tag list).
-pub(crate) fn tag_spec(resource_type: ec2::ResourceType, tags: &Tags) -> Option<ec2::TagSpecification> {
+pub(crate) fn tag_spec(
+    resource_type: ec2::ResourceType,
+    tags: &Tags,
+) -> Option<ec2::TagSpecification> {
     if tags.is_empty() {
         return None;
     }
@@ -36,7 +39,10 @@ pub(crate) fn tag_spec(resource_type: ec2::ResourceType, tags: &Tags) -> Option<
 }
 
 /// A `Name=name, Values=values` filter.
-pub(crate) fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> ec2::Filter {
+pub(crate) fn filter(
+    name: &str,
+    values: impl IntoIterator<Item = impl Into<String>>,
+) -> ec2::Filter {
     ec2::Filter::builder()
         .name(name)
         .set_values(Some(values.into_iter().map(Into::into).collect()))
@@ -175,7 +181,12 @@ mod tests {
             .image_id("ami-1")
             .name("n")
             .state(ec2::ImageState::Failed)
-            .state_reason(ec2::StateReason::builder().code("x").message("disk gone").build())
+            .state_reason(
+                ec2::StateReason::builder()
+                    .code("x")
+                    .message("disk gone")
+                    .build(),
+            )
             .public(true)
             .architecture(ec2::ArchitectureValues::Arm64)
             .block_device_mappings(bdm("/dev/sda1", "snap-a", 30))
@@ -196,7 +207,10 @@ mod tests {
         assert_eq!(i.size_gb, 130);
         assert!(i.public);
         assert_eq!(i.architecture, "arm64");
-        assert_eq!(i.tags.get("prism:managed").map(String::as_str), Some("true"));
+        assert_eq!(
+            i.tags.get("prism:managed").map(String::as_str),
+            Some("true")
+        );
     }
 
     #[test]

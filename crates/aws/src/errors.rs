@@ -1,7 +1,7 @@
 //! Turns AWS SDK errors into [`CloudError`]s naming the action, region, resource, code and message.
 
 use aws_sdk_ec2::config::http::HttpResponse;
-use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use prism_cloud::{CloudError, CloudErrorKind};
 
 /// Converts an SDK error of `action` (the EC2/STS API name) in `region` into a [`CloudError`].
@@ -35,7 +35,7 @@ fn classify<E>(err: &SdkError<E, HttpResponse>) -> (CloudErrorKind, Option<Strin
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let chain = || DisplayErrorContext(err).to_string();
+    let chain = || source_chain(err);
     match err {
         SdkError::ServiceError(service) => {
             let status = service.raw().status().as_u16();
@@ -58,7 +58,11 @@ where
                         500..=599 | 429 => CloudErrorKind::Transient,
                         _ => CloudErrorKind::Other,
                     };
-                    (kind, None, format!("HTTP {status} without an AWS error code: {}", chain()))
+                    (
+                        kind,
+                        None,
+                        format!("HTTP {status} without an AWS error code: {}", chain()),
+                    )
                 }
             }
         }
@@ -78,6 +82,23 @@ where
         SdkError::ConstructionFailure(_) => (CloudErrorKind::Other, None, chain()),
         _ => (CloudErrorKind::Transient, None, chain()),
     }
+}
+
+/// The error and each of its sources, joined with `: ` (like the SDK's
+/// `DisplayErrorContext`, without its trailing `Debug` dump, which is noise in a CLI message).
+fn source_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut next = err.source();
+    while let Some(e) = next {
+        let text = e.to_string();
+        // Some layers repeat their source's text; say each thing once.
+        if !text.is_empty() && !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = e.source();
+    }
+    out
 }
 
 /// Whether a dispatch failure is really a credentials (identity resolution) failure.
@@ -127,7 +148,9 @@ mod tests {
 
     #[test]
     fn throttling_is_transient_and_empty_message_is_explained() {
-        let meta = ErrorMetadata::builder().code("RequestLimitExceeded").build();
+        let meta = ErrorMetadata::builder()
+            .code("RequestLimitExceeded")
+            .build();
         let err = SdkError::service_error(StopInstancesError::generic(meta), response(503));
         let e = sdk_error("StopInstances", "us-east-1", None, err);
         assert!(e.is_transient());

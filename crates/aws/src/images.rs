@@ -4,7 +4,9 @@ use crate::convert::{filter, image_from_sdk, tag_filters, tag_spec};
 use crate::errors::{missing, sdk_error};
 use crate::instances::MAX_PAGES;
 use aws_sdk_ec2::types as ec2;
-use prism_cloud::{CloudErrorKind, CloudResult, CopyImageRequest, CreateImageRequest, Image, ImageQuery};
+use prism_cloud::{
+    CloudErrorKind, CloudResult, CopyImageRequest, CreateImageRequest, Image, ImageQuery,
+};
 
 /// Codes meaning "this image is gone" (already deregistered, or never existed).
 const IMAGE_GONE: [&str; 2] = ["InvalidAMIID.NotFound", "InvalidAMIID.Unavailable"];
@@ -55,7 +57,11 @@ pub(crate) async fn describe(
         .set_image_ids(non_empty(&query.ids))
         .set_owners(non_empty(&query.owners))
         .set_executable_users(non_empty(&query.executable_users))
-        .set_filters(if filters.is_empty() { None } else { Some(filters) });
+        .set_filters(if filters.is_empty() {
+            None
+        } else {
+            Some(filters)
+        });
     let resource = (!query.ids.is_empty()).then(|| query.ids.join(","));
     let mut images = Vec::new();
     if query.ids.is_empty() {

@@ -117,10 +117,11 @@ async fn fill_volume_sizes(
                         continue;
                     };
                     let is_root = roots.get(inst).is_some_and(|r| r == dev);
-                    found
-                        .entry(inst.to_string())
-                        .or_default()
-                        .push((!is_root, dev.to_string(), size));
+                    found.entry(inst.to_string()).or_default().push((
+                        !is_root,
+                        dev.to_string(),
+                        size,
+                    ));
                 }
             }
             read += 1;

@@ -6,6 +6,8 @@
 //! error becomes a [`prism_cloud::CloudError`] naming the API, region, resource, AWS code
 //! and message. This is the only crate that compiles the SDK.
 
+#![warn(missing_docs)]
+
 mod account;
 mod client;
 mod convert;

@@ -35,12 +35,11 @@ pub(crate) fn permissions(share: &Share) -> Vec<ec2::LaunchPermission> {
             .iter()
             .map(|o| ec2::LaunchPermission::builder().organization_arn(o).build()),
     );
-    out.extend(
-        share
-            .organizational_units
-            .iter()
-            .map(|u| ec2::LaunchPermission::builder().organizational_unit_arn(u).build()),
-    );
+    out.extend(share.organizational_units.iter().map(|u| {
+        ec2::LaunchPermission::builder()
+            .organizational_unit_arn(u)
+            .build()
+    }));
     out
 }
 

@@ -14,9 +14,11 @@ pub(crate) async fn describe(
 ) -> CloudResult<Vec<Snapshot>> {
     const ACTION: &str = "DescribeSnapshots";
     let filters = tag_filters(&query.tags, &[]);
-    let call = ec2
-        .describe_snapshots()
-        .set_filters(if filters.is_empty() { None } else { Some(filters) });
+    let call = ec2.describe_snapshots().set_filters(if filters.is_empty() {
+        None
+    } else {
+        Some(filters)
+    });
     let mut snapshots = Vec::new();
     if query.ids.is_empty() {
         // Without an owner, EC2 also lists every public snapshot of every account.

@@ -24,7 +24,25 @@ async fn default_chain_reaches_the_emulator_through_env() {
     // The same profile gives the same cloud.
     let again = factory.cloud(None).await.unwrap();
     assert!(std::sync::Arc::ptr_eq(&cloud, &again));
-    // A profile that the (empty) config file does not define fails when used, not before.
+    // Environment credentials win over any profile (standard chain order).
+    let other = factory.cloud(Some("no-such-profile")).await.unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&cloud, &other));
+    assert_eq!(
+        other.caller_identity("us-east-1").await.unwrap().account,
+        "123456789012"
+    );
+
+    // Without environment credentials, a profile the (empty) config files lack cannot sign:
+    // that is an authentication problem, not a transient one.
+    std::env::remove_var("AWS_ACCESS_KEY_ID");
+    std::env::remove_var("AWS_SECRET_ACCESS_KEY");
+    let factory = AwsCloudFactory::new();
     let missing = factory.cloud(Some("no-such-profile")).await.unwrap();
-    assert!(!std::sync::Arc::ptr_eq(&cloud, &missing));
+    let err = missing
+        .caller_identity("us-east-1")
+        .await
+        .expect_err("no credentials");
+    eprintln!("missing profile: {err}");
+    assert_eq!(err.kind, prism_cloud::CloudErrorKind::Auth, "{err}");
+    assert_eq!(err.action, "GetCallerIdentity");
 }

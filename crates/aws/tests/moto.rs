@@ -83,7 +83,11 @@ async fn fixture_images_resolve_in_every_region() {
             .expect("describe images");
         let mut ids: Vec<&str> = found.iter().map(|i| i.id.as_str()).collect();
         ids.sort();
-        assert_eq!(ids, vec![UBUNTU_2204_AMD64_OLD, UBUNTU_2204_AMD64], "{region}");
+        assert_eq!(
+            ids,
+            vec![UBUNTU_2204_AMD64_OLD, UBUNTU_2204_AMD64],
+            "{region}"
+        );
         let newest = found
             .iter()
             .max_by(|a, b| a.creation_date.cmp(&b.creation_date))
@@ -164,7 +168,10 @@ async fn instance_lifecycle_with_tags_and_volume_size() {
     assert_eq!(inst.id, launched.id);
     assert_eq!(inst.state, InstanceState::Running);
     assert_eq!(inst.architecture, "x86_64");
-    assert_eq!(inst.tags.get("prism:managed").map(String::as_str), Some("true"));
+    assert_eq!(
+        inst.tags.get("prism:managed").map(String::as_str),
+        Some("true")
+    );
     assert_eq!(inst.volume_sizes_gb, vec![42], "root volume resized");
     assert!(inst.launch_time.is_some());
     assert!(inst.private_ip.is_some());
@@ -205,16 +212,31 @@ async fn instance_lifecycle_with_tags_and_volume_size() {
         .unwrap();
     assert!(elsewhere.is_empty());
 
-    cloud.stop_instance(REGION, &launched.id).await.expect("stop");
-    assert_eq!(by_name(cloud.as_ref(), "ws-1").await[0].state, InstanceState::Stopped);
-    cloud.start_instance(REGION, &launched.id).await.expect("start");
-    assert_eq!(by_name(cloud.as_ref(), "ws-1").await[0].state, InstanceState::Running);
+    cloud
+        .stop_instance(REGION, &launched.id)
+        .await
+        .expect("stop");
+    assert_eq!(
+        by_name(cloud.as_ref(), "ws-1").await[0].state,
+        InstanceState::Stopped
+    );
+    cloud
+        .start_instance(REGION, &launched.id)
+        .await
+        .expect("start");
+    assert_eq!(
+        by_name(cloud.as_ref(), "ws-1").await[0].state,
+        InstanceState::Running
+    );
 
     cloud
         .terminate_instance(REGION, &launched.id)
         .await
         .expect("terminate");
-    assert!(by_name(cloud.as_ref(), "ws-1").await.is_empty(), "terminated hidden");
+    assert!(
+        by_name(cloud.as_ref(), "ws-1").await.is_empty(),
+        "terminated hidden"
+    );
     let with_terminated = cloud
         .describe_instances(
             REGION,
@@ -283,7 +305,10 @@ async fn save_copy_share_and_clean_up_an_image() {
     assert!(img.snapshot_ids.iter().all(|s| s.starts_with("snap-")));
 
     // Snapshots are tagged after the fact.
-    let snap_tags = tags(&[("prism:saved-template", "my-env"), ("prism:managed", "true")]);
+    let snap_tags = tags(&[
+        ("prism:saved-template", "my-env"),
+        ("prism:managed", "true"),
+    ]);
     cloud
         .create_tags(REGION, &img.snapshot_ids, &snap_tags)
         .await
@@ -304,7 +329,9 @@ async fn save_copy_share_and_clean_up_an_image() {
     expected.sort();
     assert_eq!(snap_ids, expected);
     assert!(snaps.iter().all(|s| s.tags == snap_tags));
-    assert!(snaps.iter().all(|s| s.progress == Some(100) && s.size_gb > 0));
+    assert!(snaps
+        .iter()
+        .all(|s| s.progress == Some(100) && s.size_gb > 0));
     let by_id = cloud
         .describe_snapshots(
             REGION,
@@ -368,7 +395,10 @@ async fn save_copy_share_and_clean_up_an_image() {
         public: true,
         ..Default::default()
     };
-    cloud.share_image(REGION, &image_id, &public).await.expect("share");
+    cloud
+        .share_image(REGION, &image_id, &public)
+        .await
+        .expect("share");
     let shared = describe_one(cloud.as_ref(), &image_id).await;
     assert!(shared.public);
     cloud
@@ -382,7 +412,10 @@ async fn save_copy_share_and_clean_up_an_image() {
         )
         .await
         .expect("share with account");
-    cloud.unshare_image(REGION, &image_id, &public).await.expect("unshare");
+    cloud
+        .unshare_image(REGION, &image_id, &public)
+        .await
+        .expect("unshare");
     assert!(!describe_one(cloud.as_ref(), &image_id).await.public);
     // An invalid account id is refused with AWS's code.
     let bad = cloud
@@ -400,7 +433,10 @@ async fn save_copy_share_and_clean_up_an_image() {
     assert_eq!(bad.kind, CloudErrorKind::InvalidRequest);
 
     // Clean up: deregister, delete snapshots, and both again (already gone is fine).
-    cloud.deregister_image(REGION, &image_id).await.expect("deregister");
+    cloud
+        .deregister_image(REGION, &image_id)
+        .await
+        .expect("deregister");
     cloud
         .deregister_image(REGION, &image_id)
         .await
@@ -421,7 +457,10 @@ async fn save_copy_share_and_clean_up_an_image() {
         .unwrap()
         .is_empty());
     for s in &expected {
-        cloud.delete_snapshot(REGION, s).await.expect("delete snapshot");
+        cloud
+            .delete_snapshot(REGION, s)
+            .await
+            .expect("delete snapshot");
         cloud
             .delete_snapshot(REGION, s)
             .await
@@ -471,7 +510,13 @@ async fn errors_name_action_region_and_code() {
     assert_eq!(err.code.as_deref(), Some("InvalidInstanceID.NotFound"));
     assert_eq!(err.resource.as_deref(), Some("i-doesnotexist"));
     let text = err.to_string();
-    for part in ["StopInstances", REGION, "InvalidInstanceID.NotFound", "i-doesnotexist"] {
+    eprintln!("stop error: {text}");
+    for part in [
+        "StopInstances",
+        REGION,
+        "InvalidInstanceID.NotFound",
+        "i-doesnotexist",
+    ] {
         assert!(text.contains(part), "{text:?} lacks {part}");
     }
     assert!(!text.contains("service error"), "{text}");
@@ -479,9 +524,22 @@ async fn errors_name_action_region_and_code() {
     // Running an AMI that does not exist.
     let mut spec = run_spec("tok-bad", "bad", Some(20));
     spec.image_id = "ami-0123456789abcdef0".into();
-    let err = cloud.run_instance(REGION, &spec).await.expect_err("bad ami");
+    let err = cloud
+        .run_instance(REGION, &spec)
+        .await
+        .expect_err("bad ami");
+    eprintln!("bad ami: {err}");
     assert_eq!(err.kind, CloudErrorKind::NotFound, "{err}");
     assert_eq!(err.code.as_deref(), Some("InvalidAMIID.NotFound"));
+    // Without a root size, RunInstances itself refuses it (moto validates AMIs as EC2 does).
+    spec.root_volume_gb = None;
+    let err = cloud
+        .run_instance(REGION, &spec)
+        .await
+        .expect_err("bad ami, no root size");
+    assert_eq!(err.action, "RunInstances", "{err}");
+    assert_eq!(err.kind, CloudErrorKind::NotFound, "{err}");
+    assert_eq!(err.resource.as_deref(), Some("ami-0123456789abcdef0"));
 }
 
 #[tokio::test]
@@ -498,6 +556,7 @@ async fn unreachable_endpoint_is_transient() {
         .describe_regions(REGION)
         .await
         .expect_err("nothing listens");
+    eprintln!("unreachable: {err}");
     assert_eq!(err.kind, CloudErrorKind::Transient, "{err}");
     assert_eq!(err.action, "DescribeRegions");
     assert!(err.code.is_none());

@@ -6,7 +6,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Prism: research workstations on AWS EC2 from templates — and save a customized workstation
 /// as a versioned, shareable template.
 #[derive(Debug, Parser)]
-#[command(name = "prism", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "prism",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// Output format of commands that print data.
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = Format::Table)]

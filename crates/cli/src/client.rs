@@ -12,12 +12,13 @@ pub struct Client {
     http: reqwest::Client,
     base: String,
     token: String,
-    /// Where the daemon keeps its state.
-    pub paths: Paths,
 }
 
 fn daemon_err(message: impl Into<String>, hint: &str) -> CliError {
-    CliError::Daemon { message: message.into(), hint: Some(hint.into()) }
+    CliError::Daemon {
+        message: message.into(),
+        hint: Some(hint.into()),
+    }
 }
 
 impl Client {
@@ -50,21 +51,26 @@ impl Client {
 
     /// Connects only if a daemon already runs.
     pub async fn existing(paths: &Paths) -> Option<Client> {
-        let addr: DaemonAddress = serde_json::from_slice(&std::fs::read(paths.address()).ok()?).ok()?;
+        let addr: DaemonAddress =
+            serde_json::from_slice(&std::fs::read(paths.address()).ok()?).ok()?;
         let token = std::fs::read_to_string(paths.token()).ok()?;
-        let c = Client::new(paths.clone(), &addr.addr, token.trim());
+        let c = Client::new(&addr.addr, token.trim());
         c.get::<Health>("/v1/health").await.ok()?;
         Some(c)
     }
 
-    fn new(paths: Paths, addr: &str, token: &str) -> Client {
+    fn new(addr: &str, token: &str) -> Client {
         let http = reqwest::Client::builder()
             .no_proxy()
             // Requests only check and submit; the daemon bounds its own work at 120 s.
             .timeout(Duration::from_secs(150))
             .build()
             .expect("a plain HTTP client always builds");
-        Client { http, base: format!("http://{addr}"), token: token.to_string(), paths }
+        Client {
+            http,
+            base: format!("http://{addr}"),
+            token: token.to_string(),
+        }
     }
 
     async fn wait_ready(paths: &Paths) -> CliResult<Client> {
@@ -86,16 +92,31 @@ impl Client {
             .header(TOKEN_HEADER, &self.token)
             .send()
             .await
-            .map_err(|e| daemon_err(format!("cannot reach the daemon at {}: {e}", self.base), "check it with: prism daemon status"))?;
+            .map_err(|e| {
+                daemon_err(
+                    format!("cannot reach the daemon at {}: {e}", self.base),
+                    "check it with: prism daemon status",
+                )
+            })?;
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| daemon_err(format!("reading the daemon's answer: {e}"), "try again"))?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| daemon_err(format!("reading the daemon's answer: {e}"), "try again"))?;
         if status.is_success() {
-            serde_json::from_slice(&bytes)
-                .map_err(|e| daemon_err(format!("unexpected answer from the daemon: {e}"), "the daemon may be another version: prism daemon stop"))
+            serde_json::from_slice(&bytes).map_err(|e| {
+                daemon_err(
+                    format!("unexpected answer from the daemon: {e}"),
+                    "the daemon may be another version: prism daemon stop",
+                )
+            })
         } else {
             let e: ApiError = serde_json::from_slice(&bytes).unwrap_or(ApiError {
                 kind: "internal".into(),
-                message: format!("daemon answered {status}: {}", String::from_utf8_lossy(&bytes)),
+                message: format!(
+                    "daemon answered {status}: {}",
+                    String::from_utf8_lossy(&bytes)
+                ),
                 hint: None,
                 operation_id: None,
             });
@@ -105,17 +126,28 @@ impl Client {
 
     /// GET a JSON resource.
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> CliResult<T> {
-        self.send(self.http.get(format!("{}{path}", self.base))).await
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
     }
 
     /// GET with query parameters.
-    pub async fn get_query<T: DeserializeOwned, Q: Serialize + ?Sized>(&self, path: &str, q: &Q) -> CliResult<T> {
-        self.send(self.http.get(format!("{}{path}", self.base)).query(q)).await
+    pub async fn get_query<T: DeserializeOwned, Q: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        q: &Q,
+    ) -> CliResult<T> {
+        self.send(self.http.get(format!("{}{path}", self.base)).query(q))
+            .await
     }
 
     /// POST a JSON body.
-    pub async fn post<T: DeserializeOwned, B: Serialize + ?Sized>(&self, path: &str, body: &B) -> CliResult<T> {
-        self.send(self.http.post(format!("{}{path}", self.base)).json(body)).await
+    pub async fn post<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> CliResult<T> {
+        self.send(self.http.post(format!("{}{path}", self.base)).json(body))
+            .await
     }
 }
 
@@ -132,17 +164,29 @@ fn prismd_path() -> std::path::PathBuf {
 
 /// Starts `prismd` in the background, detached from this terminal, logging to its log file.
 pub fn start_daemon(paths: &Paths) -> CliResult<()> {
-    paths
-        .ensure_state_dir()
-        .map_err(|e| daemon_err(format!("cannot create {}: {e}", paths.state_dir.display()), "check permissions or set PRISM_HOME"))?;
+    paths.ensure_state_dir().map_err(|e| {
+        daemon_err(
+            format!("cannot create {}: {e}", paths.state_dir.display()),
+            "check permissions or set PRISM_HOME",
+        )
+    })?;
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(paths.log())
-        .map_err(|e| daemon_err(format!("cannot open {}: {e}", paths.log().display()), "check permissions"))?;
-    let log2 = log.try_clone().map_err(|e| daemon_err(e.to_string(), "check permissions"))?;
+        .map_err(|e| {
+            daemon_err(
+                format!("cannot open {}: {e}", paths.log().display()),
+                "check permissions",
+            )
+        })?;
+    let log2 = log
+        .try_clone()
+        .map_err(|e| daemon_err(e.to_string(), "check permissions"))?;
     let mut cmd = std::process::Command::new(prismd_path());
-    cmd.stdin(std::process::Stdio::null()).stdout(log).stderr(log2);
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(log)
+        .stderr(log2);
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;

@@ -2,14 +2,10 @@
 
 use prism_api::ApiError;
 
-/// Exit codes.
+/// Exit codes (0 is success; 2 is a usage error, which clap reports itself).
 pub mod code {
-    /// Success.
-    pub const OK: u8 = 0;
     /// The request was refused: invalid input, not found, conflict, declined prompt.
     pub const REFUSED: u8 = 1;
-    /// Command-line usage error (from clap).
-    pub const USAGE: u8 = 2;
     /// AWS refused or failed.
     pub const AWS: u8 = 3;
     /// The daemon could not be reached or failed internally.
@@ -60,7 +56,10 @@ pub enum CliError {
 impl CliError {
     /// A local refusal.
     pub fn refused(message: impl Into<String>, hint: impl Into<Option<String>>) -> Self {
-        CliError::Refused { message: message.into(), hint: hint.into() }
+        CliError::Refused {
+            message: message.into(),
+            hint: hint.into(),
+        }
     }
 
     /// The exit code for this error.
@@ -83,8 +82,12 @@ impl CliError {
         match self {
             CliError::Api(e) => e.hint.clone(),
             CliError::Daemon { hint, .. } | CliError::Refused { hint, .. } => hint.clone(),
-            CliError::OperationFailed { id, .. } => Some(format!("see every step with: prism operation show {id}")),
-            CliError::Detached(id) => Some(format!("follow it again with: prism operation follow {id}")),
+            CliError::OperationFailed { id, .. } => {
+                Some(format!("see every step with: prism operation show {id}"))
+            }
+            CliError::Detached(id) => {
+                Some(format!("follow it again with: prism operation follow {id}"))
+            }
         }
     }
 }

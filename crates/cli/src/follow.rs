@@ -10,8 +10,15 @@ use std::time::Duration;
 
 /// Follows `id` until it ends; returns the final operation. Failed → `CliError::OperationFailed`.
 pub async fn follow(client: &Client, id: &str, quiet: bool) -> CliResult<Operation> {
-    let bar = if fancy() && !quiet { ProgressBar::new_spinner() } else { ProgressBar::hidden() };
-    bar.set_style(ProgressStyle::with_template("{spinner} [{elapsed}] {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    let bar = if fancy() && !quiet {
+        ProgressBar::new_spinner()
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed}] {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
     bar.enable_steady_tick(Duration::from_millis(120));
     let mut seen = 0usize;
     let mut last_progress = String::new();
@@ -39,9 +46,24 @@ pub async fn follow(client: &Client, id: &str, quiet: bool) -> CliResult<Operati
                     .unwrap_or_default()
             };
             let line = match e.event.as_str() {
-                "succeeded" => Some(format!("✓ {}{}", e.step, secs(&format!("{}:started", e.step)))),
-                "failed" => Some(format!("✗ {}: {}", e.step, e.payload.as_ref().and_then(|p| p.as_str()).unwrap_or("failed"))),
-                "undo-finished" => Some(format!("↩ undid {}{}", e.step, secs(&format!("{}:undo-started", e.step)))),
+                "succeeded" => Some(format!(
+                    "✓ {}{}",
+                    e.step,
+                    secs(&format!("{}:started", e.step))
+                )),
+                "failed" => Some(format!(
+                    "✗ {}: {}",
+                    e.step,
+                    e.payload
+                        .as_ref()
+                        .and_then(|p| p.as_str())
+                        .unwrap_or("failed")
+                )),
+                "undo-finished" => Some(format!(
+                    "↩ undid {}{}",
+                    e.step,
+                    secs(&format!("{}:undo-started", e.step))
+                )),
                 "undo-failed" => Some(format!("✗ undo of {} failed", e.step)),
                 _ => None,
             };
@@ -66,7 +88,10 @@ pub async fn follow(client: &Client, id: &str, quiet: bool) -> CliResult<Operati
                 _ => Err(CliError::OperationFailed {
                     id: op.id.clone(),
                     status: op.status.as_str().into(),
-                    error: op.error.clone().unwrap_or_else(|| "no reason recorded".into()),
+                    error: op
+                        .error
+                        .clone()
+                        .unwrap_or_else(|| "no reason recorded".into()),
                 }),
             };
         }

@@ -27,11 +27,13 @@ pub fn fancy() -> bool {
 pub fn print<T: Serialize>(format: Format, value: &T, table: impl FnOnce(&T)) -> CliResult {
     match format {
         Format::Json => {
-            let s = serde_json::to_string_pretty(value).map_err(|e| CliError::refused(e.to_string(), None))?;
+            let s = serde_json::to_string_pretty(value)
+                .map_err(|e| CliError::refused(e.to_string(), None))?;
             println!("{s}");
         }
         Format::Yaml => {
-            let s = serde_saphyr::to_string(value).map_err(|e| CliError::refused(e.to_string(), None))?;
+            let s = serde_saphyr::to_string(value)
+                .map_err(|e| CliError::refused(e.to_string(), None))?;
             print!("{s}");
         }
         Format::Table => table(value),

@@ -18,7 +18,12 @@ pub fn confirm(question: &str, yes: bool) -> CliResult {
         .with_prompt(question)
         .default(false)
         .interact()
-        .map_err(|e| CliError::refused(format!("could not read the answer: {e}"), Some("pass --yes".to_string())))?;
+        .map_err(|e| {
+            CliError::refused(
+                format!("could not read the answer: {e}"),
+                Some("pass --yes".to_string()),
+            )
+        })?;
     if ok {
         Ok(())
     } else {

@@ -17,14 +17,20 @@ pub fn resolve(flag: Option<&str>, profile: Option<&str>) -> Option<String> {
     }
     let path = std::env::var_os("AWS_CONFIG_FILE")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".aws").join("config")))?;
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".aws").join("config"))
+        })?;
     let text = std::fs::read_to_string(path).ok()?;
     from_config(&text, profile.unwrap_or("default"))
 }
 
 /// The `region` of `profile` in an AWS config file's text.
 pub fn from_config(text: &str, profile: &str) -> Option<String> {
-    let want = if profile == "default" { "default".to_string() } else { format!("profile {profile}") };
+    let want = if profile == "default" {
+        "default".to_string()
+    } else {
+        format!("profile {profile}")
+    };
     let mut inside = false;
     for line in text.lines() {
         let l = line.trim();
@@ -46,7 +52,10 @@ mod tests {
     #[test]
     fn reads_profile_region() {
         let t = "[default]\nregion = us-east-1\n[profile lab]\noutput=json\nregion=eu-west-1\n";
-        assert_eq!(super::from_config(t, "default").as_deref(), Some("us-east-1"));
+        assert_eq!(
+            super::from_config(t, "default").as_deref(),
+            Some("us-east-1")
+        );
         assert_eq!(super::from_config(t, "lab").as_deref(), Some("eu-west-1"));
         assert_eq!(super::from_config(t, "other"), None);
     }

@@ -81,11 +81,21 @@ impl CloudError {
             return CloudErrorKind::NotFound;
         }
         match code {
-            "RequestLimitExceeded" | "Throttling" | "ThrottlingException" | "InternalError"
-            | "InternalFailure" | "ServiceUnavailable" | "Unavailable" | "RequestTimeout"
+            "RequestLimitExceeded"
+            | "Throttling"
+            | "ThrottlingException"
+            | "InternalError"
+            | "InternalFailure"
+            | "ServiceUnavailable"
+            | "Unavailable"
+            | "RequestTimeout"
             | "RequestTimeoutException" => CloudErrorKind::Transient,
-            "AuthFailure" | "UnauthorizedOperation" | "InvalidClientTokenId"
-            | "ExpiredToken" | "SignatureDoesNotMatch" | "OptInRequired" => CloudErrorKind::Auth,
+            "AuthFailure"
+            | "UnauthorizedOperation"
+            | "InvalidClientTokenId"
+            | "ExpiredToken"
+            | "SignatureDoesNotMatch"
+            | "OptInRequired" => CloudErrorKind::Auth,
             _ if code.starts_with("Invalid") || code.starts_with("Incorrect") => {
                 CloudErrorKind::InvalidRequest
             }
@@ -114,9 +124,14 @@ mod tests {
 
     #[test]
     fn display_names_action_region_resource_code() {
-        let e = CloudError::new(CloudErrorKind::NotFound, "StopInstances", "us-east-1", "gone")
-            .with_code("InvalidInstanceID.NotFound")
-            .with_resource("i-123");
+        let e = CloudError::new(
+            CloudErrorKind::NotFound,
+            "StopInstances",
+            "us-east-1",
+            "gone",
+        )
+        .with_code("InvalidInstanceID.NotFound")
+        .with_resource("i-123");
         assert_eq!(
             e.to_string(),
             "StopInstances in us-east-1 for i-123 failed: InvalidInstanceID.NotFound: gone"
@@ -137,7 +152,10 @@ mod tests {
             CloudError::kind_for_code("InvalidParameterValue"),
             CloudErrorKind::InvalidRequest
         );
-        assert_eq!(CloudError::kind_for_code("AuthFailure"), CloudErrorKind::Auth);
+        assert_eq!(
+            CloudError::kind_for_code("AuthFailure"),
+            CloudErrorKind::Auth
+        );
         assert_eq!(CloudError::kind_for_code("Whatever"), CloudErrorKind::Other);
     }
 }

@@ -246,6 +246,7 @@ impl FakeCloud {
         id
     }
 
+    #[allow(clippy::result_large_err)] // test double; mirrors the trait's error type
     fn enter(&self, action: &str, region: &str, resource: Option<&str>) -> CloudResult<()> {
         let mut s = self.lock();
         s.calls.push(Call {
@@ -262,9 +263,10 @@ impl FakeCloud {
                 format!("could not connect to the endpoint of region {region}"),
             ));
         }
-        let pos = s.faults.iter().position(|f| {
-            f.action == action && f.region.as_deref().is_none_or(|r| r == region)
-        });
+        let pos = s
+            .faults
+            .iter()
+            .position(|f| f.action == action && f.region.as_deref().is_none_or(|r| r == region));
         if let Some(i) = pos {
             let mut err = s.faults[i].error.clone();
             err.region = region.into();
@@ -286,6 +288,7 @@ impl FakeCloud {
         format!("{prefix}-{:017x}", s.next)
     }
 
+    #[allow(clippy::too_many_arguments)] // internal constructor of a test double
     fn new_image(
         &self,
         s: &mut State,
@@ -599,7 +602,11 @@ impl Cloud for FakeCloud {
                 settle(i, now);
                 (
                     i.inst.architecture.clone(),
-                    i.inst.volume_sizes_gb.iter().map(|v| *v as i64).sum::<i64>(),
+                    i.inst
+                        .volume_sizes_gb
+                        .iter()
+                        .map(|v| *v as i64)
+                        .sum::<i64>(),
                     i.inst.state,
                 )
             }
@@ -641,14 +648,17 @@ impl Cloud for FakeCloud {
     }
 
     async fn describe_images(&self, region: &str, query: &ImageQuery) -> CloudResult<Vec<Image>> {
-        self.enter("DescribeImages", region, query.ids.first().map(|s| s.as_str()))?;
+        self.enter(
+            "DescribeImages",
+            region,
+            query.ids.first().map(|s| s.as_str()),
+        )?;
         let now = Instant::now();
         let s = self.lock();
         for id in &query.ids {
-            let exists = s
-                .images
-                .get(id)
-                .is_some_and(|i| i.image.region == region && i.image.state != ImageState::Deregistered);
+            let exists = s.images.get(id).is_some_and(|i| {
+                i.image.region == region && i.image.state != ImageState::Deregistered
+            });
             if !exists {
                 return Err(not_found(
                     "DescribeImages",
@@ -699,11 +709,15 @@ impl Cloud for FakeCloud {
         region: &str,
         query: &SnapshotQuery,
     ) -> CloudResult<Vec<Snapshot>> {
-        self.enter("DescribeSnapshots", region, query.ids.first().map(|s| s.as_str()))?;
+        self.enter(
+            "DescribeSnapshots",
+            region,
+            query.ids.first().map(|s| s.as_str()),
+        )?;
         let now = Instant::now();
         let s = self.lock();
         for id in &query.ids {
-            if !s.snapshots.get(id).is_some_and(|(r, _)| r == region) {
+            if s.snapshots.get(id).is_none_or(|(r, _)| r != region) {
                 return Err(not_found(
                     "DescribeSnapshots",
                     region,
@@ -717,7 +731,10 @@ impl Cloud for FakeCloud {
             .filter(|(r, _)| r == region)
             .map(|(_, snap)| {
                 let mut snap = snap.clone();
-                let owner = s.images.values().find(|i| i.pending_snapshots.contains(&snap.id));
+                let owner = s
+                    .images
+                    .values()
+                    .find(|i| i.pending_snapshots.contains(&snap.id));
                 if let Some(img) = owner {
                     if now >= img.ready_at {
                         snap.state = SnapshotState::Completed;
@@ -744,7 +761,8 @@ impl Cloud for FakeCloud {
         self.enter("DeleteSnapshot", region, Some(snapshot_id))?;
         let mut s = self.lock();
         let in_use = s.images.values().any(|i| {
-            i.image.state != ImageState::Deregistered && i.pending_snapshots.iter().any(|x| x == snapshot_id)
+            i.image.state != ImageState::Deregistered
+                && i.pending_snapshots.iter().any(|x| x == snapshot_id)
         });
         if in_use {
             return Err(CloudError::new(
@@ -765,7 +783,11 @@ impl Cloud for FakeCloud {
         resource_ids: &[String],
         tags: &Tags,
     ) -> CloudResult<()> {
-        self.enter("CreateTags", region, resource_ids.first().map(|s| s.as_str()))?;
+        self.enter(
+            "CreateTags",
+            region,
+            resource_ids.first().map(|s| s.as_str()),
+        )?;
         let mut s = self.lock();
         for id in resource_ids {
             if let Some(i) = s.images.get_mut(id) {
@@ -821,10 +843,14 @@ impl Cloud for FakeCloud {
     async fn share_image(&self, region: &str, image_id: &str, share: &Share) -> CloudResult<()> {
         self.enter("ModifyImageAttribute", region, Some(image_id))?;
         let mut s = self.lock();
-        let i = s
-            .images
-            .get_mut(image_id)
-            .ok_or_else(|| not_found("ModifyImageAttribute", region, "InvalidAMIID.NotFound", image_id))?;
+        let i = s.images.get_mut(image_id).ok_or_else(|| {
+            not_found(
+                "ModifyImageAttribute",
+                region,
+                "InvalidAMIID.NotFound",
+                image_id,
+            )
+        })?;
         if share.public {
             i.image.public = true;
         }
@@ -834,10 +860,14 @@ impl Cloud for FakeCloud {
     async fn unshare_image(&self, region: &str, image_id: &str, share: &Share) -> CloudResult<()> {
         self.enter("ModifyImageAttribute", region, Some(image_id))?;
         let mut s = self.lock();
-        let i = s
-            .images
-            .get_mut(image_id)
-            .ok_or_else(|| not_found("ModifyImageAttribute", region, "InvalidAMIID.NotFound", image_id))?;
+        let i = s.images.get_mut(image_id).ok_or_else(|| {
+            not_found(
+                "ModifyImageAttribute",
+                region,
+                "InvalidAMIID.NotFound",
+                image_id,
+            )
+        })?;
         if share.public {
             i.image.public = false;
         }
@@ -897,8 +927,14 @@ mod tests {
 
     #[test]
     fn wildcard_names() {
-        assert!(name_match("al2023-ami-2023*-x86_64", "al2023-ami-2023.4-k6-x86_64"));
-        assert!(!name_match("al2023-ami-2023*-x86_64", "al2023-ami-2023.4-k6-arm64"));
+        assert!(name_match(
+            "al2023-ami-2023*-x86_64",
+            "al2023-ami-2023.4-k6-x86_64"
+        ));
+        assert!(!name_match(
+            "al2023-ami-2023*-x86_64",
+            "al2023-ami-2023.4-k6-arm64"
+        ));
         assert!(name_match("exact", "exact"));
     }
 }

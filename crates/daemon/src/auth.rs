@@ -50,20 +50,39 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Checks one request's headers; `Err` is the refusal to send.
+#[allow(clippy::result_large_err)] // the refusal is the response itself
 pub fn check(headers: &HeaderMap, token: &str) -> Result<(), Response> {
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if !host_is_loopback(host) {
-        return Err(deny(StatusCode::FORBIDDEN, "requests must be addressed to 127.0.0.1 or localhost", "the daemon only serves local clients"));
+        return Err(deny(
+            StatusCode::FORBIDDEN,
+            "requests must be addressed to 127.0.0.1 or localhost",
+            "the daemon only serves local clients",
+        ));
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
         let o = origin.to_str().unwrap_or("");
         if !origin_is_loopback(o) {
-            return Err(deny(StatusCode::FORBIDDEN, "cross-origin requests are refused", "the daemon is not a web service"));
+            return Err(deny(
+                StatusCode::FORBIDDEN,
+                "cross-origin requests are refused",
+                "the daemon is not a web service",
+            ));
         }
     }
-    let given = headers.get(TOKEN_HEADER).map(|v| v.as_bytes()).unwrap_or(b"");
+    let given = headers
+        .get(TOKEN_HEADER)
+        .map(|v| v.as_bytes())
+        .unwrap_or(b"");
     if given.is_empty() || !constant_time_eq(given, token.as_bytes()) {
-        return Err(deny(StatusCode::UNAUTHORIZED, "missing or wrong daemon token", "use the prism CLI, which reads the token file in the state directory"));
+        return Err(deny(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong daemon token",
+            "use the prism CLI, which reads the token file in the state directory",
+        ));
     }
     Ok(())
 }
@@ -96,19 +115,52 @@ mod tests {
     #[test]
     fn loopback_with_token_passes() {
         assert!(check(&headers("127.0.0.1:4000", None, Some("s3cret")), "s3cret").is_ok());
-        assert!(check(&headers("localhost:4000", Some("http://localhost:4000"), Some("s3cret")), "s3cret").is_ok());
+        assert!(check(
+            &headers(
+                "localhost:4000",
+                Some("http://localhost:4000"),
+                Some("s3cret")
+            ),
+            "s3cret"
+        )
+        .is_ok());
         assert!(check(&headers("[::1]:4000", None, Some("s3cret")), "s3cret").is_ok());
     }
 
     #[test]
     fn refusals() {
         let t = "s3cret";
-        assert_eq!(check(&headers("127.0.0.1:1", None, None), t).unwrap_err().status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(check(&headers("127.0.0.1:1", None, Some("nope")), t).unwrap_err().status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(check(&headers("evil.example", None, Some(t)), t).unwrap_err().status(), StatusCode::FORBIDDEN);
-        assert_eq!(check(&headers("127.0.0.1.evil.example:80", None, Some(t)), t).unwrap_err().status(), StatusCode::FORBIDDEN);
         assert_eq!(
-            check(&headers("127.0.0.1:1", Some("https://evil.example"), Some(t)), t).unwrap_err().status(),
+            check(&headers("127.0.0.1:1", None, None), t)
+                .unwrap_err()
+                .status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            check(&headers("127.0.0.1:1", None, Some("nope")), t)
+                .unwrap_err()
+                .status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            check(&headers("evil.example", None, Some(t)), t)
+                .unwrap_err()
+                .status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            check(&headers("127.0.0.1.evil.example:80", None, Some(t)), t)
+                .unwrap_err()
+                .status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            check(
+                &headers("127.0.0.1:1", Some("https://evil.example"), Some(t)),
+                t
+            )
+            .unwrap_err()
+            .status(),
             StatusCode::FORBIDDEN
         );
     }

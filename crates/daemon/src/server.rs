@@ -33,10 +33,17 @@ fn open_store(paths: &Paths) -> anyhow::Result<Store> {
     let path = paths.store();
     match Store::open(&path) {
         Ok(s) => Ok(s),
-        Err(e @ StoreError::Corrupt { .. }) | Err(e @ StoreError::Sqlite { .. }) if path.exists() => {
-            let aside = path.with_extension(format!("db.damaged-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S")));
+        Err(e @ StoreError::Corrupt { .. }) | Err(e @ StoreError::Sqlite { .. })
+            if path.exists() =>
+        {
+            let aside = path.with_extension(format!(
+                "db.damaged-{}",
+                chrono::Utc::now().format("%Y%m%dT%H%M%S")
+            ));
             tracing::error!(error = %e, aside = %aside.display(), "the local store is damaged; keeping it aside and starting a new one (workstations are re-read from EC2 tags; the journal of unfinished operations in the damaged file is not resumed)");
-            std::fs::rename(&path, &aside).with_context(|| format!("moving the damaged store aside to {}", aside.display()))?;
+            std::fs::rename(&path, &aside).with_context(|| {
+                format!("moving the damaged store aside to {}", aside.display())
+            })?;
             for ext in ["db-wal", "db-shm"] {
                 let _ = std::fs::remove_file(path.with_extension(ext));
             }
@@ -49,7 +56,9 @@ fn open_store(paths: &Paths) -> anyhow::Result<Store> {
 /// Runs the daemon until it is asked to stop (API, SIGTERM or Ctrl-C).
 pub async fn run() -> anyhow::Result<()> {
     let paths = Paths::from_env().map_err(anyhow::Error::msg)?;
-    paths.ensure_state_dir().with_context(|| format!("creating {}", paths.state_dir.display()))?;
+    paths
+        .ensure_state_dir()
+        .with_context(|| format!("creating {}", paths.state_dir.display()))?;
     let lock = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -57,12 +66,22 @@ pub async fn run() -> anyhow::Result<()> {
         .open(paths.lock())
         .with_context(|| format!("opening {}", paths.lock().display()))?;
     if lock.try_lock().is_err() {
-        bail!("another prismd already runs for {} (stop it with: prism daemon stop)", paths.state_dir.display());
+        bail!(
+            "another prismd already runs for {} (stop it with: prism daemon stop)",
+            paths.state_dir.display()
+        );
     }
-    let token: String = rand::random::<[u8; 32]>().iter().map(|b| format!("{b:02x}")).collect();
+    let token: String = rand::random::<[u8; 32]>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     write_private(&paths.token(), token.as_bytes()).context("writing the token file")?;
     let store = open_store(&paths)?;
-    let config = if std::env::var("PRISM_FAST_POLL").is_ok_and(|v| v == "1") { OpsConfig::fast() } else { OpsConfig::default() };
+    let config = if std::env::var("PRISM_FAST_POLL").is_ok_and(|v| v == "1") {
+        OpsConfig::fast()
+    } else {
+        OpsConfig::default()
+    };
     let clouds = prism_aws::AwsCloudFactory::new();
     let env = Env {
         clouds: Arc::new(clouds),
@@ -77,22 +96,37 @@ pub async fn run() -> anyhow::Result<()> {
         runner: runner.clone(),
         started_at: chrono::Utc::now().to_rfc3339(),
         aws_env_fingerprint: prism_api::aws_env_fingerprint(|k| std::env::var(k).ok()),
-        default_region: std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION")).ok().filter(|s| !s.is_empty()),
+        default_region: std::env::var("AWS_REGION")
+            .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+            .ok()
+            .filter(|s| !s.is_empty()),
         shutdown: shutdown.clone(),
     };
-    let port: u16 = std::env::var("PRISM_DAEMON_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(0);
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.context("binding 127.0.0.1")?;
+    let port: u16 = std::env::var("PRISM_DAEMON_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .context("binding 127.0.0.1")?;
     let addr = listener.local_addr()?;
     let resumed = runner.resume_all().await?;
     let app = routes::router(state, Token(Arc::new(token)));
-    let info = DaemonAddress { addr: addr.to_string(), pid: std::process::id(), version: env!("CARGO_PKG_VERSION").into() };
-    write_private(&paths.address(), serde_json::to_string(&info)?.as_bytes()).context("writing daemon.json")?;
+    let info = DaemonAddress {
+        addr: addr.to_string(),
+        pid: std::process::id(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    };
+    write_private(&paths.address(), serde_json::to_string(&info)?.as_bytes())
+        .context("writing daemon.json")?;
     tracing::info!(%addr, resumed, state_dir = %paths.state_dir.display(), "prismd listening");
     let stop = async move {
         let term = async {
             #[cfg(unix)]
             {
-                if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                if let Ok(mut s) =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                {
                     s.recv().await;
                 }
             }
@@ -105,7 +139,9 @@ pub async fn run() -> anyhow::Result<()> {
             _ = term => {},
         }
     };
-    axum::serve(listener, app).with_graceful_shutdown(stop).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(stop)
+        .await?;
     let _ = std::fs::remove_file(paths.address());
     tracing::info!("prismd stopped; unfinished operations resume at the next start");
     drop(lock);

@@ -102,7 +102,9 @@ impl Hooks {
             if *target == here {
                 eprintln!("PRISM_TEST_CRASH_AT reached: {here}; killing myself with SIGKILL");
                 let pid = std::process::id().to_string();
-                let _ = std::process::Command::new("kill").args(["-9", &pid]).status();
+                let _ = std::process::Command::new("kill")
+                    .args(["-9", &pid])
+                    .status();
                 // If kill(1) is missing, still never go on past a crash point.
                 std::process::abort();
             }
@@ -183,7 +185,11 @@ impl StepCx {
 
     /// Records a progress line for followers (best effort).
     pub async fn progress(&self, line: &str) {
-        let _ = self.env.store.set_operation_progress(&self.op_id, line).await;
+        let _ = self
+            .env
+            .store
+            .set_operation_progress(&self.op_id, line)
+            .await;
     }
 
     /// Whether a cancel was requested.

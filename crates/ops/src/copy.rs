@@ -32,7 +32,12 @@ pub struct CopySpec {
 
 /// Makes (or finds) the copy in `dest`, waits for it, tags it and its snapshots. Never fails:
 /// a failure is reported in the outcome, and a failed copy is deregistered.
-pub async fn copy_to_region(cx: &StepCx, cloud: &dyn Cloud, spec: &CopySpec, dest: &str) -> RegionOutcome {
+pub async fn copy_to_region(
+    cx: &StepCx,
+    cloud: &dyn Cloud,
+    spec: &CopySpec,
+    dest: &str,
+) -> RegionOutcome {
     match copy_inner(cx, cloud, spec, dest).await {
         Ok(id) => RegionOutcome {
             region: dest.to_string(),
@@ -55,11 +60,14 @@ async fn copy_inner(
     spec: &CopySpec,
     dest: &str,
 ) -> Result<String, (Option<String>, StepError)> {
-    let id = start_copy(cx, cloud, spec, dest).await.map_err(|e| (None, e))?;
+    let id = start_copy(cx, cloud, spec, dest)
+        .await
+        .map_err(|e| (None, e))?;
     let waited = images::wait_available(cx, cloud, dest, &id, &cx.env.config.copy_wait).await;
     if let Err(e) = waited {
         // A copy that can never become available is removed, not left behind.
-        let _ = images::delete_with_snapshots(cx, cloud, dest, &id, &cx.env.config.snapshot_wait).await;
+        let _ =
+            images::delete_with_snapshots(cx, cloud, dest, &id, &cx.env.config.snapshot_wait).await;
         return Err((None, e));
     }
     let mut t = spec.tags.clone();
@@ -71,7 +79,12 @@ async fn copy_inner(
     Ok(id)
 }
 
-async fn start_copy(cx: &StepCx, cloud: &dyn Cloud, spec: &CopySpec, dest: &str) -> Result<String, StepError> {
+async fn start_copy(
+    cx: &StepCx,
+    cloud: &dyn Cloud,
+    spec: &CopySpec,
+    dest: &str,
+) -> Result<String, StepError> {
     // Find before create: CopyImage has a client token on EC2 but not on every emulator.
     if let Some(img) = images::find_by_name(cloud, dest, &spec.image_name).await? {
         return Ok(img.id);
@@ -131,13 +144,19 @@ pub async fn prepare(
     catalogue: &prism_templates::Catalogue,
     req: &prism_api::CopyRequest,
 ) -> Result<NewOperation, OpsError> {
-    let entry = catalogue
-        .get(&req.template)
-        .map_err(|e| OpsError::not_found(e.to_string(), Some("list templates with: prism templates".to_string())))?;
+    let entry = catalogue.get(&req.template).map_err(|e| {
+        OpsError::not_found(
+            e.to_string(),
+            Some("list templates with: prism templates".to_string()),
+        )
+    })?;
     let t = &entry.raw;
     if !t.is_saved() {
         return Err(OpsError::invalid(
-            format!("template '{}' is not a saved template; only saved templates have images to copy", t.id()),
+            format!(
+                "template '{}' is not a saved template; only saved templates have images to copy",
+                t.id()
+            ),
             None,
         ));
     }
@@ -146,7 +165,11 @@ pub async fn prepare(
     crate::regions::check(cloud.as_ref(), &req.to_region).await?;
     if t.ami_config.amis.contains_key(&req.to_region) {
         return Err(OpsError::invalid(
-            format!("{}@{version} already has an image in {}", t.id(), req.to_region),
+            format!(
+                "{}@{version} already has an image in {}",
+                t.id(),
+                req.to_region
+            ),
             None,
         ));
     }
@@ -154,7 +177,10 @@ pub async fn prepare(
         .ami_config
         .amis
         .iter()
-        .flat_map(|(r, m)| m.iter().map(move |(a, id)| (r.clone(), a.clone(), id.clone())))
+        .flat_map(|(r, m)| {
+            m.iter()
+                .map(move |(a, id)| (r.clone(), a.clone(), id.clone()))
+        })
         .next()
         .ok_or_else(|| OpsError::invalid(format!("template '{}' lists no image", t.id()), None))?;
     let img = images::get(cloud.as_ref(), &source_region, &source_image)
@@ -162,7 +188,10 @@ pub async fn prepare(
         .map_err(|e| OpsError::Internal(e.to_string()))?
         .ok_or_else(|| {
             OpsError::not_found(
-                format!("image {source_image} of {}@{version} no longer exists in {source_region}", t.id()),
+                format!(
+                    "image {source_image} of {}@{version} no longer exists in {source_region}",
+                    t.id()
+                ),
                 None,
             )
         })?;
@@ -209,16 +238,27 @@ impl Step for CopyStep {
         let cloud = cx.cloud(i.profile.as_deref()).await?;
         let out = copy_to_region(cx, cloud.as_ref(), &i.spec, &i.dest_region).await;
         if let Some(e) = &out.error {
-            return Err(StepError::Terminal(format!("copy to {} failed: {e}", i.dest_region)));
+            return Err(StepError::Terminal(format!(
+                "copy to {} failed: {e}",
+                i.dest_region
+            )));
         }
         Ok(serde_json::to_value(&out).map_err(|e| StepError::Internal(e.to_string()))?)
     }
     async fn undo(&self, cx: &StepCx) -> Result<(), StepError> {
         let i: CopyInput = cx.input()?;
         let cloud = cx.cloud(i.profile.as_deref()).await?;
-        if let Some(img) = images::find_by_name(cloud.as_ref(), &i.dest_region, &i.spec.image_name).await? {
-            images::delete_with_snapshots(cx, cloud.as_ref(), &i.dest_region, &img.id, &cx.env.config.snapshot_wait)
-                .await?;
+        if let Some(img) =
+            images::find_by_name(cloud.as_ref(), &i.dest_region, &i.spec.image_name).await?
+        {
+            images::delete_with_snapshots(
+                cx,
+                cloud.as_ref(),
+                &i.dest_region,
+                &img.id,
+                &cx.env.config.snapshot_wait,
+            )
+            .await?;
         }
         Ok(())
     }
@@ -243,7 +283,11 @@ impl Step for Register {
                 template: i.template.clone(),
                 version: i.version.clone(),
             },
-            &[(i.dest_region.clone(), i.arch.clone(), out.image_id.clone().unwrap_or_default())],
+            &[(
+                i.dest_region.clone(),
+                i.arch.clone(),
+                out.image_id.clone().unwrap_or_default(),
+            )],
         )
         .await?;
         Ok(json!({ "path": path }))

@@ -7,7 +7,11 @@ use crate::error::StepError;
 use prism_cloud::{Cloud, Image, ImageQuery, ImageState, SnapshotQuery, Tags};
 
 /// Our image named `name` in `region`, if any (names are operation-unique).
-pub async fn find_by_name(cloud: &dyn Cloud, region: &str, name: &str) -> Result<Option<Image>, StepError> {
+pub async fn find_by_name(
+    cloud: &dyn Cloud,
+    region: &str,
+    name: &str,
+) -> Result<Option<Image>, StepError> {
     let q = ImageQuery {
         owners: vec!["self".into()],
         name: Some(name.to_string()),
@@ -39,7 +43,9 @@ pub async fn tag_with_snapshots(
     tags: &Tags,
 ) -> Result<Vec<String>, StepError> {
     let img = get(cloud, region, image_id).await?.ok_or_else(|| {
-        StepError::Terminal(format!("image {image_id} in {region} disappeared before it was tagged"))
+        StepError::Terminal(format!(
+            "image {image_id} in {region} disappeared before it was tagged"
+        ))
     })?;
     let mut ids = vec![image_id.to_string()];
     ids.extend(img.snapshot_ids.iter().cloned());
@@ -61,14 +67,19 @@ pub async fn delete_with_snapshots(
     };
     let mut snaps = img.snapshot_ids.clone();
     if snaps.is_empty() && img.state == ImageState::Pending {
-        snaps = poll_until(cx, &format!("snapshots of {image_id}"), snap_wait, || async {
-            match get(cloud, region, image_id).await? {
-                Some(i) if !i.snapshot_ids.is_empty() => Ok(Poll::Ready(i.snapshot_ids)),
-                Some(i) if i.state.is_terminal_failure() => Ok(Poll::Ready(vec![])),
-                None => Ok(Poll::Ready(vec![])),
-                Some(_) => Ok(Poll::Pending(None)),
-            }
-        })
+        snaps = poll_until(
+            cx,
+            &format!("snapshots of {image_id}"),
+            snap_wait,
+            || async {
+                match get(cloud, region, image_id).await? {
+                    Some(i) if !i.snapshot_ids.is_empty() => Ok(Poll::Ready(i.snapshot_ids)),
+                    Some(i) if i.state.is_terminal_failure() => Ok(Poll::Ready(vec![])),
+                    None => Ok(Poll::Ready(vec![])),
+                    Some(_) => Ok(Poll::Pending(None)),
+                }
+            },
+        )
         .await
         .unwrap_or_default();
     }
@@ -84,7 +95,11 @@ pub async fn delete_with_snapshots(
 }
 
 /// Snapshots carrying all of `tags` in `region`.
-pub async fn snapshots_tagged(cloud: &dyn Cloud, region: &str, tags: &Tags) -> Result<Vec<String>, StepError> {
+pub async fn snapshots_tagged(
+    cloud: &dyn Cloud,
+    region: &str,
+    tags: &Tags,
+) -> Result<Vec<String>, StepError> {
     let q = SnapshotQuery {
         tags: tags.clone(),
         ..Default::default()
@@ -117,7 +132,9 @@ pub async fn wait_available(
             s if s.is_terminal_failure() => Err(StepError::Terminal(format!(
                 "image {image_id} in {region} is {}: {}",
                 s.as_str(),
-                img.state_reason.clone().unwrap_or_else(|| "no reason given by EC2".into())
+                img.state_reason
+                    .clone()
+                    .unwrap_or_else(|| "no reason given by EC2".into())
             ))),
             _ => {
                 let mut pct = None;
@@ -127,7 +144,10 @@ pub async fn wait_available(
                         ..Default::default()
                     };
                     if let Ok(snaps) = cloud.describe_snapshots(region, &q).await {
-                        let p: Vec<u32> = snaps.iter().filter_map(|s| s.progress.map(u32::from)).collect();
+                        let p: Vec<u32> = snaps
+                            .iter()
+                            .filter_map(|s| s.progress.map(u32::from))
+                            .collect();
                         if !p.is_empty() {
                             pct = Some(p.iter().sum::<u32>() / p.len() as u32);
                         }

@@ -101,7 +101,10 @@ pub async fn resolve_image(
                 }
             ),
             Some(if t.is_saved() {
-                format!("copy it there first: prism template copy {} --to-region {region}", t.id())
+                format!(
+                    "copy it there first: prism template copy {} --to-region {region}",
+                    t.id()
+                )
             } else {
                 format!(
                     "use a known base ({}) or an ami_config for {region}",
@@ -141,9 +144,12 @@ pub async fn prepare(
             Some("use x86_64 or arm64".to_string()),
         ));
     }
-    let entry = catalogue
-        .get(&req.template)
-        .map_err(|e| OpsError::not_found(e.to_string(), Some("list templates with: prism templates".to_string())))?;
+    let entry = catalogue.get(&req.template).map_err(|e| {
+        OpsError::not_found(
+            e.to_string(),
+            Some("list templates with: prism templates".to_string()),
+        )
+    })?;
     let t = &entry.template;
     let instance_type = match &req.size {
         Some(size) => sizes::instance_type(size, &arch).ok_or_else(|| {
@@ -179,7 +185,10 @@ pub async fn prepare(
         tag_keys: vec![tags::MANAGED.to_string()],
         ..Default::default()
     };
-    if let Some(i) = retry(|| cloud.describe_instances(region, &filter)).await?.first() {
+    if let Some(i) = retry(|| cloud.describe_instances(region, &filter))
+        .await?
+        .first()
+    {
         return Err(OpsError::invalid(
             format!(
                 "a workstation named '{}' already exists ({} in {region}, {})",
@@ -233,7 +242,11 @@ fn instance_tags(i: &LaunchInput, op_id: &str) -> Tags {
 }
 
 /// Instances this operation created (found by its tag, so a lost response is not a leak).
-async fn created_by(cloud: &dyn Cloud, region: &str, op_id: &str) -> Result<Vec<String>, StepError> {
+async fn created_by(
+    cloud: &dyn Cloud,
+    region: &str,
+    op_id: &str,
+) -> Result<Vec<String>, StepError> {
     let f = InstanceFilter {
         tags: Tags::from([(tags::OPERATION.to_string(), op_id.to_string())]),
         ..Default::default()
@@ -259,7 +272,10 @@ impl Step for RunInstance {
         let i: LaunchInput = cx.input()?;
         let cloud = cx.cloud(i.profile.as_deref()).await?;
         // Find before create: a retried or resumed step must not make a second instance.
-        if let Some(id) = created_by(cloud.as_ref(), &i.region, &cx.op_id).await?.first() {
+        if let Some(id) = created_by(cloud.as_ref(), &i.region, &cx.op_id)
+            .await?
+            .first()
+        {
             return Ok(json!({ "instance_id": id }));
         }
         let spec = RunSpec {
@@ -275,7 +291,10 @@ impl Step for RunInstance {
                 Ok(inst) => break inst,
                 Err(e) if e.is_transient() => {
                     // The call may have acted before its answer was lost: look again.
-                    if let Some(id) = created_by(cloud.as_ref(), &i.region, &cx.op_id).await?.first() {
+                    if let Some(id) = created_by(cloud.as_ref(), &i.region, &cx.op_id)
+                        .await?
+                        .first()
+                    {
                         return Ok(json!({ "instance_id": id }));
                     }
                     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
@@ -286,7 +305,13 @@ impl Step for RunInstance {
         cx.acted();
         cx.env
             .store
-            .upsert_workstation(row(&i, &inst.id, inst.state.as_str(), inst.public_ip.clone(), inst.launch_time.clone()))
+            .upsert_workstation(row(
+                &i,
+                &inst.id,
+                inst.state.as_str(),
+                inst.public_ip.clone(),
+                inst.launch_time.clone(),
+            ))
             .await?;
         Ok(json!({ "instance_id": inst.id }))
     }
@@ -354,10 +379,17 @@ impl Step for WaitRunning {
             .unwrap_or_default()
             .to_string();
         let cloud = cx.cloud(i.profile.as_deref()).await?;
-        let inst = wait_instance_state(cx, cloud.as_ref(), &i.region, &id, InstanceState::Running).await?;
+        let inst =
+            wait_instance_state(cx, cloud.as_ref(), &i.region, &id, InstanceState::Running).await?;
         cx.env
             .store
-            .upsert_workstation(row(&i, &id, "running", inst.public_ip.clone(), inst.launch_time.clone()))
+            .upsert_workstation(row(
+                &i,
+                &id,
+                "running",
+                inst.public_ip.clone(),
+                inst.launch_time.clone(),
+            ))
             .await?;
         Ok(json!({ "instance_id": id, "public_ip": inst.public_ip, "state": "running" }))
     }
@@ -390,8 +422,10 @@ pub async fn wait_instance_state(
         if inst.state == want {
             return Ok(Poll::Ready(inst));
         }
-        let dead = matches!(inst.state, InstanceState::Terminated | InstanceState::ShuttingDown)
-            && want != InstanceState::Terminated;
+        let dead = matches!(
+            inst.state,
+            InstanceState::Terminated | InstanceState::ShuttingDown
+        ) && want != InstanceState::Terminated;
         if dead {
             return Err(StepError::Terminal(format!(
                 "instance {id} in {region} is {} (expected {want})",

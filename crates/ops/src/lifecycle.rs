@@ -121,7 +121,12 @@ pub async fn prepare(
         Action::Stop if matches!(st, InstanceState::ShuttingDown | InstanceState::Terminated) => {
             return refuse("it cannot be stopped")
         }
-        Action::Start if matches!(st, InstanceState::ShuttingDown | InstanceState::Terminated | InstanceState::Stopping) => {
+        Action::Start
+            if matches!(
+                st,
+                InstanceState::ShuttingDown | InstanceState::Terminated | InstanceState::Stopping
+            ) =>
+        {
             return refuse("it cannot be started now")
         }
         _ => {}
@@ -188,7 +193,10 @@ impl Step for Wait {
         match i.action {
             Action::Delete => cx.env.store.delete_workstation(&i.name).await?,
             _ => {
-                cx.env.store.set_workstation_state(&i.name, want.as_str()).await?;
+                cx.env
+                    .store
+                    .set_workstation_state(&i.name, want.as_str())
+                    .await?;
             }
         }
         Ok(json!({ "state": want.as_str(), "public_ip": inst.public_ip }))
@@ -203,7 +211,9 @@ pub fn saga(action: Action) -> Saga {
         finish: |cx| {
             let i: LifecycleInput = cx.input()?;
             let w: Value = cx.require("wait")?;
-            Ok(json!({ "name": i.name, "instance_id": i.instance_id, "region": i.region, "state": w["state"] }))
+            Ok(
+                json!({ "name": i.name, "instance_id": i.instance_id, "region": i.region, "state": w["state"] }),
+            )
         },
     }
 }

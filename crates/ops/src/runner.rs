@@ -68,7 +68,9 @@ impl Runner {
     /// Starts executing operation `id` unless it already runs here.
     pub fn spawn(self: &Arc<Self>, id: &str) {
         {
-            let Ok(mut r) = self.running.lock() else { return };
+            let Ok(mut r) = self.running.lock() else {
+                return;
+            };
             if !r.insert(id.to_string()) {
                 return;
             }
@@ -83,7 +85,12 @@ impl Runner {
                         let _ = me
                             .env
                             .store
-                            .set_operation_status(&id, "failed", None, Some(format!("unknown operation kind {}", row.kind)))
+                            .set_operation_status(
+                                &id,
+                                "failed",
+                                None,
+                                Some(format!("unknown operation kind {}", row.kind)),
+                            )
                             .await;
                         Ok(())
                     }

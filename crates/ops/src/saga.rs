@@ -122,7 +122,12 @@ pub async fn execute(env: &Env, saga: &Saga, op_id: &str) -> Result<OperationSta
             if cx.cancel_requested().await {
                 failure = Some("cancelled by request".into());
                 env.store
-                    .append_event(op_id, step.name(), event::FAILED, Some(Value::String("cancelled by request".into())))
+                    .append_event(
+                        op_id,
+                        step.name(),
+                        event::FAILED,
+                        Some(Value::String("cancelled by request".into())),
+                    )
                     .await?;
                 break;
             }
@@ -143,7 +148,12 @@ pub async fn execute(env: &Env, saga: &Saga, op_id: &str) -> Result<OperationSta
                     let msg = e.to_string();
                     tracing::warn!(op = op_id, step = step.name(), error = %msg, "step failed; compensating");
                     env.store
-                        .append_event(op_id, step.name(), event::FAILED, Some(Value::String(msg.clone())))
+                        .append_event(
+                            op_id,
+                            step.name(),
+                            event::FAILED,
+                            Some(Value::String(msg.clone())),
+                        )
                         .await?;
                     failure = Some(msg);
                     break;
@@ -154,12 +164,22 @@ pub async fn execute(env: &Env, saga: &Saga, op_id: &str) -> Result<OperationSta
             let cx = StepCx::new(env.clone(), &row, outputs.clone(), "finish");
             let result = (saga.finish)(&cx)?;
             env.store
-                .set_operation_status(op_id, OperationStatus::Succeeded.as_str(), Some(result), None)
+                .set_operation_status(
+                    op_id,
+                    OperationStatus::Succeeded.as_str(),
+                    Some(result),
+                    None,
+                )
                 .await?;
             return Ok(OperationStatus::Succeeded);
         }
         env.store
-            .set_operation_status(op_id, OperationStatus::Compensating.as_str(), None, failure.clone())
+            .set_operation_status(
+                op_id,
+                OperationStatus::Compensating.as_str(),
+                None,
+                failure.clone(),
+            )
             .await?;
     }
 
@@ -196,10 +216,20 @@ pub async fn execute(env: &Env, saga: &Saga, op_id: &str) -> Result<OperationSta
                         step.name()
                     );
                     env.store
-                        .append_event(op_id, step.name(), event::UNDO_FAILED, Some(Value::String(e.to_string())))
+                        .append_event(
+                            op_id,
+                            step.name(),
+                            event::UNDO_FAILED,
+                            Some(Value::String(e.to_string())),
+                        )
                         .await?;
                     env.store
-                        .set_operation_status(op_id, OperationStatus::CompensationFailed.as_str(), None, Some(msg))
+                        .set_operation_status(
+                            op_id,
+                            OperationStatus::CompensationFailed.as_str(),
+                            None,
+                            Some(msg),
+                        )
                         .await?;
                     return Ok(OperationStatus::CompensationFailed);
                 }

@@ -130,7 +130,10 @@ pub async fn prepare(
     prism_templates::validate_template_name(&req.template).map_err(|e| {
         OpsError::invalid(
             format!("invalid template name {:?}: {e}", req.template),
-            Some("use 3-100 letters, digits, '.', '_' or '-', starting with a letter or digit".to_string()),
+            Some(
+                "use 3-100 letters, digits, '.', '_' or '-', starting with a letter or digit"
+                    .to_string(),
+            ),
         )
     })?;
     if let Some(d) = &req.description {
@@ -142,17 +145,33 @@ pub async fn prepare(
         }
     }
     for (k, v) in &req.tags {
-        if k.is_empty() || k.len() > 128 || k.starts_with("aws:") || k.starts_with("prism:") || v.len() > 256 {
+        if k.is_empty()
+            || k.len() > 128
+            || k.starts_with("aws:")
+            || k.starts_with("prism:")
+            || v.len() > 256
+        {
             return Err(OpsError::invalid(
                 format!("invalid tag '{k}'"),
-                Some("keys of 1-128 characters not starting with aws: or prism:, values up to 256".to_string()),
+                Some(
+                    "keys of 1-128 characters not starting with aws: or prism:, values up to 256"
+                        .to_string(),
+                ),
             ));
         }
     }
     if let Ok(existing) = catalogue.get(&req.template) {
         if !existing.raw.is_saved() {
             return Err(OpsError::invalid(
-                format!("'{}' is the name of a {} template, not a saved one", req.template, if matches!(existing.origin, prism_templates::Origin::Builtin) { "built-in" } else { "user-written" }),
+                format!(
+                    "'{}' is the name of a {} template, not a saved one",
+                    req.template,
+                    if matches!(existing.origin, prism_templates::Origin::Builtin) {
+                        "built-in"
+                    } else {
+                        "user-written"
+                    }
+                ),
                 Some("choose another template name".to_string()),
             ));
         }
@@ -173,12 +192,25 @@ pub async fn prepare(
     let state = inst.state;
     if !matches!(state, InstanceState::Running | InstanceState::Stopped) {
         return Err(OpsError::invalid(
-            format!("workstation '{}' is {state}; only a running or stopped workstation can be saved", req.workstation),
+            format!(
+                "workstation '{}' is {state}; only a running or stopped workstation can be saved",
+                req.workstation
+            ),
             Some("wait until it is running or stopped (prism list), then save again".to_string()),
         ));
     }
-    let from_catalogue = catalogue.versions(&req.template).iter().filter_map(|e| e.raw.version.as_deref()?.parse::<u32>().ok()).max().unwrap_or(0);
-    let version = env.store.max_template_version(&req.template).await?.max(from_catalogue) + 1;
+    let from_catalogue = catalogue
+        .versions(&req.template)
+        .iter()
+        .filter_map(|e| e.raw.version.as_deref()?.parse::<u32>().ok())
+        .max()
+        .unwrap_or(0);
+    let version = env
+        .store
+        .max_template_version(&req.template)
+        .await?
+        .max(from_catalogue)
+        + 1;
     let identity = retry(|| cloud.caller_identity(&found.region)).await?;
     let original_template = inst.tags.get(tags::TEMPLATE).cloned();
     let base_template = original_template
@@ -186,7 +218,12 @@ pub async fn prepare(
         .and_then(|t| catalogue.get(t).ok())
         .and_then(|e| serde_json::to_value(&e.template).ok());
     let op_id = uuid::Uuid::new_v4().to_string();
-    let volume_gb: i64 = inst.volume_sizes_gb.iter().map(|v| *v as i64).sum::<i64>().max(1);
+    let volume_gb: i64 = inst
+        .volume_sizes_gb
+        .iter()
+        .map(|v| *v as i64)
+        .sum::<i64>()
+        .max(1);
     let input = SaveInput {
         workstation: req.workstation.clone(),
         instance_id: inst.id.clone(),
@@ -196,7 +233,10 @@ pub async fn prepare(
         version,
         description: req.description.clone(),
         copy_to_regions: copy_regions.clone(),
-        project: req.project.clone().or_else(|| inst.tags.get(tags::PROJECT).cloned()),
+        project: req
+            .project
+            .clone()
+            .or_else(|| inst.tags.get(tags::PROJECT).cloned()),
         public: req.public,
         mode: req.mode,
         extra_tags: req.tags.clone(),
@@ -216,7 +256,10 @@ pub async fn prepare(
         warnings.push("live mode does not stop the workstation: the image is crash-consistent (like pulling the plug); files being written may be incomplete".to_string());
     }
     if req.mode == CaptureMode::Reboot && state == InstanceState::Running {
-        warnings.push("reboot mode: EC2 reboots the workstation in place while it takes the image".to_string());
+        warnings.push(
+            "reboot mode: EC2 reboots the workstation in place while it takes the image"
+                .to_string(),
+        );
     }
     let mut regions = vec![found.region.clone()];
     regions.extend(copy_regions.iter().cloned());
@@ -240,7 +283,10 @@ pub async fn prepare(
         id: op_id,
         kind: KIND.into(),
         target: req.workstation.clone(),
-        lock_keys: vec![format!("workstation:{}", req.workstation), format!("template:{}", req.template)],
+        lock_keys: vec![
+            format!("workstation:{}", req.workstation),
+            format!("template:{}", req.template),
+        ],
         input: serde_json::to_value(&input).map_err(|e| OpsError::Internal(e.to_string()))?,
     };
     Ok((plan, op))
@@ -267,12 +313,32 @@ macro_rules! step {
 }
 
 step!(StopInstance, "stop_instance", "stopping the workstation");
-step!(WaitStopped, "wait_stopped", "waiting for the workstation to stop");
+step!(
+    WaitStopped,
+    "wait_stopped",
+    "waiting for the workstation to stop"
+);
 step!(CreateImage, "create_image", "creating the image");
-step!(WaitSnapshots, "wait_snapshots", "waiting for the image's snapshots to be initiated");
-step!(StartInstance, "start_instance", "starting the workstation again");
-step!(WaitRunning, "wait_running", "waiting for the workstation to run");
-step!(WaitAvailable, "wait_available", "waiting for the image to be available");
+step!(
+    WaitSnapshots,
+    "wait_snapshots",
+    "waiting for the image's snapshots to be initiated"
+);
+step!(
+    StartInstance,
+    "start_instance",
+    "starting the workstation again"
+);
+step!(
+    WaitRunning,
+    "wait_running",
+    "waiting for the workstation to run"
+);
+step!(
+    WaitAvailable,
+    "wait_available",
+    "waiting for the image to be available"
+);
 step!(TagImage, "tag_image", "tagging the image and its snapshots");
 step!(CopyRegions, "copy_regions", "copying to other regions");
 step!(Register, "register", "writing the template");
@@ -295,7 +361,10 @@ impl Step for StopInstance {
         let at = clock::now_rfc3339();
         retry(|| cloud.stop_instance(&i.region, &i.instance_id)).await?;
         cx.acted();
-        cx.env.store.set_workstation_state(&i.workstation, "stopping").await?;
+        cx.env
+            .store
+            .set_workstation_state(&i.workstation, "stopping")
+            .await?;
         Ok(json!({ "stopped": true, "stop_requested_at": at }))
     }
     async fn undo(&self, cx: &StepCx) -> Result<(), StepError> {
@@ -305,16 +374,28 @@ impl Step for StopInstance {
         }
         let cloud = cx.cloud(i.profile.as_deref()).await?;
         // A stopping instance cannot be started: wait until it settles, then start it.
-        let settled = poll_until(cx, "the workstation to settle", &cx.env.config.instance_wait, || async {
-            let f = prism_cloud::InstanceFilter { ids: vec![i.instance_id.clone()], ..Default::default() };
-            let list = cloud.describe_instances(&i.region, &f).await?;
-            match list.first().map(|x| x.state) {
-                Some(s @ (InstanceState::Stopped | InstanceState::Running)) => Ok(Poll::Ready(s)),
-                Some(InstanceState::Pending) => Ok(Poll::Ready(InstanceState::Pending)),
-                Some(s @ (InstanceState::Terminated | InstanceState::ShuttingDown)) => Ok(Poll::Ready(s)),
-                _ => Ok(Poll::Pending(None)),
-            }
-        });
+        let settled = poll_until(
+            cx,
+            "the workstation to settle",
+            &cx.env.config.instance_wait,
+            || async {
+                let f = prism_cloud::InstanceFilter {
+                    ids: vec![i.instance_id.clone()],
+                    ..Default::default()
+                };
+                let list = cloud.describe_instances(&i.region, &f).await?;
+                match list.first().map(|x| x.state) {
+                    Some(s @ (InstanceState::Stopped | InstanceState::Running)) => {
+                        Ok(Poll::Ready(s))
+                    }
+                    Some(InstanceState::Pending) => Ok(Poll::Ready(InstanceState::Pending)),
+                    Some(s @ (InstanceState::Terminated | InstanceState::ShuttingDown)) => {
+                        Ok(Poll::Ready(s))
+                    }
+                    _ => Ok(Poll::Pending(None)),
+                }
+            },
+        );
         let state = match settled.await {
             Err(StepError::Cancelled) => {
                 // Undo must finish even when the cancel flag is set.
@@ -322,13 +403,22 @@ impl Step for StopInstance {
             }
             other => other?,
         };
-        if matches!(state, InstanceState::Terminated | InstanceState::ShuttingDown) {
-            return Err(StepError::Terminal(format!("workstation {} was terminated during the save", i.instance_id)));
+        if matches!(
+            state,
+            InstanceState::Terminated | InstanceState::ShuttingDown
+        ) {
+            return Err(StepError::Terminal(format!(
+                "workstation {} was terminated during the save",
+                i.instance_id
+            )));
         }
         if state == InstanceState::Stopped {
             retry(|| cloud.start_instance(&i.region, &i.instance_id)).await?;
         }
-        cx.env.store.set_workstation_state(&i.workstation, "pending").await?;
+        cx.env
+            .store
+            .set_workstation_state(&i.workstation, "pending")
+            .await?;
         Ok(())
     }
 }
@@ -347,8 +437,18 @@ impl Step for WaitStopped {
             return Ok(json!({}));
         }
         let cloud = cx.cloud(i.profile.as_deref()).await?;
-        wait_instance_state(cx, cloud.as_ref(), &i.region, &i.instance_id, InstanceState::Stopped).await?;
-        cx.env.store.set_workstation_state(&i.workstation, "stopped").await?;
+        wait_instance_state(
+            cx,
+            cloud.as_ref(),
+            &i.region,
+            &i.instance_id,
+            InstanceState::Stopped,
+        )
+        .await?;
+        cx.env
+            .store
+            .set_workstation_state(&i.workstation, "stopped")
+            .await?;
         Ok(json!({ "stopped_at": clock::now_rfc3339() }))
     }
 }
@@ -380,7 +480,10 @@ impl Step for CreateImage {
                 "Prism template {} v{}{}",
                 i.template,
                 i.version,
-                i.description.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
+                i.description
+                    .as_deref()
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default()
             )),
             no_reboot: i.mode != CaptureMode::Reboot,
             tags: t,
@@ -392,7 +495,9 @@ impl Step for CreateImage {
                 Ok(id) => break id,
                 Err(e) if e.is_transient() && attempts < crate::backoff::CALL_ATTEMPTS => {
                     // The call may have acted before its answer was lost: look again.
-                    if let Some(img) = images::find_by_name(cloud.as_ref(), &i.region, &i.image_name).await? {
+                    if let Some(img) =
+                        images::find_by_name(cloud.as_ref(), &i.region, &i.image_name).await?
+                    {
                         break img.id;
                     }
                     tokio::time::sleep(std::time::Duration::from_secs(1 << attempts)).await;
@@ -416,7 +521,14 @@ impl Step for CreateImage {
             }
         }
         for id in ids.iter().filter(|s| !s.is_empty()) {
-            images::delete_with_snapshots(cx, cloud.as_ref(), &i.region, id, &cx.env.config.snapshot_wait).await?;
+            images::delete_with_snapshots(
+                cx,
+                cloud.as_ref(),
+                &i.region,
+                id,
+                &cx.env.config.snapshot_wait,
+            )
+            .await?;
         }
         // Snapshots tagged by this operation whose image is already gone.
         let t = Tags::from([(tags::OPERATION.to_string(), cx.op_id.clone())]);
@@ -439,21 +551,31 @@ impl Step for WaitSnapshots {
         let i: SaveInput = cx.input()?;
         let image_id = out_str(&cx.require::<Value>("create_image")?, "image_id");
         let cloud = cx.cloud(i.profile.as_deref()).await?;
-        let snaps = poll_until(cx, &format!("snapshots of {image_id}"), &cx.env.config.snapshot_wait, || async {
-            match images::get(cloud.as_ref(), &i.region, &image_id).await? {
-                Some(img) if !img.snapshot_ids.is_empty() => Ok(Poll::Ready(img.snapshot_ids)),
-                Some(img) if img.state.is_terminal_failure() => Err(StepError::Terminal(format!(
-                    "image {image_id} in {} is {}: {}",
-                    i.region,
-                    img.state.as_str(),
-                    img.state_reason.unwrap_or_default()
-                ))),
-                _ => Ok(Poll::Pending(Some("snapshots not initiated yet".into()))),
-            }
-        })
+        let snaps = poll_until(
+            cx,
+            &format!("snapshots of {image_id}"),
+            &cx.env.config.snapshot_wait,
+            || async {
+                match images::get(cloud.as_ref(), &i.region, &image_id).await? {
+                    Some(img) if !img.snapshot_ids.is_empty() => Ok(Poll::Ready(img.snapshot_ids)),
+                    Some(img) if img.state.is_terminal_failure() => {
+                        Err(StepError::Terminal(format!(
+                            "image {image_id} in {} is {}: {}",
+                            i.region,
+                            img.state.as_str(),
+                            img.state_reason.unwrap_or_default()
+                        )))
+                    }
+                    _ => Ok(Poll::Pending(Some("snapshots not initiated yet".into()))),
+                }
+            },
+        )
         .await?;
         // Mark the snapshots as ours at once, so an unwind finds them even without the image.
-        let t = Tags::from([(tags::OPERATION.to_string(), cx.op_id.clone()), (tags::MANAGED.to_string(), "true".to_string())]);
+        let t = Tags::from([
+            (tags::OPERATION.to_string(), cx.op_id.clone()),
+            (tags::MANAGED.to_string(), "true".to_string()),
+        ]);
         retry(|| cloud.create_tags(&i.region, &snaps, &t)).await?;
         Ok(json!({ "snapshot_ids": snaps }))
     }
@@ -475,7 +597,10 @@ impl Step for StartInstance {
         let cloud = cx.cloud(i.profile.as_deref()).await?;
         retry(|| cloud.start_instance(&i.region, &i.instance_id)).await?;
         cx.acted();
-        cx.env.store.set_workstation_state(&i.workstation, "pending").await?;
+        cx.env
+            .store
+            .set_workstation_state(&i.workstation, "pending")
+            .await?;
         Ok(json!({ "started": true }))
     }
 }
@@ -494,9 +619,19 @@ impl Step for WaitRunning {
             return Ok(json!({ "downtime_seconds": 0.0 }));
         }
         let cloud = cx.cloud(i.profile.as_deref()).await?;
-        wait_instance_state(cx, cloud.as_ref(), &i.region, &i.instance_id, InstanceState::Running).await?;
+        wait_instance_state(
+            cx,
+            cloud.as_ref(),
+            &i.region,
+            &i.instance_id,
+            InstanceState::Running,
+        )
+        .await?;
         let running_at = clock::now_rfc3339();
-        cx.env.store.set_workstation_state(&i.workstation, "running").await?;
+        cx.env
+            .store
+            .set_workstation_state(&i.workstation, "running")
+            .await?;
         let stop: Value = cx.require("stop_instance")?;
         let downtime = clock::seconds_between(&out_str(&stop, "stop_requested_at"), &running_at);
         Ok(json!({ "running_at": running_at, "downtime_seconds": downtime }))
@@ -515,7 +650,14 @@ impl Step for WaitAvailable {
         let i: SaveInput = cx.input()?;
         let image_id = out_str(&cx.require::<Value>("create_image")?, "image_id");
         let cloud = cx.cloud(i.profile.as_deref()).await?;
-        let img = images::wait_available(cx, cloud.as_ref(), &i.region, &image_id, &cx.env.config.image_wait).await?;
+        let img = images::wait_available(
+            cx,
+            cloud.as_ref(),
+            &i.region,
+            &image_id,
+            &cx.env.config.image_wait,
+        )
+        .await?;
         Ok(json!({ "available_at": clock::now_rfc3339(), "size_gb": img.size_gb }))
     }
 }
@@ -532,7 +674,13 @@ impl Step for TagImage {
         let i: SaveInput = cx.input()?;
         let image_id = out_str(&cx.require::<Value>("create_image")?, "image_id");
         let cloud = cx.cloud(i.profile.as_deref()).await?;
-        let snaps = images::tag_with_snapshots(cloud.as_ref(), &i.region, &image_id, &i.image_tags(&cx.op_id)).await?;
+        let snaps = images::tag_with_snapshots(
+            cloud.as_ref(),
+            &i.region,
+            &image_id,
+            &i.image_tags(&cx.op_id),
+        )
+        .await?;
         Ok(json!({ "snapshot_ids": snaps }))
     }
 }
@@ -564,11 +712,20 @@ impl Step for CopyRegions {
             let (cloud, spec) = (cloud.clone(), spec.clone());
             async move {
                 let out = copy_to_region(cx, cloud.as_ref(), &spec, r).await;
-                let ev = if out.error.is_none() { "succeeded" } else { "failed" };
+                let ev = if out.error.is_none() {
+                    "succeeded"
+                } else {
+                    "failed"
+                };
                 let _ = cx
                     .env
                     .store
-                    .append_event(&cx.op_id, &format!("copy:{r}"), ev, serde_json::to_value(&out).ok())
+                    .append_event(
+                        &cx.op_id,
+                        &format!("copy:{r}"),
+                        ev,
+                        serde_json::to_value(&out).ok(),
+                    )
                     .await;
                 out
             }
@@ -581,7 +738,14 @@ impl Step for CopyRegions {
         let cloud = cx.cloud(i.profile.as_deref()).await?;
         for r in &i.copy_to_regions {
             if let Some(img) = images::find_by_name(cloud.as_ref(), r, &i.image_name).await? {
-                images::delete_with_snapshots(cx, cloud.as_ref(), r, &img.id, &cx.env.config.snapshot_wait).await?;
+                images::delete_with_snapshots(
+                    cx,
+                    cloud.as_ref(),
+                    r,
+                    &img.id,
+                    &cx.env.config.snapshot_wait,
+                )
+                .await?;
             }
         }
         Ok(())
@@ -597,7 +761,11 @@ pub struct RegisterTarget {
 }
 
 /// Adds `(region, arch, ami)` entries to a saved version's file and cache row; returns the path.
-pub async fn register_amis(env: &Env, target: &RegisterTarget, amis: &[(String, String, String)]) -> Result<String, StepError> {
+pub async fn register_amis(
+    env: &Env,
+    target: &RegisterTarget,
+    amis: &[(String, String, String)],
+) -> Result<String, StepError> {
     let file = prism_templates::saved_file_name(&target.template, &target.version);
     let path = env.template_dir.join(&file);
     let text = tokio::fs::read_to_string(&path)
@@ -607,16 +775,29 @@ pub async fn register_amis(env: &Env, target: &RegisterTarget, amis: &[(String, 
         .map_err(|e| StepError::Internal(e.to_string()))?
         .template;
     for (r, a, id) in amis {
-        t.ami_config.amis.entry(r.clone()).or_default().insert(a.clone(), id.clone());
+        t.ami_config
+            .amis
+            .entry(r.clone())
+            .or_default()
+            .insert(a.clone(), id.clone());
     }
-    let yaml = t.to_yaml().map_err(|e| StepError::Internal(e.to_string()))?;
-    let dir = env.template_dir.clone();
-    let written = tokio::task::spawn_blocking(move || prism_templates::write_atomically(&dir, &file, &yaml))
-        .await
-        .map_err(|e| StepError::Internal(e.to_string()))?
+    let yaml = t
+        .to_yaml()
         .map_err(|e| StepError::Internal(e.to_string()))?;
+    let dir = env.template_dir.clone();
+    let written =
+        tokio::task::spawn_blocking(move || prism_templates::write_atomically(&dir, &file, &yaml))
+            .await
+            .map_err(|e| StepError::Internal(e.to_string()))?
+            .map_err(|e| StepError::Internal(e.to_string()))?;
     if let Ok(v) = target.version.parse::<u32>() {
-        if let Some(mut row) = env.store.template_versions(&target.template).await?.into_iter().find(|r| r.version == v) {
+        if let Some(mut row) = env
+            .store
+            .template_versions(&target.template)
+            .await?
+            .into_iter()
+            .find(|r| r.version == v)
+        {
             row.amis = serde_json::to_value(&t.ami_config.amis).unwrap_or(Value::Null);
             env.store.upsert_template_version(row).await?;
         }
@@ -652,7 +833,11 @@ pub fn saved_template(i: &SaveInput, amis: &[(String, String)]) -> Template {
     t.ami_config.ami_search = None;
     t.ami_config.user_data_script = None;
     for (r, id) in amis {
-        t.ami_config.amis.entry(r.clone()).or_default().insert(i.arch.clone(), id.clone());
+        t.ami_config
+            .amis
+            .entry(r.clone())
+            .or_default()
+            .insert(i.arch.clone(), id.clone());
     }
     t
 }
@@ -669,19 +854,31 @@ impl Step for Register {
         let i: SaveInput = cx.input()?;
         let image_id = out_str(&cx.require::<Value>("create_image")?, "image_id");
         let copies: Vec<RegionOutcome> =
-            serde_json::from_value(cx.require::<Value>("copy_regions")?["regions"].clone()).unwrap_or_default();
+            serde_json::from_value(cx.require::<Value>("copy_regions")?["regions"].clone())
+                .unwrap_or_default();
         let mut amis = vec![(i.region.clone(), image_id)];
-        amis.extend(copies.iter().filter(|c| c.error.is_none()).filter_map(|c| Some((c.region.clone(), c.image_id.clone()?))));
+        amis.extend(
+            copies
+                .iter()
+                .filter(|c| c.error.is_none())
+                .filter_map(|c| Some((c.region.clone(), c.image_id.clone()?))),
+        );
         let mut t = saved_template(&i, &amis);
-        let downtime = cx.require::<Value>("wait_running")?["downtime_seconds"].as_f64().unwrap_or(0.0);
+        let downtime = cx.require::<Value>("wait_running")?["downtime_seconds"]
+            .as_f64()
+            .unwrap_or(0.0);
         t.downtime_seconds = Some(downtime);
-        let yaml = t.to_yaml().map_err(|e| StepError::Internal(e.to_string()))?;
+        let yaml = t
+            .to_yaml()
+            .map_err(|e| StepError::Internal(e.to_string()))?;
         let file = prism_templates::saved_file_name(&i.template, &i.version.to_string());
         let dir = cx.env.template_dir.clone();
-        let path = tokio::task::spawn_blocking(move || prism_templates::write_atomically(&dir, &file, &yaml))
-            .await
-            .map_err(|e| StepError::Internal(e.to_string()))?
-            .map_err(|e| StepError::Internal(e.to_string()))?;
+        let path = tokio::task::spawn_blocking(move || {
+            prism_templates::write_atomically(&dir, &file, &yaml)
+        })
+        .await
+        .map_err(|e| StepError::Internal(e.to_string()))?
+        .map_err(|e| StepError::Internal(e.to_string()))?;
         cx.env
             .store
             .upsert_template_version(TemplateVersionRow {
@@ -700,11 +897,17 @@ impl Step for Register {
     }
     async fn undo(&self, cx: &StepCx) -> Result<(), StepError> {
         let i: SaveInput = cx.input()?;
-        let path = cx.env.template_dir.join(prism_templates::saved_file_name(&i.template, &i.version.to_string()));
+        let path = cx.env.template_dir.join(prism_templates::saved_file_name(
+            &i.template,
+            &i.version.to_string(),
+        ));
         match tokio::fs::remove_file(&path).await {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(StepError::Internal(format!("cannot remove {}: {e}", path.display()))),
+            Err(e) => Err(StepError::Internal(format!(
+                "cannot remove {}: {e}",
+                path.display()
+            ))),
         }
     }
 }
@@ -725,10 +928,19 @@ impl Step for ShareImages {
         let cloud = cx.cloud(i.profile.as_deref()).await?;
         let image_id = out_str(&cx.require::<Value>("create_image")?, "image_id");
         let copies: Vec<RegionOutcome> =
-            serde_json::from_value(cx.require::<Value>("copy_regions")?["regions"].clone()).unwrap_or_default();
+            serde_json::from_value(cx.require::<Value>("copy_regions")?["regions"].clone())
+                .unwrap_or_default();
         let mut targets = vec![(i.region.clone(), image_id)];
-        targets.extend(copies.into_iter().filter(|c| c.error.is_none()).filter_map(|c| Some((c.region, c.image_id?))));
-        let share = Share { public: true, ..Default::default() };
+        targets.extend(
+            copies
+                .into_iter()
+                .filter(|c| c.error.is_none())
+                .filter_map(|c| Some((c.region, c.image_id?))),
+        );
+        let share = Share {
+            public: true,
+            ..Default::default()
+        };
         let mut warnings = vec![];
         for (r, id) in targets {
             if let Err(e) = retry(|| cloud.share_image(&r, &id, &share)).await {
@@ -764,19 +976,40 @@ fn finish_save(cx: &StepCx) -> Result<Value, StepError> {
     let i: SaveInput = cx.input()?;
     let image_id = out_str(&cx.require::<Value>("create_image")?, "image_id");
     let copies: Vec<RegionOutcome> =
-        serde_json::from_value(cx.require::<Value>("copy_regions")?["regions"].clone()).unwrap_or_default();
+        serde_json::from_value(cx.require::<Value>("copy_regions")?["regions"].clone())
+            .unwrap_or_default();
     let mut warnings: Vec<String> = copies
         .iter()
-        .filter_map(|c| c.error.as_ref().map(|e| format!("copy to {} failed: {e} (retry: prism template copy {}@{} --to-region {})", c.region, i.template, i.version, c.region)))
+        .filter_map(|c| {
+            c.error.as_ref().map(|e| {
+                format!(
+                    "copy to {} failed: {e} (retry: prism template copy {}@{} --to-region {})",
+                    c.region, i.template, i.version, c.region
+                )
+            })
+        })
         .collect();
     if let Some(w) = cx.output::<Value>("share")? {
-        warnings.extend(w["warnings"].as_array().into_iter().flatten().filter_map(|x| x.as_str().map(String::from)));
+        warnings.extend(
+            w["warnings"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|x| x.as_str().map(String::from)),
+        );
     }
     let ok_regions = 1 + copies.iter().filter(|c| c.error.is_none()).count();
-    let mut regions = vec![RegionOutcome { region: i.region.clone(), image_id: Some(image_id), status: "available".into(), error: None }];
+    let mut regions = vec![RegionOutcome {
+        region: i.region.clone(),
+        image_id: Some(image_id),
+        status: "available".into(),
+        error: None,
+    }];
     regions.extend(copies);
     let path = out_str(&cx.require::<Value>("register")?, "path");
-    let downtime = cx.require::<Value>("wait_running")?["downtime_seconds"].as_f64().unwrap_or(0.0);
+    let downtime = cx.require::<Value>("wait_running")?["downtime_seconds"]
+        .as_f64()
+        .unwrap_or(0.0);
     let result = SaveResult {
         template: i.template.clone(),
         version: i.version,

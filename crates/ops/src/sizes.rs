@@ -32,7 +32,9 @@ mod tests {
     fn sizes_map_per_arch_and_gpu_is_gpu() {
         assert_eq!(super::instance_type("m", "x86_64"), Some("t3.large"));
         assert_eq!(super::instance_type("M", "arm64"), Some("t4g.large"));
-        assert!(super::instance_type("GPU-L", "x86_64").unwrap().starts_with('g'));
+        assert!(super::instance_type("GPU-L", "x86_64")
+            .unwrap()
+            .starts_with('g'));
         assert_eq!(super::instance_type("XXL", "x86_64"), None);
     }
 }

@@ -116,7 +116,8 @@ impl Store {
             .map_err(sql)?;
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(sql)?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(sql)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(sql)?;
         migrations::apply(&conn, &p)?;
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),

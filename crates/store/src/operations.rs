@@ -308,7 +308,10 @@ mod tests {
     #[tokio::test]
     async fn lock_keys_refuse_a_second_active_operation() {
         let s = Store::open_in_memory().unwrap();
-        assert_eq!(s.insert_operation(op("a", &["ws:x"])).await.unwrap(), Ok(()));
+        assert_eq!(
+            s.insert_operation(op("a", &["ws:x"])).await.unwrap(),
+            Ok(())
+        );
         assert_eq!(
             s.insert_operation(op("b", &["ws:x", "t:y"])).await.unwrap(),
             Err("a".to_string())
@@ -317,7 +320,10 @@ mod tests {
         s.set_operation_status("a", "succeeded", Some(json!({})), None)
             .await
             .unwrap();
-        assert_eq!(s.insert_operation(op("b", &["ws:x"])).await.unwrap(), Ok(()));
+        assert_eq!(
+            s.insert_operation(op("b", &["ws:x"])).await.unwrap(),
+            Ok(())
+        );
     }
 
     #[tokio::test]

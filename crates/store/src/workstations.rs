@@ -75,8 +75,12 @@ impl Store {
     pub async fn workstation(&self, name: &str) -> StoreResult<Option<WorkstationRow>> {
         let name = name.to_string();
         self.call(move |c| {
-            c.query_row("SELECT * FROM workstations WHERE name = ?1", [name], from_row)
-                .optional()
+            c.query_row(
+                "SELECT * FROM workstations WHERE name = ?1",
+                [name],
+                from_row,
+            )
+            .optional()
         })
         .await
     }

@@ -32,7 +32,11 @@ pub fn known_bases() -> &'static [&'static str] {
 /// (which is not a distribution: the template's `ami_config` decides).
 pub fn base_image(base: &str, arch: &str) -> Option<BaseImage> {
     let arch = normalize_arch(arch)?;
-    let ubuntu_arch = if arch == ARCH_X86_64 { "amd64" } else { "arm64" };
+    let ubuntu_arch = if arch == ARCH_X86_64 {
+        "amd64"
+    } else {
+        "arm64"
+    };
     let (owner, name_pattern) = match base.trim().to_ascii_lowercase().as_str() {
         "ubuntu-22.04" | "ubuntu22.04" | "ubuntu-jammy" => (
             CANONICAL_OWNER,
@@ -75,11 +79,15 @@ mod tests {
             "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*"
         );
         assert_eq!(
-            base_image("ubuntu-22.04", "arm64").expect("arm").name_pattern,
+            base_image("ubuntu-22.04", "arm64")
+                .expect("arm")
+                .name_pattern,
             "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-arm64-server-*"
         );
         assert_eq!(
-            base_image("ubuntu-24.04", "x86_64").expect("u24").name_pattern,
+            base_image("ubuntu-24.04", "x86_64")
+                .expect("u24")
+                .name_pattern,
             "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*"
         );
         for alias in ["amazonlinux-2023", "amazon-linux-2023", "al2023"] {

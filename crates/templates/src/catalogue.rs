@@ -14,6 +14,7 @@ use crate::names::parse_template_ref;
 use crate::parse::parse_template;
 use crate::scan::scan;
 use crate::suggest::suggestions;
+use crate::text::printable;
 use crate::version::{compare_versions, next_version};
 
 /// Where a template came from.
@@ -45,17 +46,13 @@ pub struct Entry {
 pub struct LoadIssue {
     /// File path or `built-in NAME`.
     pub origin: String,
-    /// What went wrong.
+    /// What went wrong (without the origin; `Display` prints `origin: message`).
     pub message: String,
 }
 
 impl std::fmt::Display for LoadIssue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.message.starts_with(&self.origin) {
-            f.write_str(&self.message)
-        } else {
-            write!(f, "{}: {}", self.origin, self.message)
-        }
+        write!(f, "{}: {}", self.origin, self.message)
     }
 }
 
@@ -80,12 +77,13 @@ impl Catalogue {
         if let Some(dir) = user_dir {
             let found = scan(dir);
             issues = found.issues;
-            sources.extend(
-                found
-                    .files
-                    .into_iter()
-                    .map(|(path, text)| (path.display().to_string(), text, Origin::User(path))),
-            );
+            sources.extend(found.files.into_iter().map(|(path, text)| {
+                (
+                    printable(&path.display().to_string()),
+                    text,
+                    Origin::User(path),
+                )
+            }));
         }
         Self::build(sources, issues)
     }
@@ -228,6 +226,26 @@ fn builtin_origin(file: &str) -> String {
     format!("built-in {stem}")
 }
 
+/// Drops the leading origin from a parse error message (the issue carries it):
+/// `f.yaml: field 'x': ...` → `field 'x': ...`, `f.yaml:3:7: msg` → `line 3, column 7: msg`.
+fn without_origin(message: &str, origin: &str) -> String {
+    let Some(rest) = message.strip_prefix(origin) else {
+        return message.to_string();
+    };
+    if let Some(text) = rest.strip_prefix(": ") {
+        return text.to_string();
+    }
+    let mut parts = rest.splitn(4, ':');
+    let (_, line, col, text) = (parts.next(), parts.next(), parts.next(), parts.next());
+    match (line, col, text) {
+        (Some(l), Some(c), Some(t)) if l.parse::<u64>().is_ok() && c.parse::<u64>().is_ok() => {
+            format!("line {l}, column {c}:{t}")
+        }
+        (Some(l), Some(t), None) if l.parse::<u64>().is_ok() => format!("line {l}:{t}"),
+        _ => message.to_string(),
+    }
+}
+
 /// A parsed source before inheritance is resolved.
 struct RawEntry {
     template: Template,
@@ -246,8 +264,8 @@ fn parse_all(sources: Vec<(String, String, Origin)>, issues: &mut Vec<LoadIssue>
             Ok(p) => p,
             Err(e) => {
                 issues.push(LoadIssue {
+                    message: without_origin(&e.to_string(), &label),
                     origin: label,
-                    message: e.to_string(),
                 });
                 continue;
             }
@@ -270,7 +288,8 @@ fn parse_all(sources: Vec<(String, String, Origin)>, issues: &mut Vec<LoadIssue>
         match (&existing.origin, &new.origin) {
             (Origin::Builtin, o) if *o != Origin::Builtin => {
                 let mut new = new;
-                new.warnings.push(format!("overrides built-in template {what}"));
+                new.warnings
+                    .push(format!("overrides built-in template {what}"));
                 *existing = new;
             }
             (e, Origin::Builtin) if *e != Origin::Builtin => {
@@ -292,7 +311,7 @@ fn parse_all(sources: Vec<(String, String, Origin)>, issues: &mut Vec<LoadIssue>
 
 fn describe_key((id, version): &(String, Option<String>)) -> String {
     match version {
-        Some(v) => format!("'{id}' version '{}'", v.escape_debug()),
+        Some(v) => format!("'{id}' version '{}'", printable(v)),
         None => format!("'{id}' (no version)"),
     }
 }
@@ -383,5 +402,37 @@ impl Lookup for RawIndex<'_> {
             (Some(v), false) => format!("{}@{v}", t.id()),
             _ => t.id().to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_is_not_repeated_in_issue_messages() {
+        assert_eq!(
+            without_origin("f.yaml: field 'x': bad", "f.yaml"),
+            "field 'x': bad"
+        );
+        assert_eq!(
+            without_origin("f.yaml:3:7: unclosed quote", "f.yaml"),
+            "line 3, column 7: unclosed quote"
+        );
+        assert_eq!(without_origin("other", "f.yaml"), "other");
+        let cat = Catalogue::from_sources(vec![(
+            "b.yaml".into(),
+            "name: 'x\n".into(),
+            Origin::User("b.yaml".into()),
+        )]);
+        let issue = &cat.issues()[0];
+        assert!(issue.message.starts_with("line 1, column"), "{issue}");
+        assert!(issue.to_string().starts_with("b.yaml: line 1"), "{issue}");
+    }
+
+    #[test]
+    fn catalogue_is_shareable_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Catalogue>();
     }
 }

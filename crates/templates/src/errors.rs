@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::text::printable;
+
 /// Why a template name (or a `T@version` reference) is not acceptable.
 ///
 /// A template name becomes a file name and part of an AMI name, so it is kept to a
@@ -53,7 +55,9 @@ pub enum NameError {
         name: String,
     },
     /// `T@` with nothing after the `@`.
-    #[error("template reference {reference:?} has an empty version after '@'; write T or T@VERSION")]
+    #[error(
+        "template reference {reference:?} has an empty version after '@'; write T or T@VERSION"
+    )]
     EmptyVersion {
         /// The whole reference.
         reference: String,
@@ -172,7 +176,7 @@ pub enum TemplateError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CatalogueError {
     /// No template has this name.
-    #[error("template '{name}' not found{}", suggestion_suffix(.suggestions))]
+    #[error("template '{}' not found{}", printable(.name), suggestion_suffix(.suggestions))]
     NotFound {
         /// The name that was looked up.
         name: String,
@@ -180,7 +184,12 @@ pub enum CatalogueError {
         suggestions: Vec<String>,
     },
     /// The template exists but not at this version.
-    #[error("template '{name}' has no version '{version}'; available: {}", join_or_none(.available))]
+    #[error(
+        "template '{}' has no version '{}'; available: {}",
+        printable(.name),
+        printable(.version),
+        join_or_none(.available)
+    )]
     VersionNotFound {
         /// Template id.
         name: String,
@@ -203,7 +212,9 @@ fn location_suffix(line: Option<u64>, column: Option<u64>) -> String {
 }
 
 fn field_suffix(field: Option<&str>) -> String {
-    field.map(|f| format!(" (in field '{f}')")).unwrap_or_default()
+    field
+        .map(|f| format!(" (in field '{f}')"))
+        .unwrap_or_default()
 }
 
 fn suggestion_suffix(suggestions: &[String]) -> String {
@@ -218,6 +229,10 @@ fn join_or_none(items: &[String]) -> String {
     if items.is_empty() {
         "(none)".to_string()
     } else {
-        items.join(", ")
+        items
+            .iter()
+            .map(|i| printable(i))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }

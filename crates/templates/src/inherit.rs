@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::model::Template;
+use crate::text::printable;
 
 /// Merges `parents` (already resolved, in order) and then `child`.
 ///
@@ -77,7 +78,11 @@ fn overlay(acc: &mut Template, layer: &Template) {
 
     let (ad, ld) = (&mut acc.instance_defaults, &layer.instance_defaults);
     set(&mut ad.r#type, &ld.r#type);
-    let layer_ports = if ld.ports.is_empty() { &layer.ports } else { &ld.ports };
+    let layer_ports = if ld.ports.is_empty() {
+        &layer.ports
+    } else {
+        &ld.ports
+    };
     extend_unique(&mut ad.ports, layer_ports);
     set(&mut ad.root_volume_gb, &ld.root_volume_gb);
     extend_map(&mut ad.estimated_cost_per_hour, &ld.estimated_cost_per_hour);
@@ -178,10 +183,13 @@ impl<'a, L: Lookup> Resolver<'a, L> {
                 format!("inheritance cycle: {}", labels.join(" -> "))
             }
             Failure::Missing(parent) => {
-                format!("inherits '{}', which is not in the catalogue", parent.escape_debug())
+                format!(
+                    "inherits '{}', which is not in the catalogue",
+                    printable(parent)
+                )
             }
             Failure::ParentFailed(parent, why) => {
-                format!("cannot inherit from '{}': {why}", parent.escape_debug())
+                format!("cannot inherit from '{}': {why}", printable(parent))
             }
         }
     }
@@ -213,7 +221,10 @@ mod tests {
                 system: vec!["git".into(), "curl".into()],
                 ..Default::default()
             },
-            tags: BTreeMap::from([("os".into(), "ubuntu".into()), ("k".into(), "parent".into())]),
+            tags: BTreeMap::from([
+                ("os".into(), "ubuntu".into()),
+                ("k".into(), "parent".into()),
+            ]),
             ports: vec![22],
             ami_config: AmiConfig {
                 ssh_user: Some("ubuntu".into()),

@@ -13,6 +13,7 @@ pub mod scan;
 mod serde_util;
 mod shape;
 mod suggest;
+mod text;
 pub mod validate;
 pub mod version;
 pub mod write;

@@ -265,7 +265,10 @@ pub struct InstanceDefaults {
 impl Packages {
     /// True when no package list has an entry.
     pub fn is_empty(&self) -> bool {
-        self.system.is_empty() && self.conda.is_empty() && self.pip.is_empty() && self.spack.is_empty()
+        self.system.is_empty()
+            && self.conda.is_empty()
+            && self.pip.is_empty()
+            && self.spack.is_empty()
     }
 }
 
@@ -340,7 +343,9 @@ impl Template {
             )));
         }
         if let Some(v) = self.downtime_seconds.filter(|v| !v.is_finite()) {
-            return Err(fail(format!("downtime_seconds is not a finite number ({v})")));
+            return Err(fail(format!(
+                "downtime_seconds is not a finite number ({v})"
+            )));
         }
         serde_saphyr::to_string(self).map_err(|e| fail(e.to_string()))
     }
@@ -403,7 +408,8 @@ pub(crate) const NESTED_FIELDS: &[(&str, &[&str])] = &[
 ];
 
 /// Known keys of `ami_config.ami_search`.
-pub(crate) const AMI_SEARCH_FIELDS: &[&str] = &["owner", "name_pattern", "architecture", "required_tags"];
+pub(crate) const AMI_SEARCH_FIELDS: &[&str] =
+    &["owner", "name_pattern", "architecture", "required_tags"];
 
 #[cfg(test)]
 mod tests {
@@ -533,6 +539,9 @@ mod tests {
         assert_eq!(t.to_yaml().expect("yaml").trim(), "name: abc");
         let mut bad = t.clone();
         bad.downtime_seconds = Some(f64::NAN);
-        assert!(matches!(bad.to_yaml(), Err(TemplateError::Serialize { .. })));
+        assert!(matches!(
+            bad.to_yaml(),
+            Err(TemplateError::Serialize { .. })
+        ));
     }
 }

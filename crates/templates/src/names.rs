@@ -77,7 +77,9 @@ pub(crate) fn validate_version(reference: &str, version: &str) -> Result<(), Nam
         });
     }
     let ok = version.chars().count() <= MAX_VERSION_LEN
-        && version.chars().all(|c| c.is_ascii_alphanumeric() || c == '.');
+        && version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.');
     if ok {
         Ok(())
     } else {

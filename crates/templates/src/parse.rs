@@ -5,6 +5,7 @@ use serde_json::Value;
 use crate::errors::TemplateError;
 use crate::model::Template;
 use crate::names::validate_template_name;
+use crate::text::printable;
 use crate::{shape, yaml};
 
 /// Largest accepted template file, in bytes (1 MiB).
@@ -65,7 +66,11 @@ pub fn parse_template(text: &str, origin: &str) -> Result<Parsed, TemplateError>
         .map(|k| format!("unknown field '{k}' (ignored)"))
         .collect();
     if let Some(cost) = shape.legacy_cost {
-        if template.instance_defaults.estimated_cost_per_hour.is_empty() {
+        if template
+            .instance_defaults
+            .estimated_cost_per_hour
+            .is_empty()
+        {
             template.instance_defaults.estimated_cost_per_hour = cost;
         } else {
             warnings.push(
@@ -124,7 +129,10 @@ fn check_costs(t: &Template, origin: &str) -> Result<(), TemplateError> {
     if let Some((arch, cost)) = bad_cost {
         return Err(TemplateError::InvalidField {
             origin: origin.to_string(),
-            field: format!("instance_defaults.estimated_cost_per_hour.{}", arch.escape_debug()),
+            field: format!(
+                "instance_defaults.estimated_cost_per_hour.{}",
+                printable(arch)
+            ),
             message: format!("must be a non-negative number, found {cost}"),
         });
     }

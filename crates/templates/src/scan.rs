@@ -11,6 +11,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::catalogue::LoadIssue;
+use crate::text::printable;
 use crate::MAX_TEMPLATE_BYTES;
 
 /// Deepest level searched: files in `dir/a/b/` (depth 3) are read, `dir/a/b/c/` is not.
@@ -52,7 +53,7 @@ impl Scan {
     fn issue(&mut self, path: &Path, message: String) {
         tracing::debug!(path = %path.display(), %message, "template file skipped");
         self.issues.push(LoadIssue {
-            origin: path.display().to_string(),
+            origin: printable(&path.display().to_string()),
             message,
         });
     }
@@ -99,7 +100,8 @@ impl Walker {
                     if is_template_name(path) || is_dir {
                         self.scan.issue(
                             path,
-                            "symbolic link points outside the template directory; skipped".to_string(),
+                            "symbolic link points outside the template directory; skipped"
+                                .to_string(),
                         );
                     }
                     return;
@@ -155,5 +157,8 @@ pub(crate) fn read_limited(path: &Path) -> Result<String, String> {
         return Err(too_large(bytes.len() as u64));
     }
     let text = String::from_utf8(bytes).map_err(|e| format!("file is not valid UTF-8: {e}"))?;
-    Ok(text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text))
+    Ok(text
+        .strip_prefix('\u{feff}')
+        .map(str::to_string)
+        .unwrap_or(text))
 }

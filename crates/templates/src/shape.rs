@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::errors::TemplateError;
 use crate::model::{AMI_SEARCH_FIELDS, NESTED_FIELDS, TOP_LEVEL_FIELDS};
+use crate::text::printable;
 
 /// What the generic pass learned that the typed pass cannot see.
 #[derive(Debug, Default)]
@@ -51,8 +52,7 @@ pub(crate) fn check(top: &Map<String, Value>, origin: &str) -> Result<Shape, Tem
     check_ports(top.get("ports")).map_err(|m| invalid("ports", m))?;
     let defaults = top.get("instance_defaults");
     if let Some(d) = defaults.and_then(Value::as_object) {
-        check_ports(d.get("ports"))
-            .map_err(|m| invalid("instance_defaults.ports", m))?;
+        check_ports(d.get("ports")).map_err(|m| invalid("instance_defaults.ports", m))?;
     }
     if let Some(amis) = top
         .get("ami_config")
@@ -76,7 +76,12 @@ fn check_ports(v: Option<&Value>) -> Result<(), String> {
     let items = match v {
         None | Some(Value::Null) => return Ok(()),
         Some(Value::Array(items)) => items,
-        Some(other) => return Err(format!("expected a list of port numbers, found {}", kind(other))),
+        Some(other) => {
+            return Err(format!(
+                "expected a list of port numbers, found {}",
+                kind(other)
+            ))
+        }
     };
     for item in items {
         match item.as_i64() {
@@ -85,7 +90,12 @@ fn check_ports(v: Option<&Value>) -> Result<(), String> {
             None if item.is_number() => {
                 return Err(format!("port {item} is not a whole number in 1-65535"))
             }
-            None => return Err(format!("expected a port number (1-65535), found {}", kind(item))),
+            None => {
+                return Err(format!(
+                    "expected a port number (1-65535), found {}",
+                    kind(item)
+                ))
+            }
         }
     }
     Ok(())
@@ -107,13 +117,13 @@ fn check_amis(v: &Value) -> Result<(), (String, String)> {
         }
     };
     for (region, arches) in regions {
-        let field = format!("ami_config.amis.{}", region.escape_debug());
+        let field = format!("ami_config.amis.{}", printable(region));
         match arches {
             Value::Null => {}
             Value::Object(m) => {
                 if let Some((arch, ami)) = m.iter().find(|(_, a)| !a.is_string()) {
                     return Err((
-                        format!("{field}.{}", arch.escape_debug()),
+                        format!("{field}.{}", printable(arch)),
                         format!("must be an AMI id string, found {}", kind(ami)),
                     ));
                 }
@@ -134,9 +144,12 @@ fn check_amis(v: &Value) -> Result<(), (String, String)> {
 
 /// Parses a `{arch: usd}` map of finite, non-negative numbers.
 pub(crate) fn cost_map(v: &Value) -> Result<BTreeMap<String, f64>, String> {
-    let m = v
-        .as_object()
-        .ok_or_else(|| format!("expected a mapping of architecture -> USD per hour, found {}", kind(v)))?;
+    let m = v.as_object().ok_or_else(|| {
+        format!(
+            "expected a mapping of architecture -> USD per hour, found {}",
+            kind(v)
+        )
+    })?;
     let mut out = BTreeMap::new();
     for (arch, cost) in m {
         match cost.as_f64() {
@@ -146,7 +159,7 @@ pub(crate) fn cost_map(v: &Value) -> Result<BTreeMap<String, f64>, String> {
             _ => {
                 return Err(format!(
                     "cost for '{}' must be a non-negative number, found {}",
-                    arch.escape_debug(),
+                    printable(arch),
                     kind(cost)
                 ))
             }
@@ -160,7 +173,7 @@ fn unknown_keys(top: &Map<String, Value>) -> Vec<String> {
     let mut out = Vec::new();
     for key in top.keys() {
         if !TOP_LEVEL_FIELDS.contains(&key.as_str()) {
-            out.push(key.escape_debug().to_string());
+            out.push(printable(key));
         }
     }
     for (section, known) in NESTED_FIELDS {
@@ -181,7 +194,7 @@ fn unknown_keys(top: &Map<String, Value>) -> Vec<String> {
 fn nested_unknown(m: &Map<String, Value>, prefix: &str, known: &[&str], out: &mut Vec<String>) {
     for key in m.keys() {
         if !known.contains(&key.as_str()) {
-            out.push(format!("{prefix}.{}", key.escape_debug()));
+            out.push(format!("{prefix}.{}", printable(key)));
         }
     }
 }

@@ -1,7 +1,10 @@
 //! "Did you mean" suggestions for unknown template names.
 
 /// Up to 5 candidates close to `wanted` (edit distance or substring), best first.
-pub(crate) fn suggestions<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+pub(crate) fn suggestions<'a>(
+    wanted: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Vec<String> {
     let w = wanted.to_lowercase();
     let limit = (w.chars().count() / 3).max(2);
     let mut scored: Vec<(usize, String)> = candidates

@@ -9,6 +9,7 @@ use crate::model::Template;
 use crate::names::validate_version;
 use crate::parse::parse_template;
 use crate::scan::read_limited;
+use crate::text::printable;
 
 /// The outcome of validating one template file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -34,7 +35,7 @@ impl Report {
 /// Validates the template file at `path`: parsing and name rules, parents present in
 /// `catalogue`, a resolvable base, AMI map shapes and ids, ports, costs.
 pub fn validate_file(path: &Path, catalogue: &Catalogue) -> Report {
-    let origin = path.display().to_string();
+    let origin = printable(&path.display().to_string());
     let mut report = Report {
         template_id: path
             .file_stem()
@@ -60,7 +61,9 @@ pub fn validate_file(path: &Path, catalogue: &Catalogue) -> Report {
     report.template_id = t.id().to_string();
     report.warnings.extend(parsed.warnings.iter().cloned());
     report.unused_fields = unused_fields(t);
-    report.unused_fields.extend(parsed.unknown_fields.iter().cloned());
+    report
+        .unused_fields
+        .extend(parsed.unknown_fields.iter().cloned());
 
     let mut parents = Vec::new();
     for parent in &t.inherits {
@@ -128,11 +131,11 @@ impl Checks<'_> {
             ),
             Some(b) if has_source => self.warnings.push(format!(
                 "base '{}' is not a known distribution; the AMI comes from ami_config",
-                b.escape_debug()
+                printable(b)
             )),
             Some(b) => self.errors.push(format!(
                 "unknown base '{}'; known: {}, or 'ami-based' with an ami_config",
-                b.escape_debug(),
+                printable(b),
                 known_bases().join(", ")
             )),
             None if has_source => {}
@@ -147,22 +150,27 @@ impl Checks<'_> {
         let c = &t.ami_config;
         for (region, arches) in &c.amis {
             self.region(region);
+            let region = printable(region);
             if arches.is_empty() {
-                self.errors
-                    .push(format!("ami_config.amis.{region}: no AMI for any architecture"));
+                self.errors.push(format!(
+                    "ami_config.amis.{region}: no AMI for any architecture"
+                ));
             }
             for (arch, ami) in arches {
                 self.arch(&format!("ami_config.amis.{region}"), arch);
+                let arch = printable(arch);
                 self.ami_id(&format!("ami_config.amis.{region}.{arch}"), ami);
             }
         }
         for (region, ami) in &c.ami_mappings {
             self.region(region);
+            let region = printable(region);
             self.ami_id(&format!("ami_config.ami_mappings.{region}"), ami);
         }
         if let Some(s) = &c.ami_search {
             if s.owner.trim().is_empty() {
-                self.errors.push("ami_config.ami_search.owner is empty".to_string());
+                self.errors
+                    .push("ami_config.ami_search.owner is empty".to_string());
             }
             if s.name_pattern.trim().is_empty() {
                 self.errors
@@ -180,7 +188,8 @@ impl Checks<'_> {
     fn defaults(&mut self, t: &Template) {
         for p in t.effective_ports() {
             if p == 0 {
-                self.errors.push("port 0 is out of range; ports are 1-65535".to_string());
+                self.errors
+                    .push("port 0 is out of range; ports are 1-65535".to_string());
             }
         }
         match t.instance_defaults.root_volume_gb {
@@ -193,13 +202,14 @@ impl Checks<'_> {
             if normalize_arch(arch).is_none() {
                 self.warnings.push(format!(
                     "instance_defaults.estimated_cost_per_hour: unknown architecture '{}' (use {})",
-                    arch.escape_debug(),
+                    printable(arch),
                     KNOWN_ARCHES.join(" or ")
                 ));
             }
             if !cost.is_finite() || *cost < 0.0 {
                 self.errors.push(format!(
-                    "instance_defaults.estimated_cost_per_hour.{arch} must be a non-negative number"
+                    "instance_defaults.estimated_cost_per_hour.{} must be a non-negative number",
+                    printable(arch)
                 ));
             }
         }
@@ -210,7 +220,7 @@ impl Checks<'_> {
             if validate_version(&format!("{}@{v}", t.id()), v).is_err() {
                 self.warnings.push(format!(
                     "version '{}' cannot be used in a reference (T@VERSION uses letters, digits and '.')",
-                    v.escape_debug()
+                    printable(v)
                 ));
             }
         }
@@ -220,7 +230,7 @@ impl Checks<'_> {
         if !looks_like_region(region) {
             self.warnings.push(format!(
                 "'{}' does not look like an AWS region (e.g. us-east-1)",
-                region.escape_debug()
+                printable(region)
             ));
         }
     }
@@ -229,7 +239,7 @@ impl Checks<'_> {
         if !KNOWN_ARCHES.contains(&arch) {
             self.errors.push(format!(
                 "{field}: unknown architecture '{}'; use {}",
-                arch.escape_debug(),
+                printable(arch),
                 KNOWN_ARCHES.join(" or ")
             ));
         }
@@ -239,7 +249,7 @@ impl Checks<'_> {
         if !looks_like_ami_id(ami) {
             self.errors.push(format!(
                 "{field}: '{}' is not an AMI id (ami- followed by 8 to 17 hex digits)",
-                ami.escape_debug()
+                printable(ami)
             ));
         }
     }
@@ -248,7 +258,10 @@ impl Checks<'_> {
 /// `ami-` followed by 8 to 17 lowercase hex digits.
 pub fn looks_like_ami_id(s: &str) -> bool {
     s.strip_prefix("ami-").is_some_and(|hex| {
-        (8..=17).contains(&hex.len()) && hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+        (8..=17).contains(&hex.len())
+            && hex
+                .chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
     })
 }
 
@@ -256,8 +269,14 @@ pub fn looks_like_ami_id(s: &str) -> bool {
 fn looks_like_region(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() >= 3
-        && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
-        && parts.last().is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
 }
 
 #[cfg(test)]

@@ -70,7 +70,10 @@ mod tests {
     fn ordering() {
         let mut v = vec!["10", "2", "1.10", "1.9", "1", "1.0.0", "abc", "1a", "9"];
         v.sort_by(|a, b| compare_versions(Some(a), Some(b)));
-        assert_eq!(v, vec!["1", "1.0.0", "1.9", "1.10", "1a", "2", "9", "10", "abc"]);
+        assert_eq!(
+            v,
+            vec!["1", "1.0.0", "1.9", "1.10", "1a", "2", "9", "10", "abc"]
+        );
         assert_eq!(compare_versions(None, Some("1")), Ordering::Less);
         assert_eq!(compare_versions(Some("01"), Some("1")), Ordering::Less);
         assert_eq!(compare_versions(Some("2.0"), Some("2.0")), Ordering::Equal);

@@ -18,7 +18,11 @@ pub fn saved_file_name(name: &str, version: &str) -> String {
 /// Creates `dir` (mode 0700 on Unix) if missing, writes a hidden temporary file in
 /// `dir`, fsyncs it, renames it over the target and fsyncs `dir`. Refuses a
 /// `file_name` that is empty, hidden, `..`-bearing or contains a path separator.
-pub fn write_atomically(dir: &Path, file_name: &str, contents: &str) -> Result<PathBuf, TemplateError> {
+pub fn write_atomically(
+    dir: &Path,
+    file_name: &str,
+    contents: &str,
+) -> Result<PathBuf, TemplateError> {
     check_file_name(file_name)?;
     create_dir(dir)?;
     let target = dir.join(file_name);
@@ -36,7 +40,8 @@ pub fn write_atomically(dir: &Path, file_name: &str, contents: &str) -> Result<P
         .map_err(io("write", &tmp_path))
         .and_then(|()| file.sync_all().map_err(io("fsync", &tmp_path)));
     drop(file);
-    let renamed = written.and_then(|()| fs::rename(&tmp_path, &target).map_err(io("rename to", &target)));
+    let renamed =
+        written.and_then(|()| fs::rename(&tmp_path, &target).map_err(io("rename to", &target)));
     if let Err(e) = renamed {
         let _ = fs::remove_file(&tmp_path);
         return Err(e);
@@ -96,7 +101,10 @@ fn create_temp(dir: &Path, file_name: &str) -> Result<(PathBuf, fs::File), Templ
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let path = dir.join(format!(".{file_name}.tmp-{}-{n}-{nanos}", std::process::id()));
+        let path = dir.join(format!(
+            ".{file_name}.tmp-{}-{n}-{nanos}",
+            std::process::id()
+        ));
         let mut options = fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
@@ -175,7 +183,15 @@ mod tests {
     #[test]
     fn refuses_unsafe_names() {
         let tmp = tempfile::tempdir().expect("tempdir");
-        for bad in ["../x.yaml", "a/b.yaml", "a\\b.yaml", "..", "", ".hidden.yaml", "x..yaml"] {
+        for bad in [
+            "../x.yaml",
+            "a/b.yaml",
+            "a\\b.yaml",
+            "..",
+            "",
+            ".hidden.yaml",
+            "x..yaml",
+        ] {
             let r = write_atomically(tmp.path(), bad, "name: x\n");
             assert!(
                 matches!(r, Err(TemplateError::UnsafeFileName { .. })),

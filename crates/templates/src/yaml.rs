@@ -4,6 +4,7 @@ use serde::de::DeserializeOwned;
 use serde_saphyr::{DefaultMessageFormatter, MessageFormatter};
 
 use crate::errors::TemplateError;
+use crate::text::printable;
 use crate::MAX_TEMPLATE_BYTES;
 
 /// Parser options with tight budgets: a template is small, so anything large or
@@ -40,9 +41,13 @@ pub(crate) fn from_str<T: DeserializeOwned>(text: &str, origin: &str) -> Result<
 
 fn convert(err: &serde_saphyr::Error, text: &str, origin: &str) -> TemplateError {
     let raw = DefaultMessageFormatter.format_message(err);
-    let message: String = polish(&raw).chars().flat_map(char::escape_debug).collect();
+    let message = printable(&polish(&raw));
     let location = err.location().filter(|l| l.line() > 0);
-    let mut field = location.and_then(|l| usize::try_from(l.line()).ok().and_then(|n| key_path_at(text, n)));
+    let mut field = location.and_then(|l| {
+        usize::try_from(l.line())
+            .ok()
+            .and_then(|n| key_path_at(text, n))
+    });
     if raw.starts_with("missing field") {
         // The location is the last key read in the mapping that lacks the field.
         field = field.and_then(|f| f.rsplit_once('.').map(|(parent, _)| parent.to_string()));
@@ -59,6 +64,13 @@ fn convert(err: &serde_saphyr::Error, text: &str, origin: &str) -> TemplateError
 /// Rewords developer-oriented parser messages for template authors.
 fn polish(message: &str) -> String {
     let message = message.replace(", set DuplicateKeyPolicy in Options if acceptable", "");
+    if message.starts_with("budget breached: Documents") {
+        return "a template file holds a single YAML document; found a second one ('---')"
+            .to_string();
+    }
+    if let Some(detail) = message.strip_prefix("budget breached: ") {
+        return format!("template is too complex for the parser's safety limits ({detail})");
+    }
     match message.as_str() {
         "invalid u16" | "invalid u32" | "invalid u64" | "invalid i32" | "invalid i64" => {
             format!("{message}: expected a whole number")
@@ -137,9 +149,18 @@ mod tests {
     fn key_paths() {
         let text = "name: x\ninstance_defaults:\n  type: t3.large\n  ports:\n    - 22\n    - 70000\nami_config:\n  amis:\n    us-east-1: [a]\n";
         assert_eq!(key_path_at(text, 1).as_deref(), Some("name"));
-        assert_eq!(key_path_at(text, 3).as_deref(), Some("instance_defaults.type"));
-        assert_eq!(key_path_at(text, 6).as_deref(), Some("instance_defaults.ports"));
-        assert_eq!(key_path_at(text, 9).as_deref(), Some("ami_config.amis.us-east-1"));
+        assert_eq!(
+            key_path_at(text, 3).as_deref(),
+            Some("instance_defaults.type")
+        );
+        assert_eq!(
+            key_path_at(text, 6).as_deref(),
+            Some("instance_defaults.ports")
+        );
+        assert_eq!(
+            key_path_at(text, 9).as_deref(),
+            Some("ami_config.amis.us-east-1")
+        );
         assert_eq!(key_path_at(text, 100), None);
         assert_eq!(key_path_at(text, 0), None);
         assert_eq!(key_path_at("- a\n", 1), None);
@@ -174,10 +195,12 @@ mod tests {
 
     #[test]
     fn alias_bomb_is_refused() {
-        let mut text = String::from("a0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        let mut text = String::from(
+            "a0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+        );
         for i in 1..10 {
             let prev = format!("*a{}", i - 1);
-            let items = vec![prev.as_str(); 9].join(",");
+            let items = [prev.as_str(); 9].join(",");
             text.push_str(&format!("a{i}: &a{i} [{items}]\n"));
         }
         text.push_str("name: bomb\n");

@@ -47,7 +47,10 @@ fn python_ml_matches_the_brief() {
     assert_eq!(t.effective_ports(), vec![22, 8888]);
     assert_eq!(t.instance_defaults.r#type.as_deref(), Some("t3.large"));
     assert_eq!(t.instance_defaults.root_volume_gb, Some(50));
-    assert_eq!(t.instance_defaults.estimated_cost_per_hour["x86_64"], 0.0832);
+    assert_eq!(
+        t.instance_defaults.estimated_cost_per_hour["x86_64"],
+        0.0832
+    );
     assert_eq!(t.instance_defaults.estimated_cost_per_hour["arm64"], 0.0672);
     assert_eq!(t.ami_config.instance_types["x86_64"], "t3.large");
     assert_eq!(t.ami_config.instance_types["arm64"], "t4g.large");
@@ -69,7 +72,10 @@ fn builtin_inheritance_merges_lists_maps_and_scalars() {
 
     // List: parent items first, then the child's, de-duplicated.
     let sys = &ml.template.packages.system;
-    assert_eq!(&sys[..base.template.packages.system.len()], &base.template.packages.system[..]);
+    assert_eq!(
+        &sys[..base.template.packages.system.len()],
+        &base.template.packages.system[..]
+    );
     assert_eq!(sys.last().map(String::as_str), Some("python3-dev"));
     assert!(!ml.raw.packages.system.contains(&"git".to_string()));
     assert!(sys.contains(&"git".to_string()));

@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use prism_templates::{Catalogue, CatalogueError, Origin};
 
 fn user(name: &str, yaml: &str) -> (String, String, Origin) {
-    (name.to_string(), yaml.to_string(), Origin::User(PathBuf::from(name)))
+    (
+        name.to_string(),
+        yaml.to_string(),
+        Origin::User(PathBuf::from(name)),
+    )
 }
 
 fn saved(name: &str, version: &str) -> (String, String, Origin) {
@@ -27,14 +31,26 @@ fn lookup_latest_and_pinned_versions() {
     ]);
     assert!(cat.issues().is_empty(), "{:?}", cat.issues());
     let latest = cat.get("my-ml").expect("latest");
-    assert_eq!(latest.template.version.as_deref(), Some("10"), "numeric, not string, order");
+    assert_eq!(
+        latest.template.version.as_deref(),
+        Some("10"),
+        "numeric, not string, order"
+    );
     assert!(matches!(latest.origin, Origin::Saved(_)));
     assert_eq!(
-        cat.get("my-ml@2").expect("pinned").template.version.as_deref(),
+        cat.get("my-ml@2")
+            .expect("pinned")
+            .template
+            .version
+            .as_deref(),
         Some("2")
     );
     assert_eq!(
-        cat.get("my-ml@1").expect("pinned").template.version.as_deref(),
+        cat.get("my-ml@1")
+            .expect("pinned")
+            .template
+            .version
+            .as_deref(),
         Some("1")
     );
     let versions: Vec<&str> = cat
@@ -48,10 +64,17 @@ fn lookup_latest_and_pinned_versions() {
 
     let ids: Vec<&str> = cat.latest().iter().map(|e| e.template.id()).collect();
     assert_eq!(ids, vec!["my-ml", "other-template"]);
-    assert_eq!(cat.get("other-template").expect("other").origin, Origin::User("other.yaml".into()));
+    assert_eq!(
+        cat.get("other-template").expect("other").origin,
+        Origin::User("other.yaml".into())
+    );
 
     match cat.get("my-ml@7") {
-        Err(CatalogueError::VersionNotFound { name, version, available }) => {
+        Err(CatalogueError::VersionNotFound {
+            name,
+            version,
+            available,
+        }) => {
             assert_eq!(name, "my-ml");
             assert_eq!(version, "7");
             assert_eq!(available, vec!["1", "2", "10"]);
@@ -67,7 +90,10 @@ fn lookup_latest_and_pinned_versions() {
     }
     let msg = cat.get("othr-template").expect_err("unknown").to_string();
     assert!(msg.contains("did you mean other-template"), "{msg}");
-    assert!(matches!(cat.get("my-ml@"), Err(CatalogueError::InvalidReference(_))));
+    assert!(matches!(
+        cat.get("my-ml@"),
+        Err(CatalogueError::InvalidReference(_))
+    ));
     assert!(cat.versions("nope").is_empty());
 }
 
@@ -130,24 +156,53 @@ fn parents_may_be_named_by_display_name_or_pinned_version() {
     let t = &cat.get("rocky-conda").expect("stack").template;
     assert_eq!(t.packages.system, vec!["dnf-utils"]);
     assert_eq!(t.packages.conda, vec!["numpy"]);
-    assert_eq!(cat.get("Rocky Conda").expect("by display name").template.id(), "rocky-conda");
-    assert_eq!(cat.get("pinned-child").expect("pin").template.tags["v"], "one");
-    assert_eq!(cat.get("latest-child").expect("latest").template.tags["v"], "two");
+    assert_eq!(
+        cat.get("Rocky Conda")
+            .expect("by display name")
+            .template
+            .id(),
+        "rocky-conda"
+    );
+    assert_eq!(
+        cat.get("pinned-child").expect("pin").template.tags["v"],
+        "one"
+    );
+    assert_eq!(
+        cat.get("latest-child").expect("latest").template.tags["v"],
+        "two"
+    );
 }
 
 #[test]
 fn duplicates_user_overrides_builtin_second_user_is_an_issue() {
-    let builtin = ("built-in x".to_string(), "name: dup-name\nversion: \"1\"\ndescription: builtin\n".to_string(), Origin::Builtin);
+    let builtin = (
+        "built-in x".to_string(),
+        "name: dup-name\nversion: \"1\"\ndescription: builtin\n".to_string(),
+        Origin::Builtin,
+    );
     let cat = Catalogue::from_sources(vec![
         builtin,
-        user("first.yaml", "name: dup-name\nversion: \"1\"\ndescription: first\n"),
-        user("second.yaml", "name: dup-name\nversion: \"1\"\ndescription: second\n"),
-        user("v2.yaml", "name: dup-name\nversion: \"2\"\ndescription: v2\n"),
+        user(
+            "first.yaml",
+            "name: dup-name\nversion: \"1\"\ndescription: first\n",
+        ),
+        user(
+            "second.yaml",
+            "name: dup-name\nversion: \"1\"\ndescription: second\n",
+        ),
+        user(
+            "v2.yaml",
+            "name: dup-name\nversion: \"2\"\ndescription: v2\n",
+        ),
     ]);
     let v1 = cat.get("dup-name@1").expect("v1");
     assert_eq!(v1.template.description.as_deref(), Some("first"));
     assert_eq!(v1.origin, Origin::User("first.yaml".into()));
-    assert!(v1.warnings.iter().any(|w| w.contains("overrides built-in")), "{:?}", v1.warnings);
+    assert!(
+        v1.warnings.iter().any(|w| w.contains("overrides built-in")),
+        "{:?}",
+        v1.warnings
+    );
     assert_eq!(cat.issues().len(), 1, "{:?}", cat.issues());
     assert_eq!(cat.issues()[0].origin, "second.yaml");
     assert!(cat.issues()[0].message.contains("duplicate"));
@@ -159,7 +214,11 @@ fn duplicates_user_overrides_builtin_second_user_is_an_issue() {
 fn user_directory_bad_files_are_issues_good_ones_load() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path();
-    fs::write(dir.join("good.yaml"), "name: good-one\nbase: ubuntu-22.04\n").expect("write");
+    fs::write(
+        dir.join("good.yaml"),
+        "name: good-one\nbase: ubuntu-22.04\n",
+    )
+    .expect("write");
     fs::write(dir.join("broken.yaml"), "name: [unclosed\n  base: :\n").expect("write");
     fs::write(dir.join("notes.txt"), "not a template").expect("write");
     fs::write(dir.join(".hidden.yaml"), "name: hidden-one\n").expect("write");
@@ -167,9 +226,16 @@ fn user_directory_bad_files_are_issues_good_ones_load() {
     fs::write(dir.join("team/ml/deep.yml"), "name: deep-one\n").expect("write");
     fs::create_dir_all(dir.join("a/b/c")).expect("mkdir");
     fs::write(dir.join("a/b/c/too-deep.yaml"), "name: too-deep\n").expect("write");
-    let big = format!("name: big-one\ndescription: \"{}\"\n", "x".repeat(1024 * 1024 + 10));
+    let big = format!(
+        "name: big-one\ndescription: \"{}\"\n",
+        "x".repeat(1024 * 1024 + 10)
+    );
     fs::write(dir.join("big.yaml"), big).expect("write");
-    fs::write(dir.join("python-ml.yaml"), "name: python-ml\nversion: \"1.0.0\"\nbase: ubuntu-24.04\n").expect("write");
+    fs::write(
+        dir.join("python-ml.yaml"),
+        "name: python-ml\nversion: \"1.0.0\"\nbase: ubuntu-24.04\n",
+    )
+    .expect("write");
 
     let cat = Catalogue::load(Some(dir));
     assert!(cat.get("good-one").is_ok());

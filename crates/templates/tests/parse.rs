@@ -81,7 +81,11 @@ fn legacy_file_with_extra_keys_loads_with_warnings() {
         "last_updated",
     ] {
         let w = format!("unknown field '{key}' (ignored)");
-        assert!(parsed.warnings.contains(&w), "missing warning {w:?} in {:?}", parsed.warnings);
+        assert!(
+            parsed.warnings.contains(&w),
+            "missing warning {w:?} in {:?}",
+            parsed.warnings
+        );
         assert!(parsed.unknown_fields.contains(&key.to_string()));
     }
     assert_eq!(parsed.warnings.len(), 9, "{:?}", parsed.warnings);
@@ -121,7 +125,10 @@ fn versions_given_as_numbers_are_kept_as_text() {
 fn top_level_cost_does_not_override_instance_defaults() {
     let yaml = "name: abc\nestimated_cost_per_hour: {x86_64: 1.0}\ninstance_defaults:\n  estimated_cost_per_hour: {x86_64: 2.0}\n";
     let p = parse_template(yaml, "c.yaml").expect("loads");
-    assert_eq!(p.template.instance_defaults.estimated_cost_per_hour["x86_64"], 2.0);
+    assert_eq!(
+        p.template.instance_defaults.estimated_cost_per_hour["x86_64"],
+        2.0
+    );
     assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
 }
 
@@ -132,10 +139,22 @@ fn err(yaml: &str) -> TemplateError {
 #[test]
 fn rejections_name_the_origin_and_the_problem() {
     assert!(matches!(err(""), TemplateError::Empty { .. }));
-    assert!(matches!(err("# only a comment\n"), TemplateError::Empty { .. }));
+    assert!(matches!(
+        err("# only a comment\n"),
+        TemplateError::Empty { .. }
+    ));
     assert!(matches!(err("~\n"), TemplateError::Empty { .. }));
-    assert!(matches!(err("- a\n- b\n"), TemplateError::NotAMapping { found: "a list", .. }));
-    assert!(matches!(err("just text\n"), TemplateError::NotAMapping { .. }));
+    assert!(matches!(
+        err("- a\n- b\n"),
+        TemplateError::NotAMapping {
+            found: "a list",
+            ..
+        }
+    ));
+    assert!(matches!(
+        err("just text\n"),
+        TemplateError::NotAMapping { .. }
+    ));
     assert!(matches!(
         err("description: no name\n"),
         TemplateError::MissingField { ref field, .. } if field == "name"
@@ -143,7 +162,11 @@ fn rejections_name_the_origin_and_the_problem() {
     assert!(matches!(err("name:\n"), TemplateError::MissingField { .. }));
     assert!(matches!(
         err("name: a/b/c\n"),
-        TemplateError::InvalidName { field: "name", source: NameError::InvalidChar { ch: '/', .. }, .. }
+        TemplateError::InvalidName {
+            field: "name",
+            source: NameError::InvalidChar { ch: '/', .. },
+            ..
+        }
     ));
     assert!(matches!(
         err("name: Nice Name\nslug: ../etc\n"),
@@ -187,7 +210,10 @@ fn rejections_name_the_origin_and_the_problem() {
         TemplateError::InvalidField { ref field, .. } if field == "estimated_cost_per_hour"
     ));
     let dup = err("name: abc\nname: def\n");
-    assert!(matches!(dup, TemplateError::Yaml { line: Some(2), .. }), "{dup:?}");
+    assert!(
+        matches!(dup, TemplateError::Yaml { line: Some(2), .. }),
+        "{dup:?}"
+    );
     let msg = err("name: ab\n").to_string();
     assert!(msg.starts_with("bad.yaml"), "{msg}");
 }
@@ -215,7 +241,10 @@ fn yaml_errors_carry_line_column_and_field() {
     assert!(msg.contains("instance_defaults.root_volume_gb"), "{msg}");
 
     let syntax = err("name: 'unterminated\nbase: x\n");
-    assert!(matches!(syntax, TemplateError::Yaml { line: Some(_), .. }), "{syntax:?}");
+    assert!(
+        matches!(syntax, TemplateError::Yaml { line: Some(_), .. }),
+        "{syntax:?}"
+    );
 }
 
 #[test]
@@ -226,7 +255,11 @@ fn oversized_input_is_refused_before_parsing() {
     }
     let e = parse_template(&big, "huge.yaml").expect_err("2 MiB refused");
     match &e {
-        TemplateError::TooLarge { origin, size, limit } => {
+        TemplateError::TooLarge {
+            origin,
+            size,
+            limit,
+        } => {
             assert_eq!(origin, "huge.yaml");
             assert!(*size >= 2 * 1024 * 1024);
             assert_eq!(*limit, MAX_TEMPLATE_BYTES as u64);
@@ -234,12 +267,17 @@ fn oversized_input_is_refused_before_parsing() {
         other => panic!("unexpected {other:?}"),
     }
     let msg = e.to_string();
-    assert!(msg.contains("too large") && msg.contains("huge.yaml"), "{msg}");
+    assert!(
+        msg.contains("too large") && msg.contains("huge.yaml"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn alias_bombs_are_refused() {
-    let mut text = String::from("name: laughs\nparameters:\n  a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    let mut text = String::from(
+        "name: laughs\nparameters:\n  a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n",
+    );
     for i in 1..12 {
         let items = vec![format!("*a{}", i - 1); 10].join(", ");
         text.push_str(&format!("  a{i}: &a{i} [{items}]\n"));
@@ -249,6 +287,10 @@ fn alias_bombs_are_refused() {
 
 #[test]
 fn deep_nesting_is_refused_without_crashing() {
-    let text = format!("name: deep\nparameters: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
+    let text = format!(
+        "name: deep\nparameters: {}{}\n",
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
     assert!(parse_template(&text, "deep.yaml").is_err());
 }

@@ -10,7 +10,9 @@ use proptest::prelude::*;
 fn saved_template() -> Template {
     Template {
         name: "my-ml-env".into(),
-        description: Some("Saved from workstation 'ml-box' — with café ☕ and \"quotes\": yes".into()),
+        description: Some(
+            "Saved from workstation 'ml-box' — with café ☕ and \"quotes\": yes".into(),
+        ),
         version: Some("3".into()),
         base: Some("ubuntu-22.04".into()),
         package_manager: Some("conda".into()),
@@ -41,16 +43,24 @@ fn saved_template() -> Template {
                 ("arm64".into(), "t4g.large".into()),
             ]),
             ssh_user: Some("ubuntu".into()),
-            user_data_script: Some("#!/bin/bash\nset -euo pipefail\necho ready: yes # not a comment\n".into()),
+            user_data_script: Some(
+                "#!/bin/bash\nset -euo pipefail\necho ready: yes # not a comment\n".into(),
+            ),
             ..Default::default()
         },
         instance_defaults: InstanceDefaults {
             r#type: Some("t3.large".into()),
             ports: vec![22, 8888],
             root_volume_gb: Some(50),
-            estimated_cost_per_hour: BTreeMap::from([("x86_64".into(), 0.0832), ("arm64".into(), 0.0672)]),
+            estimated_cost_per_hour: BTreeMap::from([
+                ("x86_64".into(), 0.0832),
+                ("arm64".into(), 0.0672),
+            ]),
         },
-        tags: BTreeMap::from([("prism:saved".into(), "true".into()), ("version".into(), "1.0".into())]),
+        tags: BTreeMap::from([
+            ("prism:saved".into(), "true".into()),
+            ("version".into(), "1.0".into()),
+        ]),
         category: Some("Machine Learning".into()),
         source: Some("saved-from-instance".into()),
         saved_from: Some("ml-box".into()),
@@ -74,7 +84,10 @@ fn saved_template_round_trips_and_loads_as_saved() {
     assert_eq!(parsed.template, t, "yaml was:\n{yaml}");
     assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
     assert!(!yaml.contains("slug"), "empty fields are omitted:\n{yaml}");
-    assert!(!yaml.contains("services"), "empty fields are omitted:\n{yaml}");
+    assert!(
+        !yaml.contains("services"),
+        "empty fields are omitted:\n{yaml}"
+    );
 
     let cat = Catalogue::from_sources(vec![(
         "my-ml-env@3.yaml".into(),
@@ -118,12 +131,18 @@ fn ami_search_round_trips() {
         },
         ports: vec![22, 443],
         minimum_size: Some("M".into()),
-        parameters: Some(serde_json::json!({"gpu": {"type": "boolean", "default": false}, "n": 1.5})),
+        parameters: Some(
+            serde_json::json!({"gpu": {"type": "boolean", "default": false}, "n": 1.5}),
+        ),
         idle_detection: Some(serde_json::json!({"enabled": true, "minutes": 10})),
         ..Default::default()
     };
     let yaml = t.to_yaml().expect("yaml");
-    assert_eq!(parse_template(&yaml, "a.yaml").expect("parses").template, t, "{yaml}");
+    assert_eq!(
+        parse_template(&yaml, "a.yaml").expect("parses").template,
+        t,
+        "{yaml}"
+    );
 }
 
 fn text() -> impl Strategy<Value = String> {
@@ -150,10 +169,7 @@ fn name() -> impl Strategy<Value = String> {
 }
 
 fn region() -> impl Strategy<Value = String> {
-    prop_oneof![
-        "[a-z]{2}-(gov-)?[a-z]{4,9}-[1-9]",
-        "\\PC{1,12}",
-    ]
+    prop_oneof!["[a-z]{2}-(gov-)?[a-z]{4,9}-[1-9]", "\\PC{1,12}",]
 }
 
 fn ami() -> impl Strategy<Value = String> {
@@ -164,67 +180,67 @@ fn arch() -> impl Strategy<Value = String> {
     prop_oneof![Just("x86_64".to_string()), Just("arm64".to_string())]
 }
 
-prop_compose! {
-    fn template()(
-        name in name(),
-        slug in proptest::option::of(name()),
-        description in proptest::option::of(text()),
-        version in proptest::option::of("[0-9]{1,3}(\\.[0-9]{1,3}){0,2}"),
-        amis in proptest::collection::btree_map(region(), proptest::collection::btree_map(arch(), ami(), 1..3), 0..4),
-        tags in proptest::collection::btree_map(text(), text(), 0..4),
-        conda in proptest::collection::vec(text(), 0..4),
-        ports in proptest::collection::vec(1u16..=65535, 0..4),
-        cost in proptest::collection::btree_map(arch(), 0.0f64..100.0, 0..3),
-        saved_by in proptest::option::of(text()),
-        downtime in proptest::option::of(0.0f64..100_000.0),
-        script in proptest::option::of(text()),
-    ) -> Template {
-        Template {
-            display_name_fix(name, slug, description, version, amis, tags, conda, ports, cost, saved_by, downtime, script)
-        }
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn display_name_fix(
-    name: String,
-    slug: Option<String>,
-    description: Option<String>,
-    version: Option<String>,
-    amis: BTreeMap<String, BTreeMap<String, String>>,
-    tags: BTreeMap<String, String>,
-    conda: Vec<String>,
-    ports: Vec<u16>,
-    cost: BTreeMap<String, f64>,
-    saved_by: Option<String>,
-    downtime: Option<f64>,
-    script: Option<String>,
-) -> Template {
-    Template {
-        name,
-        slug,
-        description,
-        version,
-        packages: Packages {
-            conda,
-            ..Default::default()
+/// Random saved templates: identity and unicode text in many fields.
+fn template() -> impl Strategy<Value = Template> {
+    let identity = (
+        name(),
+        proptest::option::of(name()),
+        proptest::option::of(text()),
+        proptest::option::of("[0-9]{1,3}(\\.[0-9]{1,3}){0,2}"),
+        proptest::option::of(text()),
+        "\\PC{1,30}",
+    );
+    let content = (
+        proptest::collection::btree_map(
+            region(),
+            proptest::collection::btree_map(arch(), ami(), 1..3),
+            0..4,
+        ),
+        proptest::collection::btree_map(text(), text(), 0..4),
+        proptest::collection::vec(text(), 0..4),
+        proptest::collection::vec(1u16..=65535, 0..4),
+        proptest::collection::btree_map(arch(), 0.0f64..100.0, 0..3),
+        proptest::option::of(0.0f64..100_000.0),
+        proptest::option::of(text()),
+    );
+    (identity, content).prop_map(
+        |(
+            (name, slug, description, version, saved_by, display),
+            (amis, tags, conda, ports, cost, downtime, script),
+        )| {
+            // With a slug, the name is a free-form display name.
+            let name = if slug.is_some() && !display.trim().is_empty() {
+                display
+            } else {
+                name
+            };
+            Template {
+                name,
+                slug,
+                description,
+                version,
+                packages: Packages {
+                    conda,
+                    ..Default::default()
+                },
+                ami_config: AmiConfig {
+                    amis,
+                    user_data_script: script,
+                    ..Default::default()
+                },
+                instance_defaults: InstanceDefaults {
+                    ports,
+                    estimated_cost_per_hour: cost,
+                    ..Default::default()
+                },
+                tags,
+                source: Some("saved-from-instance".into()),
+                saved_by,
+                downtime_seconds: downtime,
+                ..Default::default()
+            }
         },
-        ami_config: AmiConfig {
-            amis,
-            user_data_script: script,
-            ..Default::default()
-        },
-        instance_defaults: InstanceDefaults {
-            ports,
-            estimated_cost_per_hour: cost,
-            ..Default::default()
-        },
-        tags,
-        source: Some("saved-from-instance".into()),
-        saved_by,
-        downtime_seconds: downtime,
-        ..Default::default()
-    }
+    )
 }
 
 proptest! {

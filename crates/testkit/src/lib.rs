@@ -5,6 +5,8 @@
 //! it answers and panics loudly — with the tail of moto's log — when it cannot: a test that
 //! needs moto fails, it is never skipped. Dropping the [`Moto`] stops the server.
 
+#![warn(missing_docs)]
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -61,6 +63,18 @@ impl Moto {
     /// When moto cannot be installed or does not answer within 20 s; the message carries the
     /// tail of moto's log. Tests needing moto must fail, never skip.
     pub fn start() -> Moto {
+        Self::start_with(&[])
+    }
+
+    /// Like [`Moto::start`], with extra environment for moto itself (e.g.
+    /// `MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION=true`). `RunInstances` always validates its
+    /// AMI (`MOTO_ENABLE_AMI_VALIDATION=true`), as real EC2 does; pass
+    /// `("MOTO_ENABLE_AMI_VALIDATION", "")` to turn that off.
+    ///
+    /// # Panics
+    ///
+    /// As [`Moto::start`].
+    pub fn start_with(moto_env: &[(&str, &str)]) -> Moto {
         let server = ensure_moto_installed();
         let fixture = project_root().join("tests/fixtures/moto-amis.json");
         assert!(
@@ -74,7 +88,7 @@ impl Moto {
                 .prefix("prism-moto-")
                 .tempdir()
                 .unwrap_or_else(|e| panic!("cannot create a temp dir for moto: {e}"));
-            match try_start(&server, &fixture, dir) {
+            match try_start(&server, &fixture, moto_env, dir) {
                 Ok(moto) => return moto,
                 Err(failure) => {
                     failures.push(format!("attempt {attempt}: {failure}"));
@@ -206,7 +220,12 @@ pub fn ensure_moto_installed() -> PathBuf {
 }
 
 /// One attempt at starting moto; `Err` carries why, with the log tail.
-fn try_start(server: &Path, fixture: &Path, dir: tempfile::TempDir) -> Result<Moto, String> {
+fn try_start(
+    server: &Path,
+    fixture: &Path,
+    moto_env: &[(&str, &str)],
+    dir: tempfile::TempDir,
+) -> Result<Moto, String> {
     let port = free_port()?;
     let log_path = dir.path().join("moto.log");
     let log = std::fs::File::create(&log_path)
@@ -217,6 +236,7 @@ fn try_start(server: &Path, fixture: &Path, dir: tempfile::TempDir) -> Result<Mo
     let mut cmd = Command::new(server);
     cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .env("MOTO_AMIS_PATH", fixture)
+        .env("MOTO_ENABLE_AMI_VALIDATION", "true")
         .env("PYTHONUNBUFFERED", "1")
         .env("NO_PROXY", "127.0.0.1,localhost")
         .stdin(Stdio::null())
@@ -224,6 +244,13 @@ fn try_start(server: &Path, fixture: &Path, dir: tempfile::TempDir) -> Result<Mo
         .stderr(log_err);
     for k in AWS_ENV_REMOVE {
         cmd.env_remove(k);
+    }
+    for (k, v) in moto_env {
+        if v.is_empty() {
+            cmd.env_remove(k);
+        } else {
+            cmd.env(k, v);
+        }
     }
     let child = cmd
         .spawn()

@@ -35,10 +35,16 @@ pub async fn daemon(cli: &Cli, cmd: &DaemonCommand) -> CliResult {
             };
             print(cli.output, &s, |s| {
                 match &s.health {
-                    Some(h) => println!("prismd {} running (pid {}, since {}, {} active operations)", h.version, h.pid, h.started_at, h.active_operations),
+                    Some(h) => println!(
+                        "prismd {} running (pid {}, since {}, {} active operations)",
+                        h.version, h.pid, h.started_at, h.active_operations
+                    ),
                     None => println!("prismd is not running (any prism command starts it)"),
                 }
-                println!("state:     {}\ntemplates: {}\nlog:       {}", s.state_dir, s.template_dir, s.log);
+                println!(
+                    "state:     {}\ntemplates: {}\nlog:       {}",
+                    s.state_dir, s.template_dir, s.log
+                );
             })?;
             Ok(())
         }
@@ -57,7 +63,10 @@ pub async fn daemon(cli: &Cli, cmd: &DaemonCommand) -> CliResult {
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             }
-            Err(CliError::Daemon { message: format!("prismd (pid {}) did not stop within 10 s", h.pid), hint: Some(format!("kill it: kill {}", h.pid)) })
+            Err(CliError::Daemon {
+                message: format!("prismd (pid {}) did not stop within 10 s", h.pid),
+                hint: Some(format!("kill it: kill {}", h.pid)),
+            })
         }
     }
 }

@@ -22,7 +22,13 @@ pub fn target(cli: &Cli) -> AwsTarget {
 }
 
 /// Follows a submitted operation (unless `detach`) and prints the final operation.
-pub async fn finish(client: &Client, format: Format, sub: Submitted, detach: bool, summary: impl FnOnce(&Operation)) -> CliResult {
+pub async fn finish(
+    client: &Client,
+    format: Format,
+    sub: Submitted,
+    detach: bool,
+    summary: impl FnOnce(&Operation),
+) -> CliResult {
     if detach {
         return print(format, &sub.operation, |o| {
             println!("{}", o.id);

@@ -13,17 +13,40 @@ pub async fn list(cli: &Cli, a: &OperationsArgs) -> CliResult {
     let c = Client::connect(false).await?;
     let l: OperationList = c.get_query("/v1/operations", &[("limit", a.limit)]).await?;
     print(cli.output, &l, |l| {
-        let mut t = table(&["ID", "KIND", "TARGET", "STATUS", "CREATED", "PROGRESS / ERROR"]);
+        let mut t = table(&[
+            "ID",
+            "KIND",
+            "TARGET",
+            "STATUS",
+            "CREATED",
+            "PROGRESS / ERROR",
+        ]);
         for o in &l.operations {
-            let note = o.error.clone().or(o.progress.clone().filter(|_| !o.status.is_finished()));
-            t.add_row(vec![o.id.clone(), o.kind.clone(), o.target.clone(), o.status.as_str().into(), o.created_at.clone(), dash(&note)]);
+            let note = o
+                .error
+                .clone()
+                .or(o.progress.clone().filter(|_| !o.status.is_finished()));
+            t.add_row(vec![
+                o.id.clone(),
+                o.kind.clone(),
+                o.target.clone(),
+                o.status.as_str().into(),
+                o.created_at.clone(),
+                dash(&note),
+            ]);
         }
         println!("{t}");
     })
 }
 
 fn show_table(o: &Operation) {
-    println!("operation {} ({}) on '{}': {}", o.id, o.kind, o.target, o.status.as_str());
+    println!(
+        "operation {} ({}) on '{}': {}",
+        o.id,
+        o.kind,
+        o.target,
+        o.status.as_str()
+    );
     if let Some(e) = &o.error {
         println!("error: {e}");
     }
@@ -32,12 +55,25 @@ fn show_table(o: &Operation) {
     }
     let mut t = table(&["#", "STEP", "EVENT", "AT", "DETAIL"]);
     for e in &o.events {
-        let d = e.payload.as_ref().map(|p| p.to_string()).unwrap_or_default();
-        t.add_row(vec![e.seq.to_string(), e.step.clone(), e.event.clone(), e.at.clone(), d]);
+        let d = e
+            .payload
+            .as_ref()
+            .map(|p| p.to_string())
+            .unwrap_or_default();
+        t.add_row(vec![
+            e.seq.to_string(),
+            e.step.clone(),
+            e.event.clone(),
+            e.at.clone(),
+            d,
+        ]);
     }
     println!("{t}");
     if let Some(r) = &o.result {
-        println!("result: {}", serde_json::to_string_pretty(r).unwrap_or_default());
+        println!(
+            "result: {}",
+            serde_json::to_string_pretty(r).unwrap_or_default()
+        );
     }
 }
 
@@ -51,12 +87,16 @@ pub async fn operation(cli: &Cli, cmd: &OperationCommand) -> CliResult {
         }
         OperationCommand::Follow { id } => {
             let o = follow(&c, id, cli.output != Format::Table).await?;
-            print(cli.output, &o, |o| println!("operation {} {}", o.id, o.status.as_str()))
+            print(cli.output, &o, |o| {
+                println!("operation {} {}", o.id, o.status.as_str())
+            })
         }
         OperationCommand::Cancel { id, yes } => {
             confirm(&format!("Cancel operation {id}? Its work is undone"), *yes)?;
             let o: Operation = c.post(&format!("/v1/operations/{id}/cancel"), &()).await?;
-            print(cli.output, &o, |o| println!("cancel requested for {}; it is compensating (follow: prism operation follow {})", o.id, o.id))
+            print(cli.output, &o, |o| {
+                println!("cancel requested for {}; it is compensating (follow: prism operation follow {})", o.id, o.id)
+            })
         }
     }
 }

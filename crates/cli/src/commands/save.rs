@@ -15,7 +15,10 @@ struct SaveAnswer {
 }
 
 fn describe(p: &SavePlan) {
-    eprintln!("Saving workstation '{}' ({}, {} in {}) as template '{}' version {}", p.workstation, p.instance_id, p.state, p.region, p.template, p.version);
+    eprintln!(
+        "Saving workstation '{}' ({}, {} in {}) as template '{}' version {}",
+        p.workstation, p.instance_id, p.state, p.region, p.template, p.version
+    );
     if p.will_stop {
         eprintln!(
             "  The workstation will be stopped for about {} minutes: it is started again as soon as the image's snapshots are initiated.",
@@ -25,7 +28,10 @@ fn describe(p: &SavePlan) {
         eprintln!("  The workstation is stopped and stays stopped.");
     }
     eprintln!("  Regions: {}", p.regions.join(", "));
-    eprintln!("  Volume: {} GiB; estimated snapshot storage: ${:.2}/month", p.volume_gb, p.estimated_monthly_cost_usd);
+    eprintln!(
+        "  Volume: {} GiB; estimated snapshot storage: ${:.2}/month",
+        p.volume_gb, p.estimated_monthly_cost_usd
+    );
     for w in &p.warnings {
         eprintln!("  warning: {w}");
     }
@@ -60,22 +66,41 @@ pub async fn save(cli: &Cli, a: &SaveArgs) -> CliResult {
     confirm("Continue?", a.yes)?;
     req.dry_run = false;
     let ans: SaveAnswer = c.post("/v1/saves", &req).await?;
-    let sub = ans.submitted.ok_or_else(|| CliError::refused("the daemon did not submit the save", None))?;
+    let sub = ans
+        .submitted
+        .ok_or_else(|| CliError::refused("the daemon did not submit the save", None))?;
     if cli.output == Format::Table && !a.detach {
-        eprintln!("operation {} (Ctrl-C detaches; the save goes on)", sub.operation.id);
+        eprintln!(
+            "operation {} (Ctrl-C detaches; the save goes on)",
+            sub.operation.id
+        );
     }
     finish(&c, cli.output, sub, a.detach, |op| {
-        let Some(r) = op.result.clone().and_then(|v| serde_json::from_value::<SaveResult>(v).ok()) else {
+        let Some(r) = op
+            .result
+            .clone()
+            .and_then(|v| serde_json::from_value::<SaveResult>(v).ok())
+        else {
             return;
         };
-        println!("Saved template '{}' version {} ({})", r.template, r.version, r.path);
+        println!(
+            "Saved template '{}' version {} ({})",
+            r.template, r.version, r.path
+        );
         for reg in &r.regions {
             match &reg.error {
-                None => println!("  {:<16} {}", reg.region, reg.image_id.clone().unwrap_or_default()),
+                None => println!(
+                    "  {:<16} {}",
+                    reg.region,
+                    reg.image_id.clone().unwrap_or_default()
+                ),
                 Some(e) => println!("  {:<16} FAILED: {e}", reg.region),
             }
         }
-        println!("  downtime {:.1}s, total {:.1}s, estimated storage ${:.2}/month", r.downtime_seconds, r.total_seconds, r.estimated_monthly_cost_usd);
+        println!(
+            "  downtime {:.1}s, total {:.1}s, estimated storage ${:.2}/month",
+            r.downtime_seconds, r.total_seconds, r.estimated_monthly_cost_usd
+        );
         for w in &r.warnings {
             println!("  warning: {w}");
         }

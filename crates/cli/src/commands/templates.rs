@@ -5,7 +5,9 @@ use crate::args::{Cli, TemplateCommand};
 use crate::client::Client;
 use crate::error::{CliError, CliResult};
 use crate::output::{dash, print, table};
-use prism_api::{CopyRequest, Submitted, TemplateDetail, TemplateList, ValidateReport, ValidateRequest};
+use prism_api::{
+    CopyRequest, Submitted, TemplateDetail, TemplateList, ValidateReport, ValidateRequest,
+};
 
 /// `prism templates`.
 pub async fn list(cli: &Cli) -> CliResult {
@@ -15,13 +17,31 @@ pub async fn list(cli: &Cli) -> CliResult {
         eprintln!("warning: skipped {}: {}", i.origin, i.message);
     }
     print(cli.output, &l, |l| {
-        let mut t = table(&["NAME", "VERSION", "ORIGIN", "BASE", "REGIONS", "DESCRIPTION"]);
+        let mut t = table(&[
+            "NAME",
+            "VERSION",
+            "ORIGIN",
+            "BASE",
+            "REGIONS",
+            "DESCRIPTION",
+        ]);
         for s in &l.templates {
             let mut d = s.description.clone().unwrap_or_default().replace('\n', " ");
             if d.chars().count() > 50 {
                 d = d.chars().take(47).collect::<String>() + "...";
             }
-            t.add_row(vec![s.name.clone(), dash(&s.version), s.origin.clone(), dash(&s.base), if s.regions.is_empty() { "-".into() } else { s.regions.join(",") }, d]);
+            t.add_row(vec![
+                s.name.clone(),
+                dash(&s.version),
+                s.origin.clone(),
+                dash(&s.base),
+                if s.regions.is_empty() {
+                    "-".into()
+                } else {
+                    s.regions.join(",")
+                },
+                d,
+            ]);
         }
         println!("{t}");
     })
@@ -55,12 +75,23 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
             })
         }
         TemplateCommand::Validate { file, verbose } => {
-            let path = std::path::absolute(file).map_err(|e| CliError::refused(format!("{}: {e}", file.display()), None))?;
+            let path = std::path::absolute(file)
+                .map_err(|e| CliError::refused(format!("{}: {e}", file.display()), None))?;
             if !path.is_file() {
-                return Err(CliError::refused(format!("no such file: {}", file.display()), Some("give the path of a template YAML file".into())));
+                return Err(CliError::refused(
+                    format!("no such file: {}", file.display()),
+                    Some("give the path of a template YAML file".into()),
+                ));
             }
             let c = Client::connect(false).await?;
-            let r: ValidateReport = c.post("/v1/templates/validate", &ValidateRequest { path: path.display().to_string() }).await?;
+            let r: ValidateReport = c
+                .post(
+                    "/v1/templates/validate",
+                    &ValidateRequest {
+                        path: path.display().to_string(),
+                    },
+                )
+                .await?;
             print(cli.output, &r, |r| {
                 for e in &r.errors {
                     println!("error: {e}");
@@ -74,21 +105,51 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
                     }
                 }
                 if r.valid {
-                    println!("{}: valid template '{}'", r.path, r.template.clone().unwrap_or_default());
+                    println!(
+                        "{}: valid template '{}'",
+                        r.path,
+                        r.template.clone().unwrap_or_default()
+                    );
                 }
             })?;
             if r.valid {
                 Ok(())
             } else {
-                Err(CliError::refused(format!("{} is not a valid template ({} errors)", r.path, r.errors.len()), None))
+                Err(CliError::refused(
+                    format!(
+                        "{} is not a valid template ({} errors)",
+                        r.path,
+                        r.errors.len()
+                    ),
+                    None,
+                ))
             }
         }
-        TemplateCommand::Copy { name, to_region, detach } => {
+        TemplateCommand::Copy {
+            name,
+            to_region,
+            detach,
+        } => {
             let c = Client::connect(true).await?;
-            let sub: Submitted = c.post("/v1/templates/copies", &CopyRequest { template: name.clone(), to_region: to_region.clone(), aws: target(cli) }).await?;
+            let sub: Submitted = c
+                .post(
+                    "/v1/templates/copies",
+                    &CopyRequest {
+                        template: name.clone(),
+                        to_region: to_region.clone(),
+                        aws: target(cli),
+                    },
+                )
+                .await?;
             finish(&c, cli.output, sub, *detach, |op| {
                 let r = op.result.clone().unwrap_or_default();
-                println!("{}@{} is now in {}: {}", r["template"].as_str().unwrap_or("?"), r["version"].as_str().unwrap_or("?"), to_region, r["region"]["image_id"].as_str().unwrap_or("?"));
+                println!(
+                    "{}@{} is now in {}: {}",
+                    r["template"].as_str().unwrap_or("?"),
+                    r["version"].as_str().unwrap_or("?"),
+                    to_region,
+                    r["region"]["image_id"].as_str().unwrap_or("?")
+                );
             })
             .await
         }
@@ -98,9 +159,10 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'@' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'@' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
 }
-

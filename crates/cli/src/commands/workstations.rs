@@ -21,7 +21,10 @@ pub async fn launch(cli: &Cli, a: &LaunchArgs) -> CliResult {
     };
     let sub: Submitted = c.post("/v1/workstations", &req).await?;
     if cli.output == crate::output::Format::Table && !a.detach {
-        eprintln!("launching '{}' from template '{}' ({})", a.name, a.template, sub.operation.id);
+        eprintln!(
+            "launching '{}' from template '{}' ({})",
+            a.name, a.template, sub.operation.id
+        );
     }
     finish(&c, cli.output, sub, a.detach, |op| {
         let r = op.result.clone().unwrap_or_default();
@@ -57,14 +60,32 @@ pub async fn list(cli: &Cli, a: &ListArgs) -> CliResult {
             println!("no workstations; launch one with: prism launch TEMPLATE NAME");
             return;
         }
-        let mut t = table(&["NAME", "STATE", "REGION", "TEMPLATE", "TYPE", "PUBLIC IP", "INSTANCE", "PROJECT"]);
+        let mut t = table(&[
+            "NAME",
+            "STATE",
+            "REGION",
+            "TEMPLATE",
+            "TYPE",
+            "PUBLIC IP",
+            "INSTANCE",
+            "PROJECT",
+        ]);
         for w in &l.workstations {
             let tpl = match (&w.template, &w.template_version) {
                 (Some(t), Some(v)) => format!("{t}@{v}"),
                 (Some(t), None) => t.clone(),
                 _ => "-".into(),
             };
-            t.add_row(vec![w.name.clone(), w.state.clone(), w.region.clone(), tpl, w.instance_type.clone(), dash(&w.public_ip), w.instance_id.clone(), dash(&w.project)]);
+            t.add_row(vec![
+                w.name.clone(),
+                w.state.clone(),
+                w.region.clone(),
+                tpl,
+                w.instance_type.clone(),
+                dash(&w.public_ip),
+                w.instance_id.clone(),
+                dash(&w.project),
+            ]);
         }
         println!("{t}");
     })
@@ -73,13 +94,22 @@ pub async fn list(cli: &Cli, a: &ListArgs) -> CliResult {
 async fn act(cli: &Cli, name: &str, action: &str, detach: bool) -> CliResult {
     let c = Client::connect(true).await?;
     let sub: Submitted = c
-        .post(&format!("/v1/workstations/{name}/{action}"), &WorkstationAction { aws: target(cli) })
+        .post(
+            &format!("/v1/workstations/{name}/{action}"),
+            &WorkstationAction { aws: target(cli) },
+        )
         .await?;
     finish(&c, cli.output, sub, detach, |op| {
         let r = op.result.clone().unwrap_or_default();
         match action {
-            "delete" => println!("workstation '{name}' deleted ({})", r["instance_id"].as_str().unwrap_or("?")),
-            _ => println!("workstation '{name}' is {}", r["state"].as_str().unwrap_or("?")),
+            "delete" => println!(
+                "workstation '{name}' deleted ({})",
+                r["instance_id"].as_str().unwrap_or("?")
+            ),
+            _ => println!(
+                "workstation '{name}' is {}",
+                r["state"].as_str().unwrap_or("?")
+            ),
         }
     })
     .await
@@ -97,6 +127,12 @@ pub async fn start(cli: &Cli, a: &NameArgs) -> CliResult {
 
 /// `prism delete`.
 pub async fn delete(cli: &Cli, a: &DeleteArgs) -> CliResult {
-    confirm(&format!("Delete (terminate) workstation '{}'? Its disk is lost unless you saved it", a.name), a.yes)?;
+    confirm(
+        &format!(
+            "Delete (terminate) workstation '{}'? Its disk is lost unless you saved it",
+            a.name
+        ),
+        a.yes,
+    )?;
     act(cli, &a.name, "delete", a.detach).await
 }

@@ -15,7 +15,9 @@ pub async fn health(State(s): State<AppState>) -> HttpResult<Health> {
         pid: std::process::id(),
         started_at: s.started_at.clone(),
         aws_env_fingerprint: s.aws_env_fingerprint.clone(),
-        aws_endpoint: std::env::var("AWS_ENDPOINT_URL_EC2").or_else(|_| std::env::var("AWS_ENDPOINT_URL")).ok(),
+        aws_endpoint: std::env::var("AWS_ENDPOINT_URL_EC2")
+            .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
+            .ok(),
         active_operations: s.runner.active(),
     }))
 }

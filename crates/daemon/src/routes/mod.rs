@@ -16,21 +16,51 @@ use utoipa::OpenApi;
 /// The OpenAPI document of the daemon's API.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "prismd", description = "Prism daemon API (loopback only; every request needs the x-prism-token header)."),
+    info(
+        title = "prismd",
+        description = "Prism daemon API (loopback only; every request needs the x-prism-token header)."
+    ),
     paths(
-        daemon::health, daemon::openapi, daemon::shutdown,
-        templates::list, templates::info, templates::validate, templates::copy,
-        workstations::list, workstations::launch, workstations::action,
+        daemon::health,
+        daemon::openapi,
+        daemon::shutdown,
+        templates::list,
+        templates::info,
+        templates::validate,
+        templates::copy,
+        workstations::list,
+        workstations::launch,
+        workstations::action,
         saves::save,
-        operations::list, operations::show, operations::cancel,
+        operations::list,
+        operations::show,
+        operations::cancel,
     ),
     components(schemas(
-        prism_api::Health, prism_api::ApiError, prism_api::TemplateList, prism_api::TemplateSummary,
-        prism_api::TemplateIssue, prism_api::TemplateDetail, prism_api::ValidateRequest, prism_api::ValidateReport,
-        prism_api::Workstation, prism_api::WorkstationList, prism_api::LaunchRequest, prism_api::WorkstationAction,
-        prism_api::AwsTarget, prism_api::SaveRequest, prism_api::SavePlan, prism_api::CaptureMode, prism_api::CopyRequest,
-        prism_api::Operation, prism_api::OperationList, prism_api::OperationEvent, prism_api::OperationStatus,
-        prism_api::Submitted, prism_api::SaveResult, prism_api::RegionOutcome,
+        prism_api::Health,
+        prism_api::ApiError,
+        prism_api::TemplateList,
+        prism_api::TemplateSummary,
+        prism_api::TemplateIssue,
+        prism_api::TemplateDetail,
+        prism_api::ValidateRequest,
+        prism_api::ValidateReport,
+        prism_api::Workstation,
+        prism_api::WorkstationList,
+        prism_api::LaunchRequest,
+        prism_api::WorkstationAction,
+        prism_api::AwsTarget,
+        prism_api::SaveRequest,
+        prism_api::SavePlan,
+        prism_api::CaptureMode,
+        prism_api::CopyRequest,
+        prism_api::Operation,
+        prism_api::OperationList,
+        prism_api::OperationEvent,
+        prism_api::OperationStatus,
+        prism_api::Submitted,
+        prism_api::SaveResult,
+        prism_api::RegionOutcome,
     ))
 )]
 pub struct ApiDoc;
@@ -48,8 +78,14 @@ pub fn router(state: AppState, token: Token) -> Router {
         .route("/v1/templates/validate", post(templates::validate))
         .route("/v1/templates/copies", post(templates::copy))
         .route("/v1/templates/{name}", get(templates::info))
-        .route("/v1/workstations", get(workstations::list).post(workstations::launch))
-        .route("/v1/workstations/{name}/{action}", post(workstations::action))
+        .route(
+            "/v1/workstations",
+            get(workstations::list).post(workstations::launch),
+        )
+        .route(
+            "/v1/workstations/{name}/{action}",
+            post(workstations::action),
+        )
         .route("/v1/saves", post(saves::save))
         .route("/v1/operations", get(operations::list))
         .route("/v1/operations/{id}", get(operations::show))
@@ -66,11 +102,17 @@ pub fn router(state: AppState, token: Token) -> Router {
 }
 
 /// Resolves the region of a request: its own, else the daemon's default.
-pub fn region_of(state: &AppState, aws: &prism_api::AwsTarget) -> Result<String, crate::errors::HttpError> {
-    aws.region.clone().or_else(|| state.default_region.clone()).ok_or_else(|| {
-        crate::errors::HttpError::bad_request(
-            "no AWS region given",
-            Some("pass --region or set AWS_REGION (or a region in your AWS profile)".into()),
-        )
-    })
+pub fn region_of(
+    state: &AppState,
+    aws: &prism_api::AwsTarget,
+) -> Result<String, crate::errors::HttpError> {
+    aws.region
+        .clone()
+        .or_else(|| state.default_region.clone())
+        .ok_or_else(|| {
+            crate::errors::HttpError::bad_request(
+                "no AWS region given",
+                Some("pass --region or set AWS_REGION (or a region in your AWS profile)".into()),
+            )
+        })
 }

@@ -23,7 +23,13 @@ pub fn to_api(row: OperationRow, events: Vec<EventRow>) -> Operation {
         updated_at: row.updated_at,
         events: events
             .into_iter()
-            .map(|e| OperationEvent { seq: e.seq, step: e.step, event: e.event, payload: e.payload, at: e.at })
+            .map(|e| OperationEvent {
+                seq: e.seq,
+                step: e.step,
+                event: e.event,
+                payload: e.payload,
+                at: e.at,
+            })
             .collect(),
     }
 }
@@ -37,9 +43,18 @@ pub struct ListQuery {
 
 /// Operations, newest first.
 #[utoipa::path(get, path = "/v1/operations", params(ListQuery), responses((status = 200, body = OperationList)))]
-pub async fn list(State(s): State<AppState>, Query(q): Query<ListQuery>) -> HttpResult<OperationList> {
-    let rows = s.env().store.operations(q.limit.unwrap_or(50).min(1000)).await?;
-    Ok(Json(OperationList { operations: rows.into_iter().map(|r| to_api(r, vec![])).collect() }))
+pub async fn list(
+    State(s): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> HttpResult<OperationList> {
+    let rows = s
+        .env()
+        .store
+        .operations(q.limit.unwrap_or(50).min(1000))
+        .await?;
+    Ok(Json(OperationList {
+        operations: rows.into_iter().map(|r| to_api(r, vec![])).collect(),
+    }))
 }
 
 /// Finds an operation by full id or unique prefix.
@@ -53,10 +68,16 @@ pub async fn find(s: &AppState, id: &str) -> Result<OperationRow, HttpError> {
             return Ok(m.remove(0));
         }
         if m.len() > 1 {
-            return Err(HttpError::bad_request(format!("operation id prefix '{id}' is ambiguous"), Some("give more characters".into())));
+            return Err(HttpError::bad_request(
+                format!("operation id prefix '{id}' is ambiguous"),
+                Some("give more characters".into()),
+            ));
         }
     }
-    Err(HttpError::not_found(format!("no operation '{id}'"), Some("list operations with: prism operations".into())))
+    Err(HttpError::not_found(
+        format!("no operation '{id}'"),
+        Some("list operations with: prism operations".into()),
+    ))
 }
 
 /// One operation with its journal.
@@ -72,7 +93,10 @@ pub async fn show(State(s): State<AppState>, Path(id): Path<String>) -> HttpResu
 pub async fn cancel(State(s): State<AppState>, Path(id): Path<String>) -> HttpResult<Operation> {
     let row = find(&s, &id).await?;
     if !s.env().store.request_cancel(&row.id).await? {
-        return Err(HttpError::bad_request(format!("operation {} has already ended ({})", row.id, row.status), None));
+        return Err(HttpError::bad_request(
+            format!("operation {} has already ended ({})", row.id, row.status),
+            None,
+        ));
     }
     let row = find(&s, &row.id).await?;
     Ok(Json(to_api(row, vec![])))

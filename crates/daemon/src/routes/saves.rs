@@ -19,13 +19,24 @@ pub struct SaveAnswer {
 
 /// Checks a save and submits it (`dry_run`: only checks and plans).
 #[utoipa::path(post, path = "/v1/saves", request_body = SaveRequest, responses((status = 200, body = SaveAnswer), (status = 400, body = prism_api::ApiError), (status = 409, body = prism_api::ApiError)))]
-pub async fn save(State(s): State<AppState>, Json(req): Json<SaveRequest>) -> HttpResult<SaveAnswer> {
+pub async fn save(
+    State(s): State<AppState>,
+    Json(req): Json<SaveRequest>,
+) -> HttpResult<SaveAnswer> {
     let region = region_of(&s, &req.aws)?;
     let c = templates::load(&s).await?;
     let (plan, op) = prism_ops::save::prepare(s.env(), &c, &req, &region).await?;
     if req.dry_run {
-        return Ok(Json(SaveAnswer { plan, submitted: None }));
+        return Ok(Json(SaveAnswer {
+            plan,
+            submitted: None,
+        }));
     }
     let row = s.runner.submit(op).await?;
-    Ok(Json(SaveAnswer { plan, submitted: Some(Submitted { operation: to_api(row, vec![]) }) }))
+    Ok(Json(SaveAnswer {
+        plan,
+        submitted: Some(Submitted {
+            operation: to_api(row, vec![]),
+        }),
+    }))
 }

@@ -5,7 +5,10 @@ use crate::routes::operations::to_api;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Json;
-use prism_api::{CopyRequest, Submitted, TemplateDetail, TemplateIssue, TemplateList, TemplateSummary, ValidateReport, ValidateRequest};
+use prism_api::{
+    CopyRequest, Submitted, TemplateDetail, TemplateIssue, TemplateList, TemplateSummary,
+    ValidateReport, ValidateRequest,
+};
 use prism_templates::{Catalogue, Entry, Origin};
 
 /// Loads the catalogue (built-ins plus the user's directory) off the async threads.
@@ -28,7 +31,11 @@ fn summary(c: &Catalogue, e: &Entry) -> TemplateSummary {
         display_name: t.display_name().to_string(),
         description: t.description.clone(),
         version: t.version.clone(),
-        versions: c.versions(t.id()).iter().filter_map(|v| v.template.version.clone()).collect(),
+        versions: c
+            .versions(t.id())
+            .iter()
+            .filter_map(|v| v.template.version.clone())
+            .collect(),
         origin: origin.into(),
         path,
         base: t.base.clone(),
@@ -43,29 +50,54 @@ pub async fn list(State(s): State<AppState>) -> HttpResult<TemplateList> {
     let c = load(&s).await?;
     Ok(Json(TemplateList {
         templates: c.latest().into_iter().map(|e| summary(&c, e)).collect(),
-        issues: c.issues().iter().map(|i| TemplateIssue { origin: i.origin.clone(), message: i.message.clone() }).collect(),
+        issues: c
+            .issues()
+            .iter()
+            .map(|i| TemplateIssue {
+                origin: i.origin.clone(),
+                message: i.message.clone(),
+            })
+            .collect(),
     }))
 }
 
 /// One template (`T` or `T@N`), inheritance resolved.
 #[utoipa::path(get, path = "/v1/templates/{name}", params(("name" = String, Path)), responses((status = 200, body = TemplateDetail), (status = 404, body = prism_api::ApiError)))]
-pub async fn info(State(s): State<AppState>, Path(name): Path<String>) -> HttpResult<TemplateDetail> {
+pub async fn info(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+) -> HttpResult<TemplateDetail> {
     let c = load(&s).await?;
-    let e = c.get(&name).map_err(|e| HttpError::not_found(e.to_string(), Some("list templates with: prism templates".into())))?;
+    let e = c.get(&name).map_err(|e| {
+        HttpError::not_found(
+            e.to_string(),
+            Some("list templates with: prism templates".into()),
+        )
+    })?;
     Ok(Json(TemplateDetail {
         summary: summary(&c, e),
-        yaml: e.template.to_yaml().map_err(|e| HttpError::internal(e.to_string()))?,
-        template: serde_json::to_value(&e.template).map_err(|e| HttpError::internal(e.to_string()))?,
+        yaml: e
+            .template
+            .to_yaml()
+            .map_err(|e| HttpError::internal(e.to_string()))?,
+        template: serde_json::to_value(&e.template)
+            .map_err(|e| HttpError::internal(e.to_string()))?,
         warnings: e.warnings.clone(),
     }))
 }
 
 /// Validates a template file against the catalogue.
 #[utoipa::path(post, path = "/v1/templates/validate", request_body = ValidateRequest, responses((status = 200, body = ValidateReport)))]
-pub async fn validate(State(s): State<AppState>, Json(req): Json<ValidateRequest>) -> HttpResult<ValidateReport> {
+pub async fn validate(
+    State(s): State<AppState>,
+    Json(req): Json<ValidateRequest>,
+) -> HttpResult<ValidateReport> {
     let path = std::path::PathBuf::from(&req.path);
     if !path.is_absolute() {
-        return Err(HttpError::bad_request("the path must be absolute", Some("the prism CLI makes it absolute for you".into())));
+        return Err(HttpError::bad_request(
+            "the path must be absolute",
+            Some("the prism CLI makes it absolute for you".into()),
+        ));
     }
     let c = load(&s).await?;
     let p2 = path.clone();
@@ -84,9 +116,14 @@ pub async fn validate(State(s): State<AppState>, Json(req): Json<ValidateRequest
 
 /// Copies a saved version to another region (adds or retries one region).
 #[utoipa::path(post, path = "/v1/templates/copies", request_body = CopyRequest, responses((status = 200, body = Submitted), (status = 400, body = prism_api::ApiError)))]
-pub async fn copy(State(s): State<AppState>, Json(req): Json<CopyRequest>) -> HttpResult<Submitted> {
+pub async fn copy(
+    State(s): State<AppState>,
+    Json(req): Json<CopyRequest>,
+) -> HttpResult<Submitted> {
     let c = load(&s).await?;
     let op = prism_ops::copy::prepare(s.env(), &c, &req).await?;
     let row = s.runner.submit(op).await?;
-    Ok(Json(Submitted { operation: to_api(row, vec![]) }))
+    Ok(Json(Submitted {
+        operation: to_api(row, vec![]),
+    }))
 }

@@ -43,17 +43,33 @@ fn to_api_ws(w: WorkstationRow) -> Workstation {
 
 /// Workstations, refreshed from EC2 (by the `prism:managed` tag) in every region the user works in.
 #[utoipa::path(get, path = "/v1/workstations", params(ListQuery), responses((status = 200, body = WorkstationList)))]
-pub async fn list(State(s): State<AppState>, Query(q): Query<ListQuery>) -> HttpResult<WorkstationList> {
+pub async fn list(
+    State(s): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> HttpResult<WorkstationList> {
     let store = &s.env().store;
     let mut refreshed = vec![];
     let mut errors = vec![];
     if q.refresh.unwrap_or(true) {
-        let mut regions: BTreeSet<String> = store.workstations().await?.into_iter().map(|w| w.region).collect();
+        let mut regions: BTreeSet<String> = store
+            .workstations()
+            .await?
+            .into_iter()
+            .map(|w| w.region)
+            .collect();
         if let Some(r) = q.region.clone().or_else(|| s.default_region.clone()) {
             regions.insert(r);
         }
-        let cloud = s.env().clouds.cloud(q.profile.as_deref()).await.map_err(prism_ops::OpsError::from)?;
-        let filter = InstanceFilter { tag_keys: vec![tags::MANAGED.into(), tags::NAME.into()], ..Default::default() };
+        let cloud = s
+            .env()
+            .clouds
+            .cloud(q.profile.as_deref())
+            .await
+            .map_err(prism_ops::OpsError::from)?;
+        let filter = InstanceFilter {
+            tag_keys: vec![tags::MANAGED.into(), tags::NAME.into()],
+            ..Default::default()
+        };
         for region in regions {
             match retry(|| cloud.describe_instances(&region, &filter)).await {
                 Ok(list) => {
@@ -82,18 +98,32 @@ pub async fn list(State(s): State<AppState>, Query(q): Query<ListQuery>) -> Http
             }
         }
     }
-    let workstations = store.workstations().await?.into_iter().map(to_api_ws).collect();
-    Ok(Json(WorkstationList { workstations, refreshed_regions: refreshed, errors }))
+    let workstations = store
+        .workstations()
+        .await?
+        .into_iter()
+        .map(to_api_ws)
+        .collect();
+    Ok(Json(WorkstationList {
+        workstations,
+        refreshed_regions: refreshed,
+        errors,
+    }))
 }
 
 /// Launches a workstation from a template.
 #[utoipa::path(post, path = "/v1/workstations", request_body = LaunchRequest, responses((status = 200, body = Submitted), (status = 400, body = prism_api::ApiError)))]
-pub async fn launch(State(s): State<AppState>, Json(req): Json<LaunchRequest>) -> HttpResult<Submitted> {
+pub async fn launch(
+    State(s): State<AppState>,
+    Json(req): Json<LaunchRequest>,
+) -> HttpResult<Submitted> {
     let region = region_of(&s, &req.aws)?;
     let c = templates::load(&s).await?;
     let op = prism_ops::launch::prepare(s.env(), &c, &req, &region).await?;
     let row = s.runner.submit(op).await?;
-    Ok(Json(Submitted { operation: to_api(row, vec![]) }))
+    Ok(Json(Submitted {
+        operation: to_api(row, vec![]),
+    }))
 }
 
 /// Stops, starts or deletes a workstation.
@@ -107,10 +137,17 @@ pub async fn action(
         "stop" => Action::Stop,
         "start" => Action::Start,
         "delete" => Action::Delete,
-        other => return Err(HttpError::not_found(format!("unknown action '{other}'"), Some("use stop, start or delete".into()))),
+        other => {
+            return Err(HttpError::not_found(
+                format!("unknown action '{other}'"),
+                Some("use stop, start or delete".into()),
+            ))
+        }
     };
     let region = region_of(&s, &req.aws)?;
     let op = lifecycle::prepare(s.env(), &name, &region, req.aws.profile.clone(), action).await?;
     let row = s.runner.submit(op).await?;
-    Ok(Json(Submitted { operation: to_api(row, vec![]) }))
+    Ok(Json(Submitted {
+        operation: to_api(row, vec![]),
+    }))
 }

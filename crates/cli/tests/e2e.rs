@@ -1,0 +1,748 @@
+//! End-to-end tests: the real `prism` and `prismd` binaries against a moto EC2 server started
+//! per test on a free loopback port. EC2 state is checked through EC2 itself (prism-aws).
+
+use prism_cloud::{
+    tags, Cloud, CloudFactory, ImageQuery, InstanceFilter, InstanceState, SnapshotQuery, Tags,
+};
+use prism_testkit::Moto;
+use serde_json::Value;
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+struct World {
+    moto: Moto,
+    home: tempfile::TempDir,
+    cloud: Arc<dyn Cloud>,
+    rt: tokio::runtime::Runtime,
+}
+
+impl World {
+    fn new() -> World {
+        let moto = Moto::start();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let cloud = rt.block_on(async {
+            let f = prism_aws::AwsCloudFactory::with_endpoint(&moto.endpoint).await;
+            f.cloud(None).await.unwrap()
+        });
+        World {
+            moto,
+            home: tempfile::tempdir().unwrap(),
+            cloud,
+            rt,
+        }
+    }
+
+    fn cmd(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_prism"));
+        self.moto.configure_command(&mut c);
+        c.env("PRISM_HOME", self.home.path())
+            .env("PRISM_FAST_POLL", "1")
+            .env_remove("PRISM_TEST_CRASH_AT")
+            .env_remove("AWS_PROFILE")
+            .env("NO_COLOR", "1")
+            .args(args)
+            .stdin(std::process::Stdio::null());
+        for (k, v) in extra {
+            c.env(k, v);
+        }
+        c.output().expect("run prism")
+    }
+
+    /// Runs prism and asserts success; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.cmd(args, &[]);
+        assert!(
+            o.status.success(),
+            "prism {args:?} failed ({:?}):\nstdout: {}\nstderr: {}",
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut a = args.to_vec();
+        a.extend(["--output", "json"]);
+        let out = self.ok(&a);
+        serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("prism {args:?} printed non-JSON ({e}): {out}"))
+    }
+
+    /// Runs prism expecting failure with `code` and `fragment` in stderr.
+    fn fails(&self, args: &[&str], code: i32, fragment: &str) {
+        let o = self.cmd(args, &[]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(
+            o.status.code(),
+            Some(code),
+            "prism {args:?}: expected exit {code}, stderr: {err}"
+        );
+        assert!(
+            err.contains(fragment),
+            "prism {args:?}: stderr lacks {fragment:?}: {err}"
+        );
+        assert!(!err.contains("panicked"), "prism {args:?} panicked: {err}");
+    }
+
+    fn instances(&self, region: &str) -> Vec<prism_cloud::Instance> {
+        let f = InstanceFilter {
+            tag_keys: vec![tags::MANAGED.into()],
+            ..Default::default()
+        };
+        self.rt
+            .block_on(self.cloud.describe_instances(region, &f))
+            .unwrap()
+    }
+
+    fn instance_state(&self, region: &str, name: &str) -> InstanceState {
+        let f = InstanceFilter {
+            tags: Tags::from([(tags::NAME.to_string(), name.to_string())]),
+            include_terminated: true,
+            ..Default::default()
+        };
+        let l = self
+            .rt
+            .block_on(self.cloud.describe_instances(region, &f))
+            .unwrap();
+        assert_eq!(
+            l.len(),
+            1,
+            "exactly one instance named {name} in {region}: {l:?}"
+        );
+        l[0].state
+    }
+
+    fn images(&self, region: &str, template: &str, version: &str) -> Vec<prism_cloud::Image> {
+        let q = ImageQuery {
+            owners: vec!["self".into()],
+            tags: Tags::from([
+                (tags::SAVED_TEMPLATE.to_string(), template.to_string()),
+                (tags::SAVED_VERSION.to_string(), version.to_string()),
+            ]),
+            ..Default::default()
+        };
+        self.rt
+            .block_on(self.cloud.describe_images(region, &q))
+            .unwrap()
+    }
+
+    fn all_own_images(&self, region: &str) -> Vec<prism_cloud::Image> {
+        let q = ImageQuery {
+            owners: vec!["self".into()],
+            ..Default::default()
+        };
+        self.rt
+            .block_on(self.cloud.describe_images(region, &q))
+            .unwrap()
+    }
+
+    fn snapshots(&self, region: &str) -> Vec<prism_cloud::Snapshot> {
+        self.rt
+            .block_on(
+                self.cloud
+                    .describe_snapshots(region, &SnapshotQuery::default()),
+            )
+            .unwrap()
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["daemon", "stop"], &[]);
+    }
+}
+
+#[test]
+fn researcher_workflow_save_copy_launch_and_versions() {
+    let w = World::new();
+    w.ok(&["launch", "python-ml", "my-research"]);
+    assert_eq!(
+        w.instance_state("us-east-1", "my-research"),
+        InstanceState::Running
+    );
+
+    let op = w.json(&[
+        "save",
+        "my-research",
+        "my-env",
+        "--description",
+        "Custom ML env",
+        "--copy-to-regions",
+        "us-west-2,eu-west-1",
+        "--yes",
+        "--tag",
+        "team=genomics",
+    ]);
+    assert_eq!(op["status"], "succeeded", "{op}");
+    let result = &op["result"];
+    assert_eq!(result["version"], 1);
+    let regions: Vec<&str> = result["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["region"].as_str().unwrap())
+        .collect();
+    assert_eq!(regions, vec!["us-east-1", "us-west-2", "eu-west-1"]);
+    // The workstation ends running.
+    assert_eq!(
+        w.instance_state("us-east-1", "my-research"),
+        InstanceState::Running
+    );
+
+    // Tags on the image, its snapshots and each copy, read back from EC2.
+    for r in ["us-east-1", "us-west-2", "eu-west-1"] {
+        let imgs = w.images(r, "my-env", "1");
+        assert_eq!(imgs.len(), 1, "exactly one image of my-env v1 in {r}");
+        let img = &imgs[0];
+        assert_eq!(
+            img.tags.get(tags::DESCRIPTION).map(String::as_str),
+            Some("Custom ML env")
+        );
+        assert_eq!(
+            img.tags.get(tags::SAVED_FROM).map(String::as_str),
+            Some("my-research")
+        );
+        assert_eq!(
+            img.tags.get(tags::ORIGINAL_TEMPLATE).map(String::as_str),
+            Some("python-ml")
+        );
+        assert_eq!(img.tags.get("team").map(String::as_str), Some("genomics"));
+        assert!(img
+            .tags
+            .get(tags::SAVED_BY)
+            .is_some_and(|a| a.starts_with("arn:")));
+        assert!(!img.snapshot_ids.is_empty());
+        let snaps = w.snapshots(r);
+        for s in &img.snapshot_ids {
+            let snap = snaps.iter().find(|x| &x.id == s).expect("snapshot exists");
+            assert_eq!(
+                snap.tags.get(tags::SAVED_TEMPLATE).map(String::as_str),
+                Some("my-env"),
+                "snapshot {s} in {r} tagged"
+            );
+        }
+        if r != "us-east-1" {
+            assert_eq!(
+                img.tags.get(tags::SOURCE_REGION).map(String::as_str),
+                Some("us-east-1")
+            );
+        }
+    }
+
+    // `templates` shows it, with its regions; the file validates.
+    let list = w.json(&["templates"]);
+    let t = list["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "my-env")
+        .expect("my-env listed")
+        .clone();
+    assert_eq!(t["origin"], "saved");
+    let path = t["path"].as_str().unwrap().to_string();
+    assert!(
+        path.starts_with(w.home.path().to_str().unwrap()),
+        "written under PRISM_HOME: {path}"
+    );
+    w.ok(&["template", "validate", &path]);
+
+    // Launch from it in the source region and in a copied region: the right AMI each time.
+    w.ok(&["launch", "my-env", "next-project", "--size", "GPU-L"]);
+    w.ok(&["launch", "my-env", "west", "--region", "us-west-2"]);
+    let west = w.instances("us-west-2");
+    let west = west
+        .iter()
+        .find(|i| i.tags.get(tags::NAME).map(String::as_str) == Some("west"))
+        .unwrap();
+    assert_eq!(west.image_id, w.images("us-west-2", "my-env", "1")[0].id);
+    let next = w.instances("us-east-1");
+    let next = next
+        .iter()
+        .find(|i| i.tags.get(tags::NAME).map(String::as_str) == Some("next-project"))
+        .unwrap();
+    assert!(
+        next.instance_type.starts_with('g'),
+        "GPU size gives a GPU type: {}",
+        next.instance_type
+    );
+
+    // A region it was not copied to is refused with the copy command as the hint.
+    w.fails(
+        &["launch", "my-env", "nowhere", "--region", "ap-southeast-2"],
+        1,
+        "prism template copy my-env",
+    );
+
+    // Second save: version 2; versions are listed; T@1 pins.
+    let op2 = w.json(&["save", "my-research", "my-env", "--yes"]);
+    assert_eq!(op2["result"]["version"], 2);
+    assert_eq!(w.images("us-east-1", "my-env", "2").len(), 1);
+    let versions = w.json(&["template", "versions", "my-env"]);
+    assert_eq!(versions, serde_json::json!(["1", "2"]));
+    w.ok(&["launch", "my-env@1", "pinned"]);
+    let pinned = w.instances("us-east-1");
+    let pinned = pinned
+        .iter()
+        .find(|i| i.tags.get(tags::NAME).map(String::as_str) == Some("pinned"))
+        .unwrap();
+    assert_eq!(pinned.image_id, w.images("us-east-1", "my-env", "1")[0].id);
+
+    // Copy later to another region.
+    w.ok(&[
+        "template",
+        "copy",
+        "my-env@2",
+        "--to-region",
+        "ap-southeast-2",
+    ]);
+    assert_eq!(w.images("ap-southeast-2", "my-env", "2").len(), 1);
+    w.ok(&["launch", "my-env", "south", "--region", "ap-southeast-2"]);
+
+    // A stopped workstation is saved without a stop/start and stays stopped.
+    w.ok(&["stop", "my-research"]);
+    let op3 = w.json(&["save", "my-research", "my-env", "--yes"]);
+    assert_eq!(op3["result"]["downtime_seconds"], 0.0);
+    let steps: Vec<String> = w.json(&["operation", "show", op3["id"].as_str().unwrap()])["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{}:{}",
+                e["step"].as_str().unwrap(),
+                e["event"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(steps.contains(&"stop_instance:succeeded".to_string()));
+    assert_eq!(
+        w.instance_state("us-east-1", "my-research"),
+        InstanceState::Stopped
+    );
+}
+
+#[test]
+fn every_builtin_launches_in_two_regions_and_lifecycle_follows_ec2() {
+    let w = World::new();
+    let list = w.json(&["templates"]);
+    let names: Vec<String> = list["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect();
+    for required in ["python-ml", "r-research", "amazon-linux-2023"] {
+        assert!(
+            names.iter().any(|n| n == required),
+            "built-in {required} missing: {names:?}"
+        );
+    }
+    for (i, t) in names.iter().enumerate() {
+        for region in ["us-east-1", "eu-west-1"] {
+            let name = format!("ws{i}-{region}");
+            w.ok(&["launch", t, &name, "--region", region]);
+            assert_eq!(
+                w.instance_state(region, &name),
+                InstanceState::Running,
+                "{t} in {region}"
+            );
+        }
+    }
+    let listed = w.json(&["list", "--region", "eu-west-1"]);
+    assert_eq!(
+        listed["workstations"].as_array().unwrap().len(),
+        names.len() * 2
+    );
+
+    w.ok(&["stop", "ws0-us-east-1"]);
+    assert_eq!(
+        w.instance_state("us-east-1", "ws0-us-east-1"),
+        InstanceState::Stopped
+    );
+    w.ok(&["start", "ws0-us-east-1"]);
+    assert_eq!(
+        w.instance_state("us-east-1", "ws0-us-east-1"),
+        InstanceState::Running
+    );
+    // delete asks; without a terminal it needs --yes and changes nothing.
+    w.fails(&["delete", "ws0-us-east-1"], 1, "--yes");
+    assert_eq!(
+        w.instance_state("us-east-1", "ws0-us-east-1"),
+        InstanceState::Running
+    );
+    w.ok(&["delete", "ws0-us-east-1", "--yes"]);
+    assert_eq!(
+        w.instance_state("us-east-1", "ws0-us-east-1"),
+        InstanceState::Terminated
+    );
+    let listed = w.json(&["list"]);
+    assert!(!listed["workstations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["name"] == "ws0-us-east-1"));
+    let ops = w.json(&["operations"]);
+    assert!(ops["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|o| o["status"] == "succeeded"));
+}
+
+#[test]
+fn bad_input_is_refused_clearly_and_changes_nothing() {
+    let w = World::new();
+    w.ok(&["launch", "python-ml", "busy"]);
+    let before = (
+        w.instances("us-east-1").len(),
+        w.all_own_images("us-east-1").len(),
+    );
+
+    w.fails(&["launch", "no-such-template", "x1"], 1, "not found");
+    w.fails(
+        &["launch", "python-ml", "x2", "--size", "HUGE"],
+        1,
+        "unknown size 'HUGE'",
+    );
+    w.fails(&["launch", "python-ml", "busy"], 1, "already exists");
+    w.fails(
+        &["launch", "python-ml", "bad name"],
+        1,
+        "invalid workstation name",
+    );
+    w.fails(
+        &["launch", "python-ml", "x3", "--region", "us-east-99"],
+        1,
+        "unknown or disabled region 'us-east-99'",
+    );
+    w.fails(
+        &["launch", "python-ml", "x4", "--region", "moon"],
+        1,
+        "not a region name",
+    );
+    w.fails(&["stop", "ghost"], 1, "no workstation named 'ghost'");
+    w.fails(
+        &["delete", "ghost", "--yes"],
+        1,
+        "no workstation named 'ghost'",
+    );
+    w.fails(
+        &["save", "ghost", "some-env", "--yes"],
+        1,
+        "no workstation named 'ghost'",
+    );
+    for bad in ["../etc", "a/b", "..", "", "ab", "has space", "x@1"] {
+        w.fails(&["save", "busy", bad, "--yes"], 1, "invalid template name");
+    }
+    let long = "x".repeat(101);
+    w.fails(
+        &["save", "busy", &long, "--yes"],
+        1,
+        "invalid template name",
+    );
+    w.fails(&["save", "busy", "python-ml", "--yes"], 1, "built-in");
+    w.fails(
+        &[
+            "save",
+            "busy",
+            "ok-env",
+            "--copy-to-regions",
+            "us-west-2,nowhere-9",
+            "--yes",
+        ],
+        1,
+        "not a region name",
+    );
+    w.fails(
+        &[
+            "save",
+            "busy",
+            "ok-env",
+            "--copy-to-regions",
+            "eu-north-99",
+            "--yes",
+        ],
+        1,
+        "unknown or disabled region",
+    );
+    w.fails(&["save", "busy", "ok-env"], 1, "--yes");
+    w.fails(&["template", "info", "nothing-here"], 1, "not found");
+    w.fails(&["operation", "show", "ffffffff-0000"], 1, "no operation");
+    w.fails(&["save", "busy", "ok-env", "--tag", "novalue"], 2, "K=V");
+
+    assert_eq!(
+        (
+            w.instances("us-east-1").len(),
+            w.all_own_images("us-east-1").len()
+        ),
+        before,
+        "nothing changed in EC2"
+    );
+    assert_eq!(
+        w.instance_state("us-east-1", "busy"),
+        InstanceState::Running
+    );
+    let ops = w.json(&["operations"]);
+    assert_eq!(
+        ops["operations"].as_array().unwrap().len(),
+        1,
+        "only the launch was recorded: {ops}"
+    );
+    assert!(!w
+        .home
+        .path()
+        .join("templates")
+        .join("ok-env@1.yaml")
+        .exists());
+}
+
+#[test]
+fn broken_and_cyclic_template_files_are_reported_and_skipped() {
+    let w = World::new();
+    let dir = w.home.path().join("templates");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("good.yaml"),
+        "name: my-good\ndescription: fine\nbase: ubuntu-22.04\nmaintainer: someone\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("broken.yaml"), "name: [unclosed\n  base: : :\n").unwrap();
+    std::fs::write(
+        dir.join("a.yaml"),
+        "name: cyc-a\nbase: ubuntu-22.04\ninherits: [cyc-b]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("b.yaml"),
+        "name: cyc-b\nbase: ubuntu-22.04\ninherits: [cyc-a]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("unknown-base.yaml"),
+        "name: weird-base\nbase: plan9\n",
+    )
+    .unwrap();
+    let list = w.json(&["templates"]);
+    let names: Vec<&str> = list["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"my-good") && names.contains(&"python-ml"),
+        "{names:?}"
+    );
+    assert!(!names.contains(&"cyc-a") && !names.contains(&"cyc-b"));
+    let issues = list["issues"].to_string();
+    assert!(issues.contains("broken.yaml"), "{issues}");
+    assert!(issues.contains("cyc-a"), "{issues}");
+    w.fails(&["launch", "weird-base", "w1"], 1, "plan9");
+    w.fails(
+        &[
+            "template",
+            "validate",
+            dir.join("broken.yaml").to_str().unwrap(),
+        ],
+        1,
+        "not a valid template",
+    );
+    w.ok(&[
+        "template",
+        "validate",
+        dir.join("good.yaml").to_str().unwrap(),
+    ]);
+    w.ok(&["launch", "my-good", "from-user-template"]);
+    assert!(w
+        .instances("us-east-1")
+        .iter()
+        .all(|i| i.tags.get(tags::NAME).map(String::as_str) == Some("from-user-template")));
+}
+
+fn raw_http(addr: &str, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+#[test]
+fn daemon_refuses_callers_without_token_or_from_the_web() {
+    let w = World::new();
+    w.ok(&["templates"]);
+    let state = w.home.path().join("state");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(state.join("token"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "token file mode");
+        let dmode = std::fs::metadata(&state).unwrap().permissions().mode() & 0o777;
+        assert_eq!(dmode, 0o700, "state dir mode");
+    }
+    let info: Value =
+        serde_json::from_slice(&std::fs::read(state.join("daemon.json")).unwrap()).unwrap();
+    let addr = info["addr"].as_str().unwrap();
+    assert!(addr.starts_with("127.0.0.1:"));
+    let token = std::fs::read_to_string(state.join("token")).unwrap();
+    let get = |host: &str, extra: &str| {
+        raw_http(
+            addr,
+            &format!("GET /v1/health HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n"),
+        )
+    };
+    assert!(get(addr, "").starts_with("HTTP/1.1 401"), "no token");
+    assert!(
+        get(addr, "x-prism-token: wrong\r\n").starts_with("HTTP/1.1 401"),
+        "wrong token"
+    );
+    assert!(
+        get("evil.example", &format!("x-prism-token: {token}\r\n")).starts_with("HTTP/1.1 403"),
+        "foreign Host"
+    );
+    assert!(
+        get(
+            addr,
+            &format!("x-prism-token: {token}\r\nOrigin: https://evil.example\r\n")
+        )
+        .starts_with("HTTP/1.1 403"),
+        "foreign Origin"
+    );
+    assert!(
+        get(addr, &format!("x-prism-token: {token}\r\n")).starts_with("HTTP/1.1 200"),
+        "good request"
+    );
+    let spec = raw_http(addr, &format!("GET /v1/openapi.json HTTP/1.1\r\nHost: {addr}\r\nx-prism-token: {token}\r\nConnection: close\r\n\r\n"));
+    assert!(
+        spec.contains("\"openapi\"") && spec.contains("/v1/saves"),
+        "OpenAPI served"
+    );
+    // A second shell with another endpoint is told to restart the daemon.
+    let o = w.cmd(&["list"], &[("AWS_ENDPOINT_URL", "http://127.0.0.1:9")]);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("prism daemon stop"));
+}
+
+/// Kills `prismd` with SIGKILL at every step boundary of a save (and a launch), restarts it,
+/// and checks the end state: workstation running, one AMI per region, nothing orphaned.
+#[test]
+fn crash_at_every_step_boundary_recovers_to_the_same_end_state() {
+    let w = World::new();
+    w.ok(&["launch", "python-ml", "crashy"]);
+    let steps = [
+        "stop_instance",
+        "wait_stopped",
+        "create_image",
+        "wait_snapshots",
+        "start_instance",
+        "wait_running",
+        "wait_available",
+        "tag_image",
+        "copy_regions",
+        "register",
+        "share",
+    ];
+    let mut points: Vec<String> = vec![];
+    for s in steps {
+        points.push(format!("save.v1:{s}:started"));
+        points.push(format!("save.v1:{s}:succeeded"));
+    }
+    for s in ["stop_instance", "create_image", "start_instance"] {
+        points.push(format!("save.v1:{s}:acted"));
+    }
+    let mut covered = 0;
+    for (n, point) in points.iter().enumerate() {
+        let _ = w.cmd(&["daemon", "stop"], &[]);
+        let tname = format!("crash-env-{n}");
+        let o = w.cmd(
+            &[
+                "save",
+                "crashy",
+                &tname,
+                "--copy-to-regions",
+                "us-west-2",
+                "--yes",
+            ],
+            &[("PRISM_TEST_CRASH_AT", point)],
+        );
+        assert!(
+            !o.status.success(),
+            "the daemon should have died at {point}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        // Restart (the next command starts a clean daemon, which resumes the operation).
+        let ops = w.json(&["operations"]);
+        let id = ops["operations"][0]["id"].as_str().unwrap().to_string();
+        let o = w.cmd(&["operation", "follow", &id], &[]);
+        assert!(
+            o.status.success(),
+            "resume after crash at {point}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(
+            w.instance_state("us-east-1", "crashy"),
+            InstanceState::Running,
+            "after {point}"
+        );
+        for r in ["us-east-1", "us-west-2"] {
+            assert_eq!(
+                w.images(r, &tname, "1").len(),
+                1,
+                "exactly one image of {tname} in {r} after {point}"
+            );
+        }
+        covered += 1;
+    }
+    // No snapshot is unaccounted for: every one belongs to an image.
+    for r in ["us-east-1", "us-west-2"] {
+        let used: Vec<String> = w
+            .all_own_images(r)
+            .into_iter()
+            .flat_map(|i| i.snapshot_ids)
+            .collect();
+        for s in w.snapshots(r) {
+            if s.tags.contains_key(tags::OPERATION) || s.tags.contains_key(tags::SAVED_TEMPLATE) {
+                assert!(used.contains(&s.id), "orphan snapshot {} in {r}", s.id);
+            }
+        }
+    }
+    // Launch crash points too.
+    for (n, point) in [
+        "launch.v1:run_instance:started",
+        "launch.v1:run_instance:acted",
+        "launch.v1:run_instance:succeeded",
+        "launch.v1:wait_running:started",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let _ = w.cmd(&["daemon", "stop"], &[]);
+        let name = format!("l-crash-{n}");
+        let o = w.cmd(
+            &["launch", "python-ml", &name],
+            &[("PRISM_TEST_CRASH_AT", point)],
+        );
+        assert!(!o.status.success());
+        let id = w.json(&["operations"])["operations"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        w.ok(&["operation", "follow", &id]);
+        assert_eq!(
+            w.instance_state("us-east-1", &name),
+            InstanceState::Running,
+            "one running instance after {point}"
+        );
+        covered += 1;
+    }
+    println!(
+        "crash points covered: {covered} (save {} + launch 4)",
+        points.len()
+    );
+}
