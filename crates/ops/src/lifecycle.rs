@@ -108,6 +108,12 @@ pub async fn prepare(
     profile: Option<String>,
     action: Action,
 ) -> Result<NewOperation, OpsError> {
+    crate::runner::ensure_free(
+        env,
+        &format!("workstation:{name}"),
+        &format!("workstation '{name}'"),
+    )
+    .await?;
     let cloud = env.clouds.cloud(profile.as_deref()).await?;
     let found = find_workstation(env, cloud.as_ref(), name, region).await?;
     let st = found.instance.state;

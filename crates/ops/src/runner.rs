@@ -9,6 +9,17 @@ use prism_store::{NewOperation, OperationRow};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
+/// Refuses at once when an active operation holds `key` (e.g. `workstation:NAME`), naming it.
+pub async fn ensure_free(env: &Env, key: &str, what: &str) -> Result<(), OpsError> {
+    match env.store.lock_holder(key).await? {
+        Some(holder) => Err(OpsError::Conflict {
+            message: format!("{what} is busy with operation {holder}"),
+            operation_id: holder,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// The saga for an operation kind (every kind ever persisted must stay here).
 pub fn saga_for(kind: &str) -> Option<Saga> {
     Some(match kind {

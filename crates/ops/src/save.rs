@@ -176,6 +176,18 @@ pub async fn prepare(
             ));
         }
     }
+    crate::runner::ensure_free(
+        env,
+        &format!("workstation:{}", req.workstation),
+        &format!("workstation '{}'", req.workstation),
+    )
+    .await?;
+    crate::runner::ensure_free(
+        env,
+        &format!("template:{}", req.template),
+        &format!("template '{}'", req.template),
+    )
+    .await?;
     let cloud = env.clouds.cloud(req.aws.profile.as_deref()).await?;
     let mut copy_regions: Vec<String> = Vec::new();
     for r in &req.copy_to_regions {

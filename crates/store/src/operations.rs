@@ -122,6 +122,25 @@ impl Store {
         .await
     }
 
+    /// The active operation holding lock `key`, if any (so a request can be refused with its id
+    /// before any other check).
+    pub async fn lock_holder(&self, key: &str) -> StoreResult<Option<String>> {
+        let key = key.to_string();
+        self.call(move |c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT id, lock_keys FROM operations WHERE status IN {ACTIVE} ORDER BY created_at"
+            ))?;
+            let rows: Vec<(String, String)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            Ok(rows.into_iter().find_map(|(id, keys)| {
+                let keys: Vec<String> = serde_json::from_str(&keys).unwrap_or_default();
+                keys.contains(&key).then_some(id)
+            }))
+        })
+        .await
+    }
+
     /// One operation.
     pub async fn operation(&self, id: &str) -> StoreResult<Option<OperationRow>> {
         let id = id.to_string();

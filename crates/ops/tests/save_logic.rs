@@ -1,0 +1,355 @@
+//! The save operation's schedule, waits and failure handling on the fake cloud with a virtual
+//! clock (moto makes images available instantly, so these cases cannot be shown there).
+
+mod common;
+
+use common::{Rig, REGION};
+use prism_cloud::fake::FakeTimings;
+use prism_cloud::{CloudErrorKind, InstanceState};
+use prism_ops::OpsError;
+use serde_json::Value;
+use std::time::Duration;
+
+fn result(row: &prism_store::OperationRow) -> prism_api::SaveResult {
+    serde_json::from_value(row.result.clone().expect("a result")).unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn pending_to_available_restarts_before_waiting_and_before_copies() {
+    let rig = Rig::new(FakeTimings::default());
+    let id = rig.workstation("ws", 100).await;
+    let op = rig
+        .submit_save(&Rig::save_request(
+            "ws",
+            "my-env",
+            &["us-west-2", "eu-west-1"],
+        ))
+        .await
+        .unwrap();
+    let row = rig.finished(&op).await;
+    assert_eq!(row.status, "succeeded", "{:?}", row.error);
+    let r = result(&row);
+    assert_eq!(r.regions.len(), 3);
+    assert!(r.regions.iter().all(|x| x.error.is_none()));
+    assert_eq!(rig.instance_state(&id), InstanceState::Running);
+
+    let calls = rig.fake.calls();
+    let pos = |action: &str| {
+        calls
+            .iter()
+            .position(|c| c.action == action)
+            .unwrap_or_else(|| panic!("no {action}"))
+    };
+    let start = pos("StartInstances");
+    let create = pos("CreateImage");
+    let first_copy = pos("CopyImage");
+    assert!(
+        pos("StopInstances") < create && create < start,
+        "stop → create → start"
+    );
+    assert!(
+        start < first_copy,
+        "StartInstances must come before any CopyImage"
+    );
+    // The image became available 300 s (virtual) after CreateImage; the start came long before.
+    let created_at = calls[create].at;
+    assert!(
+        calls[start].at < created_at + Duration::from_secs(60),
+        "restart did not wait for `available`: {:?} vs {:?}",
+        calls[start].at,
+        created_at
+    );
+    // Downtime = stop (30 s) + snapshots visible (2 s) + start (20 s), plus poll slack — nowhere
+    // near the 300 s image wait or the 600 s copies.
+    assert!(
+        r.downtime_seconds >= 50.0 && r.downtime_seconds < 80.0,
+        "downtime {}",
+        r.downtime_seconds
+    );
+    assert!(
+        r.total_seconds > 600.0,
+        "copies take 600 s after the image is available"
+    );
+    // Recorded with the version.
+    let v = rig.env.store.template_versions("my-env").await.unwrap();
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].downtime_seconds, Some(r.downtime_seconds));
+    let yaml = std::fs::read_to_string(&r.path).unwrap();
+    assert!(yaml.contains("downtime_seconds"));
+    assert!(yaml.contains("us-west-2") && yaml.contains("eu-west-1"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn pending_to_failed_unwinds_image_snapshots_and_leaves_workstation_running() {
+    let rig = Rig::new(FakeTimings::default());
+    rig.fake
+        .fail_images_in(REGION, "Client.InternalError: snapshot failed");
+    let id = rig.workstation("ws", 50).await;
+    let op = rig
+        .submit_save(&Rig::save_request("ws", "my-env", &["us-west-2"]))
+        .await
+        .unwrap();
+    let row = rig.finished(&op).await;
+    assert_eq!(row.status, "failed");
+    let err = row.error.unwrap();
+    assert!(
+        err.contains("failed") && err.contains("snapshot failed"),
+        "{err}"
+    );
+    assert_eq!(rig.instance_state(&id), InstanceState::Running);
+    assert!(
+        rig.own_images().is_empty(),
+        "image deregistered: {:?}",
+        rig.own_images()
+    );
+    assert!(
+        rig.fake.snapshots().is_empty(),
+        "snapshots deleted: {:?}",
+        rig.fake.snapshots()
+    );
+    assert!(!rig.fake.calls().iter().any(|c| c.action == "CopyImage"));
+    assert!(rig
+        .env
+        .store
+        .template_versions("my-env")
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(!rig.env.template_dir.join("my-env@1.yaml").exists());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_copy_keeps_the_version_and_reports_the_region() {
+    let rig = Rig::new(FakeTimings::default());
+    rig.fake
+        .fail_images_in("eu-west-1", "copy failed: KMS key unavailable");
+    let id = rig.workstation("ws", 50).await;
+    let op = rig
+        .submit_save(&Rig::save_request(
+            "ws",
+            "my-env",
+            &["us-west-2", "eu-west-1"],
+        ))
+        .await
+        .unwrap();
+    let row = rig.finished(&op).await;
+    assert_eq!(row.status, "succeeded", "{:?}", row.error);
+    let r = result(&row);
+    let eu = r.regions.iter().find(|x| x.region == "eu-west-1").unwrap();
+    assert_eq!(eu.status, "failed");
+    assert!(eu.error.as_deref().unwrap().contains("KMS key unavailable"));
+    assert!(r
+        .warnings
+        .iter()
+        .any(|w| w.contains("prism template copy my-env@1 --to-region eu-west-1")));
+    let images = rig.own_images();
+    let regions: Vec<&str> = images.iter().map(|i| i.region.as_str()).collect();
+    assert!(regions.contains(&REGION) && regions.contains(&"us-west-2"));
+    assert!(
+        !regions.contains(&"eu-west-1"),
+        "the failed copy is removed"
+    );
+    let yaml = std::fs::read_to_string(&r.path).unwrap();
+    assert!(yaml.contains("us-west-2") && !yaml.contains("eu-west-1"));
+    assert_eq!(rig.instance_state(&id), InstanceState::Running);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_start_that_fails_after_the_image_was_created_compensates() {
+    let rig = Rig::new(FakeTimings::default());
+    // First StartInstances (the save's restart) fails for good; the undo's start then succeeds.
+    rig.fake.fail(
+        "StartInstances",
+        None,
+        Some(5),
+        CloudErrorKind::InvalidRequest,
+        "InsufficientInstanceCapacity",
+    );
+    let id = rig.workstation("ws", 50).await;
+    let op = rig
+        .submit_save(&Rig::save_request("ws", "my-env", &[]))
+        .await
+        .unwrap();
+    let row = rig.finished(&op).await;
+    // The undo of stop_instance retries its start until the injected failures are used up.
+    assert!(
+        row.error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("InsufficientInstanceCapacity"),
+        "{:?}",
+        row.error
+    );
+    assert_eq!(row.status, "failed");
+    assert!(rig.own_images().is_empty());
+    assert!(rig.fake.snapshots().is_empty());
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(
+        rig.instance_state(&id),
+        InstanceState::Running,
+        "the workstation ends as it started"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn waits_give_up_at_their_deadline_and_compensate() {
+    let rig = Rig::new(FakeTimings {
+        image_available: Duration::from_secs(10 * 3600),
+        ..Default::default()
+    });
+    let id = rig.workstation("ws", 50).await;
+    let op = rig
+        .submit_save(&Rig::save_request("ws", "my-env", &[]))
+        .await
+        .unwrap();
+    let row = rig.finished(&op).await;
+    assert_eq!(row.status, "failed");
+    assert!(row.error.unwrap().contains("timed out after 21600s"));
+    assert!(rig.own_images().is_empty());
+    assert_eq!(rig.instance_state(&id), InstanceState::Running);
+    // Bounded exponential backoff: 5 s doubling to 60 s over 6 h is ~370 polls, not thousands.
+    let polls = rig
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| c.action == "DescribeImages")
+        .count();
+    assert!(polls < 450, "{polls} DescribeImages calls");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_second_save_of_the_same_workstation_is_refused_with_the_running_operation() {
+    let rig = Rig::new(FakeTimings::default());
+    rig.workstation("ws", 50).await;
+    let first = rig
+        .submit_save(&Rig::save_request("ws", "env-a", &[]))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    match rig
+        .submit_save(&Rig::save_request("ws", "env-b", &[]))
+        .await
+    {
+        Err(OpsError::Conflict {
+            operation_id,
+            message,
+        }) => {
+            assert_eq!(operation_id, first);
+            assert!(message.contains("busy"));
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(rig.finished(&first).await.status, "succeeded");
+    // Once done, another save goes through.
+    let again = rig
+        .submit_save(&Rig::save_request("ws", "env-b", &[]))
+        .await
+        .unwrap();
+    assert_eq!(rig.finished(&again).await.status, "succeeded");
+}
+
+#[tokio::test(start_paused = true)]
+async fn workstations_in_transitional_states_are_refused_before_anything_changes() {
+    let rig = Rig::new(FakeTimings::default());
+    let id = rig.workstation("ws", 50).await;
+    use prism_cloud::Cloud;
+    rig.fake.stop_instance(REGION, &id).await.unwrap(); // now "stopping" for 30 s
+    let before = rig.fake.calls().len();
+    let err = rig
+        .submit_save(&Rig::save_request("ws", "my-env", &[]))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("is stopping"), "{err}");
+    let mutating = rig.fake.calls()[before..]
+        .iter()
+        .filter(|c| !c.action.starts_with("Describe") && c.action != "GetCallerIdentity")
+        .count();
+    assert_eq!(mutating, 0);
+    rig.fake.terminate_instance(REGION, &id).await.unwrap();
+    let err = rig
+        .submit_save(&Rig::save_request("ws", "my-env", &[]))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("no workstation named 'ws'")
+            || err.to_string().contains("terminated"),
+        "{err}"
+    );
+    assert!(rig.env.store.operations(10).await.unwrap().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stopped_workstation_is_saved_without_stop_or_start() {
+    let rig = Rig::new(FakeTimings::default());
+    let id = rig.workstation("ws", 50).await;
+    use prism_cloud::Cloud;
+    rig.fake.stop_instance(REGION, &id).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let before = rig.fake.calls().len();
+    let op = rig
+        .submit_save(&Rig::save_request("ws", "my-env", &[]))
+        .await
+        .unwrap();
+    let row = rig.finished(&op).await;
+    assert_eq!(row.status, "succeeded");
+    let calls = &rig.fake.calls()[before..];
+    assert!(!calls
+        .iter()
+        .any(|c| c.action == "StopInstances" || c.action == "StartInstances"));
+    assert_eq!(rig.instance_state(&id), InstanceState::Stopped);
+    assert_eq!(result(&row).downtime_seconds, 0.0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancel_during_the_wait_compensates() {
+    let rig = Rig::new(FakeTimings::default());
+    let id = rig.workstation("ws", 50).await;
+    let op = rig
+        .submit_save(&Rig::save_request("ws", "my-env", &["us-west-2"]))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(120)).await; // inside wait_available
+    assert!(rig.env.store.request_cancel(&op).await.unwrap());
+    let row = rig.finished(&op).await;
+    assert_eq!(row.status, "failed");
+    assert!(row.error.unwrap().contains("cancelled"));
+    assert!(rig.own_images().is_empty());
+    assert!(rig.fake.snapshots().is_empty());
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(rig.instance_state(&id), InstanceState::Running);
+    let events = rig.env.store.events(&op).await.unwrap();
+    assert!(events
+        .iter()
+        .any(|e| e.step == "create_image" && e.event == "undo-finished"));
+    let _: Value = serde_json::json!(events.len());
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttling_and_lost_answers_do_not_duplicate_images() {
+    let rig = Rig::new(FakeTimings::default());
+    rig.fake.fail(
+        "DescribeImages",
+        None,
+        Some(3),
+        CloudErrorKind::Transient,
+        "RequestLimitExceeded",
+    );
+    rig.fake.fail(
+        "CopyImage",
+        None,
+        Some(1),
+        CloudErrorKind::Transient,
+        "InternalError",
+    );
+    let id = rig.workstation("ws", 50).await;
+    let op = rig
+        .submit_save(&Rig::save_request("ws", "my-env", &["us-west-2"]))
+        .await
+        .unwrap();
+    let row = rig.finished(&op).await;
+    assert_eq!(row.status, "succeeded", "{:?}", row.error);
+    let per_region = |r: &str| rig.own_images().iter().filter(|i| i.region == r).count();
+    assert_eq!(per_region(REGION), 1);
+    assert_eq!(per_region("us-west-2"), 1);
+    assert_eq!(rig.instance_state(&id), InstanceState::Running);
+}
