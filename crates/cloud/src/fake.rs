@@ -27,6 +27,8 @@ pub struct FakeTimings {
     pub image_available: Duration,
     /// CopyImage → available.
     pub copy_available: Duration,
+    /// Added to every API call (network and service time).
+    pub api_latency: Duration,
 }
 
 impl Default for FakeTimings {
@@ -37,6 +39,7 @@ impl Default for FakeTimings {
             snapshot_visible: Duration::from_secs(2),
             image_available: Duration::from_secs(300),
             copy_available: Duration::from_secs(600),
+            api_latency: Duration::ZERO,
         }
     }
 }
@@ -246,6 +249,14 @@ impl FakeCloud {
         id
     }
 
+    /// One API call: waits the modelled latency, then records and checks it.
+    async fn call(&self, action: &str, region: &str, resource: Option<&str>) -> CloudResult<()> {
+        if !self.timings.api_latency.is_zero() {
+            tokio::time::sleep(self.timings.api_latency).await;
+        }
+        self.enter(action, region, resource)
+    }
+
     #[allow(clippy::result_large_err)] // test double; mirrors the trait's error type
     fn enter(&self, action: &str, region: &str, resource: Option<&str>) -> CloudResult<()> {
         let mut s = self.lock();
@@ -421,12 +432,12 @@ fn name_match(pattern: &str, name: &str) -> bool {
 #[async_trait]
 impl Cloud for FakeCloud {
     async fn describe_regions(&self, region: &str) -> CloudResult<Vec<String>> {
-        self.enter("DescribeRegions", region, None)?;
+        self.call("DescribeRegions", region, None).await?;
         Ok(self.regions.clone())
     }
 
     async fn caller_identity(&self, region: &str) -> CloudResult<CallerIdentity> {
-        self.enter("GetCallerIdentity", region, None)?;
+        self.call("GetCallerIdentity", region, None).await?;
         Ok(CallerIdentity {
             account: "123456789012".into(),
             arn: "arn:aws:iam::123456789012:user/tester".into(),
@@ -438,7 +449,7 @@ impl Cloud for FakeCloud {
         region: &str,
         filter: &InstanceFilter,
     ) -> CloudResult<Vec<Instance>> {
-        self.enter("DescribeInstances", region, None)?;
+        self.call("DescribeInstances", region, None).await?;
         let now = Instant::now();
         let mut s = self.lock();
         for id in &filter.ids {
@@ -465,7 +476,8 @@ impl Cloud for FakeCloud {
     }
 
     async fn run_instance(&self, region: &str, spec: &RunSpec) -> CloudResult<Instance> {
-        self.enter("RunInstances", region, Some(&spec.image_id))?;
+        self.call("RunInstances", region, Some(&spec.image_id))
+            .await?;
         let now = Instant::now();
         let mut s = self.lock();
         let arch = match s.images.get(&spec.image_id) {
@@ -504,7 +516,8 @@ impl Cloud for FakeCloud {
     }
 
     async fn start_instance(&self, region: &str, instance_id: &str) -> CloudResult<()> {
-        self.enter("StartInstances", region, Some(instance_id))?;
+        self.call("StartInstances", region, Some(instance_id))
+            .await?;
         let now = Instant::now();
         let mut s = self.lock();
         let i = s
@@ -539,7 +552,8 @@ impl Cloud for FakeCloud {
     }
 
     async fn stop_instance(&self, region: &str, instance_id: &str) -> CloudResult<()> {
-        self.enter("StopInstances", region, Some(instance_id))?;
+        self.call("StopInstances", region, Some(instance_id))
+            .await?;
         let now = Instant::now();
         let mut s = self.lock();
         let i = s
@@ -574,7 +588,8 @@ impl Cloud for FakeCloud {
     }
 
     async fn terminate_instance(&self, region: &str, instance_id: &str) -> CloudResult<()> {
-        self.enter("TerminateInstances", region, Some(instance_id))?;
+        self.call("TerminateInstances", region, Some(instance_id))
+            .await?;
         let mut s = self.lock();
         let i = s
             .instances
@@ -594,7 +609,8 @@ impl Cloud for FakeCloud {
     }
 
     async fn create_image(&self, region: &str, req: &CreateImageRequest) -> CloudResult<String> {
-        self.enter("CreateImage", region, Some(&req.instance_id))?;
+        self.call("CreateImage", region, Some(&req.instance_id))
+            .await?;
         let now = Instant::now();
         let mut s = self.lock();
         let (arch, size, state) = match s.instances.get_mut(&req.instance_id) {
@@ -648,11 +664,12 @@ impl Cloud for FakeCloud {
     }
 
     async fn describe_images(&self, region: &str, query: &ImageQuery) -> CloudResult<Vec<Image>> {
-        self.enter(
+        self.call(
             "DescribeImages",
             region,
             query.ids.first().map(|s| s.as_str()),
-        )?;
+        )
+        .await?;
         let now = Instant::now();
         let s = self.lock();
         for id in &query.ids {
@@ -694,7 +711,7 @@ impl Cloud for FakeCloud {
     }
 
     async fn deregister_image(&self, region: &str, image_id: &str) -> CloudResult<()> {
-        self.enter("DeregisterImage", region, Some(image_id))?;
+        self.call("DeregisterImage", region, Some(image_id)).await?;
         let mut s = self.lock();
         if let Some(i) = s.images.get_mut(image_id) {
             if i.image.region == region {
@@ -709,11 +726,12 @@ impl Cloud for FakeCloud {
         region: &str,
         query: &SnapshotQuery,
     ) -> CloudResult<Vec<Snapshot>> {
-        self.enter(
+        self.call(
             "DescribeSnapshots",
             region,
             query.ids.first().map(|s| s.as_str()),
-        )?;
+        )
+        .await?;
         let now = Instant::now();
         let s = self.lock();
         for id in &query.ids {
@@ -758,7 +776,8 @@ impl Cloud for FakeCloud {
     }
 
     async fn delete_snapshot(&self, region: &str, snapshot_id: &str) -> CloudResult<()> {
-        self.enter("DeleteSnapshot", region, Some(snapshot_id))?;
+        self.call("DeleteSnapshot", region, Some(snapshot_id))
+            .await?;
         let mut s = self.lock();
         let in_use = s.images.values().any(|i| {
             i.image.state != ImageState::Deregistered
@@ -783,11 +802,12 @@ impl Cloud for FakeCloud {
         resource_ids: &[String],
         tags: &Tags,
     ) -> CloudResult<()> {
-        self.enter(
+        self.call(
             "CreateTags",
             region,
             resource_ids.first().map(|s| s.as_str()),
-        )?;
+        )
+        .await?;
         let mut s = self.lock();
         for id in resource_ids {
             if let Some(i) = s.images.get_mut(id) {
@@ -804,7 +824,8 @@ impl Cloud for FakeCloud {
     }
 
     async fn copy_image(&self, dest_region: &str, req: &CopyImageRequest) -> CloudResult<String> {
-        self.enter("CopyImage", dest_region, Some(&req.source_image_id))?;
+        self.call("CopyImage", dest_region, Some(&req.source_image_id))
+            .await?;
         let now = Instant::now();
         let mut s = self.lock();
         let src = match s.images.get(&req.source_image_id) {
@@ -841,7 +862,8 @@ impl Cloud for FakeCloud {
     }
 
     async fn share_image(&self, region: &str, image_id: &str, share: &Share) -> CloudResult<()> {
-        self.enter("ModifyImageAttribute", region, Some(image_id))?;
+        self.call("ModifyImageAttribute", region, Some(image_id))
+            .await?;
         let mut s = self.lock();
         let i = s.images.get_mut(image_id).ok_or_else(|| {
             not_found(
@@ -858,7 +880,8 @@ impl Cloud for FakeCloud {
     }
 
     async fn unshare_image(&self, region: &str, image_id: &str, share: &Share) -> CloudResult<()> {
-        self.enter("ModifyImageAttribute", region, Some(image_id))?;
+        self.call("ModifyImageAttribute", region, Some(image_id))
+            .await?;
         let mut s = self.lock();
         let i = s.images.get_mut(image_id).ok_or_else(|| {
             not_found(

@@ -20,10 +20,17 @@ pub struct Backoff {
 }
 
 impl Backoff {
-    /// Interval before poll number `n` (0-based).
+    /// Interval before poll number `n` (0-based): exponential from `initial`, capped by `max`.
     pub fn interval(&self, n: u32) -> Duration {
         let d = self.initial.saturating_mul(1u32 << n.min(20));
         d.min(self.max)
+    }
+
+    /// Interval before poll `n` after `elapsed` of waiting: [`Backoff::interval`], but never
+    /// more than a tenth of the time waited so far (nor less than `initial`), so the end of a
+    /// wait is noticed within about 10% of its length, with a logarithmic number of polls.
+    pub fn interval_after(&self, n: u32, elapsed: Duration) -> Duration {
+        self.interval(n).min((elapsed / 10).max(self.initial))
     }
 }
 
@@ -74,7 +81,7 @@ where
                 after: b.deadline,
             });
         }
-        let wait = b.interval(n).min(b.deadline - elapsed);
+        let wait = b.interval_after(n, elapsed).min(b.deadline - elapsed);
         n += 1;
         tokio::time::sleep(wait).await;
     }
@@ -117,6 +124,10 @@ mod tests {
         };
         let v: Vec<u64> = (0..6).map(|n| b.interval(n).as_secs()).collect();
         assert_eq!(v, vec![2, 4, 8, 16, 30, 30]);
+        // Early in a wait, a tenth of the elapsed time bounds the interval.
+        assert_eq!(b.interval_after(5, Duration::from_secs(50)).as_secs(), 5);
+        assert_eq!(b.interval_after(5, Duration::from_secs(10)).as_secs(), 2);
+        assert_eq!(b.interval_after(5, Duration::from_secs(1000)).as_secs(), 30);
     }
 
     #[tokio::test(start_paused = true)]

@@ -30,22 +30,24 @@ pub struct OpsConfig {
 impl Default for OpsConfig {
     fn default() -> Self {
         OpsConfig {
-            // EC2 stops/starts in 30 s – 5 min; 15 min covers slow hosts.
+            // EC2 stops/starts in 30 s – 5 min; 15 min covers slow hosts. Polled every 1–3 s:
+            // the workstation is down while we wait, so noticing early is worth the calls.
             instance_wait: Backoff {
-                initial: Duration::from_secs(2),
-                max: Duration::from_secs(15),
+                initial: Duration::from_secs(1),
+                max: Duration::from_secs(3),
                 deadline: Duration::from_secs(15 * 60),
             },
             // Big volumes take hours to snapshot; 6 h is far beyond the SDK's 10 min default.
+            // Intervals also stay under a tenth of the time waited (see `interval_after`).
             image_wait: Backoff {
                 initial: Duration::from_secs(5),
-                max: Duration::from_secs(60),
+                max: Duration::from_secs(300),
                 deadline: Duration::from_secs(6 * 3600),
             },
             // Cross-region copies of TB volumes can take many hours.
             copy_wait: Backoff {
                 initial: Duration::from_secs(10),
-                max: Duration::from_secs(120),
+                max: Duration::from_secs(600),
                 deadline: Duration::from_secs(12 * 3600),
             },
             // Snapshot ids appear on the image within seconds of CreateImage.

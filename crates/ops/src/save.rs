@@ -984,6 +984,28 @@ pub fn saga() -> Saga {
     }
 }
 
+/// The seeds' ordering of the same steps — restart only after the image is available and
+/// every copy is done. Never submitted; the schedule simulator runs it as the baseline.
+pub fn seed_ordering_saga() -> Saga {
+    Saga {
+        kind: "save-seed-ordering",
+        steps: vec![
+            Arc::new(StopInstance),
+            Arc::new(WaitStopped),
+            Arc::new(CreateImage),
+            Arc::new(WaitSnapshots),
+            Arc::new(WaitAvailable),
+            Arc::new(TagImage),
+            Arc::new(CopyRegions),
+            Arc::new(StartInstance),
+            Arc::new(WaitRunning),
+            Arc::new(Register),
+            Arc::new(ShareImages),
+        ],
+        finish: finish_save,
+    }
+}
+
 fn finish_save(cx: &StepCx) -> Result<Value, StepError> {
     let i: SaveInput = cx.input()?;
     let image_id = out_str(&cx.require::<Value>("create_image")?, "image_id");

@@ -207,7 +207,8 @@ async fn waits_give_up_at_their_deadline_and_compensate() {
     assert!(row.error.unwrap().contains("timed out after 21600s"));
     assert!(rig.own_images().is_empty());
     assert_eq!(rig.instance_state(&id), InstanceState::Running);
-    // Bounded exponential backoff: 5 s doubling to 60 s over 6 h is ~370 polls, not thousands.
+    // Bounded exponential backoff, intervals under a tenth of the time waited: ~100 polls over
+    // 6 h, not thousands.
     let polls = rig
         .fake
         .calls()

@@ -1,0 +1,3 @@
+//! Bad-input corpus (work in progress).
+#[test]
+fn placeholder() {}
