@@ -90,6 +90,29 @@ pub struct TemplateList {
     pub issues: Vec<TemplateIssue>,
 }
 
+/// `POST /v1/templates/refresh`: discover saved templates from EC2 (own and shared images).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct RefreshRequest {
+    /// Credentials profile; `region` adds a region to look in.
+    #[serde(default)]
+    pub aws: AwsTarget,
+}
+
+/// What a refresh found.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RefreshReport {
+    /// Regions looked in.
+    pub regions: Vec<String>,
+    /// Prism images seen.
+    pub images: usize,
+    /// Template versions written to the discovered directory (new or updated).
+    pub versions_written: usize,
+    /// Discovered files removed because their images are gone.
+    pub versions_removed: usize,
+    /// Regions that failed, with why.
+    pub errors: Vec<String>,
+}
+
 /// A template file that could not be loaded.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TemplateIssue {

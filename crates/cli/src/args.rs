@@ -43,7 +43,7 @@ pub enum Command {
     /// Save a workstation as a new version of a template.
     Save(SaveArgs),
     /// List templates.
-    Templates,
+    Templates(TemplatesArgs),
     /// Template commands.
     #[command(subcommand)]
     Template(TemplateCommand),
@@ -168,6 +168,14 @@ fn parse_tag(s: &str) -> Result<(String, String), String> {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
         _ => Err(format!("'{s}' is not K=V")),
     }
+}
+
+/// `templates`.
+#[derive(Debug, Args)]
+pub struct TemplatesArgs {
+    /// First discover saved templates from EC2: your images and images shared with you.
+    #[arg(long)]
+    pub refresh: bool,
 }
 
 /// `template …`.

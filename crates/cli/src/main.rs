@@ -24,7 +24,7 @@ async fn run(cli: &Cli) -> CliResult {
         Command::Start(a) => workstations::start(cli, a).await,
         Command::Delete(a) => workstations::delete(cli, a).await,
         Command::Save(a) => save::save(cli, a).await,
-        Command::Templates => templates::list(cli).await,
+        Command::Templates(a) => templates::list(cli, a).await,
         Command::Template(c) => templates::template(cli, c).await,
         Command::Operations(a) => operations::list(cli, a).await,
         Command::Operation(c) => operations::operation(cli, c).await,

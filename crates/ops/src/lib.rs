@@ -12,6 +12,7 @@ pub mod backoff;
 pub mod clock;
 pub mod context;
 pub mod copy;
+pub mod discover;
 pub mod error;
 pub mod images;
 pub mod launch;

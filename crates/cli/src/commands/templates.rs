@@ -1,17 +1,36 @@
 //! templates, template info|versions|validate|copy.
 
 use super::{finish, target};
-use crate::args::{Cli, TemplateCommand};
+use crate::args::{Cli, TemplateCommand, TemplatesArgs};
 use crate::client::Client;
 use crate::error::{CliError, CliResult};
 use crate::output::{dash, print, table};
 use prism_api::{
     CopyRequest, Submitted, TemplateDetail, TemplateList, ValidateReport, ValidateRequest,
 };
+use prism_api::{RefreshReport, RefreshRequest};
 
 /// `prism templates`.
-pub async fn list(cli: &Cli) -> CliResult {
-    let c = Client::connect(false).await?;
+pub async fn list(cli: &Cli, a: &TemplatesArgs) -> CliResult {
+    let c = Client::connect(a.refresh).await?;
+    if a.refresh {
+        let r: RefreshReport = c
+            .post(
+                "/v1/templates/refresh",
+                &RefreshRequest { aws: target(cli) },
+            )
+            .await?;
+        for e in &r.errors {
+            eprintln!("warning: {e}");
+        }
+        eprintln!(
+            "refreshed from EC2 in {}: {} images, {} versions updated, {} removed",
+            r.regions.join(", "),
+            r.images,
+            r.versions_written,
+            r.versions_removed
+        );
+    }
     let l: TemplateList = c.get("/v1/templates").await?;
     for i in &l.issues {
         eprintln!("warning: skipped {}: {}", i.origin, i.message);

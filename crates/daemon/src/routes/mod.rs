@@ -50,6 +50,8 @@ use utoipa::OpenApi;
         prism_api::LaunchRequest,
         prism_api::WorkstationAction,
         prism_api::AwsTarget,
+        prism_api::RefreshRequest,
+        prism_api::RefreshReport,
         prism_api::SaveRequest,
         prism_api::SavePlan,
         prism_api::CaptureMode,
@@ -77,6 +79,7 @@ pub fn router(state: AppState, token: Token) -> Router {
         .route("/v1/templates", get(templates::list))
         .route("/v1/templates/validate", post(templates::validate))
         .route("/v1/templates/copies", post(templates::copy))
+        .route("/v1/templates/refresh", post(templates::refresh))
         .route("/v1/templates/{name}", get(templates::info))
         .route(
             "/v1/workstations",

@@ -6,8 +6,8 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Json;
 use prism_api::{
-    CopyRequest, Submitted, TemplateDetail, TemplateIssue, TemplateList, TemplateSummary,
-    ValidateReport, ValidateRequest,
+    CopyRequest, RefreshReport, RefreshRequest, Submitted, TemplateDetail, TemplateIssue,
+    TemplateList, TemplateSummary, ValidateReport, ValidateRequest,
 };
 use prism_templates::{Catalogue, Entry, Origin};
 
@@ -126,4 +126,32 @@ pub async fn copy(
     Ok(Json(Submitted {
         operation: to_api(row, vec![]),
     }))
+}
+
+/// Discovers saved templates from EC2 (own and shared images) in every region the user works in.
+#[utoipa::path(post, path = "/v1/templates/refresh", request_body = RefreshRequest, responses((status = 200, body = RefreshReport)))]
+pub async fn refresh(
+    State(s): State<AppState>,
+    Json(req): Json<RefreshRequest>,
+) -> HttpResult<RefreshReport> {
+    let mut regions: std::collections::BTreeSet<String> = s
+        .env()
+        .store
+        .workstations()
+        .await?
+        .into_iter()
+        .map(|w| w.region)
+        .collect();
+    regions.extend(req.aws.region.clone());
+    regions.extend(s.default_region.clone());
+    let c = load(&s).await?;
+    for e in c.entries() {
+        if e.raw.is_saved() {
+            regions.extend(e.raw.ami_config.amis.keys().cloned());
+        }
+    }
+    let regions: Vec<String> = regions.into_iter().collect();
+    Ok(Json(
+        prism_ops::discover::refresh(s.env(), req.aws.profile.as_deref(), &regions).await?,
+    ))
 }

@@ -1,0 +1,170 @@
+//! Discovery of saved templates from EC2: images tagged `prism:saved-template` that the
+//! caller owns or may launch (shared with the account, or public ones it is told about) become
+//! template files under `discovered/` in the template directory, so colleagues' templates
+//! appear in `prism templates` and launch like any other.
+
+use crate::backoff::retry;
+use crate::context::Env;
+use crate::error::OpsError;
+use prism_api::RefreshReport;
+use prism_cloud::{tags, Image, ImageQuery};
+use prism_templates::Template;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Sub-directory of the template directory holding discovered versions.
+pub const DISCOVERED_DIR: &str = "discovered";
+
+fn template_from(images: &[&Image]) -> Option<Template> {
+    let first = images.first()?;
+    let tag = |k: &str| first.tags.get(k).cloned();
+    let mut t = Template {
+        name: tag(tags::SAVED_TEMPLATE)?,
+        version: tag(tags::SAVED_VERSION),
+        description: tag(tags::DESCRIPTION),
+        base: Some("ami-based".into()),
+        package_manager: Some("ami".into()),
+        source: Some("saved-from-instance".into()),
+        saved_from: tag(tags::SAVED_FROM),
+        saved_from_instance: tag(tags::SAVED_FROM_INSTANCE),
+        original_template: tag(tags::ORIGINAL_TEMPLATE),
+        original_template_version: tag(tags::ORIGINAL_TEMPLATE_VERSION),
+        saved_by: tag(tags::SAVED_BY),
+        saved_date: tag(tags::SAVED_AT),
+        capture_mode: tag(tags::CAPTURE_MODE),
+        project: tag(tags::PROJECT),
+        ..Default::default()
+    };
+    for img in images {
+        t.ami_config
+            .amis
+            .entry(img.region.clone())
+            .or_default()
+            .insert(img.architecture.clone(), img.id.clone());
+    }
+    Some(t)
+}
+
+/// Looks in `regions` and rewrites the discovered directory; versions saved on this machine
+/// (files in the template directory itself) are left alone.
+pub async fn refresh(
+    env: &Env,
+    profile: Option<&str>,
+    regions: &[String],
+) -> Result<RefreshReport, OpsError> {
+    let cloud = env.clouds.cloud(profile).await?;
+    let queries = [
+        ImageQuery {
+            owners: vec!["self".into()],
+            tag_keys: vec![tags::SAVED_TEMPLATE.into()],
+            ..Default::default()
+        },
+        ImageQuery {
+            executable_users: vec!["self".into()],
+            tag_keys: vec![tags::SAVED_TEMPLATE.into()],
+            ..Default::default()
+        },
+    ];
+    let per_region = futures_util::future::join_all(regions.iter().map(|r| {
+        let cloud = cloud.clone();
+        let queries = queries.clone();
+        async move {
+            let mut all: Vec<Image> = vec![];
+            for q in &queries {
+                match retry(|| cloud.describe_images(r, q)).await {
+                    Ok(v) => all.extend(v),
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+            Ok(all)
+        }
+    }))
+    .await;
+    let mut errors = vec![];
+    let mut seen: BTreeMap<(String, String), Vec<Image>> = BTreeMap::new();
+    let mut ids = BTreeSet::new();
+    for res in per_region {
+        match res {
+            Ok(images) => {
+                for img in images {
+                    if img.state != prism_cloud::ImageState::Available
+                        || !ids.insert(img.id.clone())
+                    {
+                        continue;
+                    }
+                    let (Some(n), Some(v)) = (
+                        img.tags.get(tags::SAVED_TEMPLATE),
+                        img.tags.get(tags::SAVED_VERSION),
+                    ) else {
+                        continue;
+                    };
+                    if prism_templates::validate_template_name(n).is_err()
+                        || v.is_empty()
+                        || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
+                    {
+                        continue;
+                    }
+                    seen.entry((n.clone(), v.clone())).or_default().push(img);
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    let images = ids.len();
+    let dir = env.template_dir.clone();
+    let all_ok = errors.is_empty();
+    let (written, removed) =
+        tokio::task::spawn_blocking(move || write_discovered(&dir, &seen, all_ok))
+            .await
+            .map_err(|e| OpsError::Internal(e.to_string()))??;
+    Ok(RefreshReport {
+        regions: regions.to_vec(),
+        images,
+        versions_written: written,
+        versions_removed: removed,
+        errors,
+    })
+}
+
+fn write_discovered(
+    dir: &std::path::Path,
+    seen: &BTreeMap<(String, String), Vec<Image>>,
+    remove_stale: bool,
+) -> Result<(usize, usize), OpsError> {
+    let ddir = dir.join(DISCOVERED_DIR);
+    let mut keep = BTreeSet::new();
+    let mut written = 0;
+    for ((name, version), imgs) in seen {
+        let file = prism_templates::saved_file_name(name, version);
+        if dir.join(&file).exists() {
+            continue; // saved here: the local file is the record
+        }
+        let refs: Vec<&Image> = imgs.iter().collect();
+        let Some(t) = template_from(&refs) else {
+            continue;
+        };
+        let yaml = t.to_yaml().map_err(|e| OpsError::Internal(e.to_string()))?;
+        keep.insert(file.clone());
+        let path = ddir.join(&file);
+        if std::fs::read_to_string(&path).ok().as_deref() == Some(yaml.as_str()) {
+            continue;
+        }
+        prism_templates::write_atomically(&ddir, &file, &yaml)
+            .map_err(|e| OpsError::Internal(e.to_string()))?;
+        written += 1;
+    }
+    let mut removed = 0;
+    if remove_stale {
+        if let Ok(rd) = std::fs::read_dir(&ddir) {
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().to_string();
+                if name.ends_with(".yaml")
+                    && !keep.contains(&name)
+                    && std::fs::remove_file(e.path()).is_ok()
+                {
+                    removed += 1;
+                }
+            }
+        }
+    }
+    Ok((written, removed))
+}
