@@ -28,8 +28,8 @@ impl Client {
         let c = match Self::existing(&paths).await {
             Some(c) => c,
             None => {
-                start_daemon(&paths)?;
-                Self::wait_ready(&paths).await?
+                let child = start_daemon(&paths)?;
+                Self::wait_ready(&paths, child).await?
             }
         };
         if check_env {
@@ -73,12 +73,25 @@ impl Client {
         }
     }
 
-    async fn wait_ready(paths: &Paths) -> CliResult<Client> {
+    async fn wait_ready(paths: &Paths, mut child: std::process::Child) -> CliResult<Client> {
         // A cold daemon opens its store and binds in well under a second; 20 s covers slow disks.
         for _ in 0..200 {
             tokio::time::sleep(Duration::from_millis(100)).await;
             if let Some(c) = Self::existing(paths).await {
                 return Ok(c);
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                let log = std::fs::read_to_string(paths.log()).unwrap_or_default();
+                let last = log
+                    .lines()
+                    .rev()
+                    .find(|l| l.contains("error"))
+                    .unwrap_or("")
+                    .to_string();
+                return Err(daemon_err(
+                    format!("the daemon exited at start ({status}): {last}"),
+                    &format!("see its log: {}", paths.log().display()),
+                ));
             }
         }
         Err(daemon_err(
@@ -163,7 +176,7 @@ fn prismd_path() -> std::path::PathBuf {
 }
 
 /// Starts `prismd` in the background, detached from this terminal, logging to its log file.
-pub fn start_daemon(paths: &Paths) -> CliResult<()> {
+pub fn start_daemon(paths: &Paths) -> CliResult<std::process::Child> {
     paths.ensure_state_dir().map_err(|e| {
         daemon_err(
             format!("cannot create {}: {e}", paths.state_dir.display()),
@@ -198,6 +211,5 @@ pub fn start_daemon(paths: &Paths) -> CliResult<()> {
             format!("cannot start prismd: {e}"),
             "install it next to prism (cargo install --path crates/cli installs both)",
         )
-    })?;
-    Ok(())
+    })
 }

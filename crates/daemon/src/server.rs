@@ -65,11 +65,17 @@ pub async fn run() -> anyhow::Result<()> {
         .write(true)
         .open(paths.lock())
         .with_context(|| format!("opening {}", paths.lock().display()))?;
-    if lock.try_lock().is_err() {
-        bail!(
-            "another prismd already runs for {} (stop it with: prism daemon stop)",
-            paths.state_dir.display()
-        );
+    // A daemon that is shutting down holds the lock for a moment more: retry for up to 5 s.
+    let mut tries = 0;
+    while lock.try_lock().is_err() {
+        tries += 1;
+        if tries > 50 {
+            bail!(
+                "another prismd already runs for {} (stop it with: prism daemon stop)",
+                paths.state_dir.display()
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let token: String = rand::random::<[u8; 32]>()
         .iter()
@@ -101,6 +107,7 @@ pub async fn run() -> anyhow::Result<()> {
             .ok()
             .filter(|s| !s.is_empty()),
         shutdown: shutdown.clone(),
+        catalogue: Default::default(),
     };
     let port: u16 = std::env::var("PRISM_DAEMON_PORT")
         .ok()

@@ -18,6 +18,8 @@ pub struct AppState {
     pub default_region: Option<String>,
     /// Signalled to shut down.
     pub shutdown: Arc<Notify>,
+    /// The loaded catalogue and the fingerprint of the template directory it was loaded from.
+    pub catalogue: Arc<tokio::sync::Mutex<Option<(u64, Arc<prism_templates::Catalogue>)>>>,
 }
 
 impl AppState {

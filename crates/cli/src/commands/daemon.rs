@@ -57,7 +57,9 @@ pub async fn daemon(cli: &Cli, cmd: &DaemonCommand) -> CliResult {
             let _: serde_json::Value = c.post("/v1/daemon/shutdown", &()).await?;
             // Graceful shutdown finishes in-flight requests; 10 s bounds it.
             for _ in 0..100 {
-                if !paths.address().exists() {
+                // Gone when its address file is removed and (on Linux) the process has exited.
+                let alive = process_alive(h.pid);
+                if !paths.address().exists() && !alive {
                     eprintln!("prismd (pid {}) stopped", h.pid);
                     return Ok(());
                 }
@@ -68,5 +70,17 @@ pub async fn daemon(cli: &Cli, cmd: &DaemonCommand) -> CliResult {
                 hint: Some(format!("kill it: kill {}", h.pid)),
             })
         }
+    }
+}
+
+/// Whether `pid` is a live (not zombie) process; `false` where /proc is missing.
+fn process_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesised command name: "pid (comm) S ...".
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
     }
 }

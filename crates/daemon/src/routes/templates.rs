@@ -10,13 +10,28 @@ use prism_api::{
     TemplateList, TemplateSummary, ValidateReport, ValidateRequest,
 };
 use prism_templates::{Catalogue, Entry, Origin};
+use std::sync::Arc;
 
-/// Loads the catalogue (built-ins plus the user's directory) off the async threads.
-pub async fn load(s: &AppState) -> Result<Catalogue, HttpError> {
+/// The catalogue (built-ins plus the user's directory), reloaded only when the directory's
+/// fingerprint changed since the last load; file work runs off the async threads.
+pub async fn load(s: &AppState) -> Result<Arc<Catalogue>, HttpError> {
     let dir = s.env().template_dir.clone();
-    tokio::task::spawn_blocking(move || Catalogue::load(Some(&dir)))
+    let mut cached = s.catalogue.lock().await;
+    let d2 = dir.clone();
+    let fp = tokio::task::spawn_blocking(move || prism_templates::dir_fingerprint(&d2))
         .await
-        .map_err(|e| HttpError::internal(format!("loading templates: {e}")))
+        .map_err(|e| HttpError::internal(format!("reading the template directory: {e}")))?;
+    if let Some((f, c)) = cached.as_ref() {
+        if *f == fp {
+            return Ok(c.clone());
+        }
+    }
+    let c = tokio::task::spawn_blocking(move || Catalogue::load(Some(&dir)))
+        .await
+        .map_err(|e| HttpError::internal(format!("loading templates: {e}")))?;
+    let c = Arc::new(c);
+    *cached = Some((fp, c.clone()));
+    Ok(c)
 }
 
 fn summary(c: &Catalogue, e: &Entry) -> TemplateSummary {
