@@ -824,3 +824,26 @@ fn a_colleague_on_another_machine_discovers_and_launches_a_saved_template() {
     );
     let _ = w.cmd_in(other.path(), &["daemon", "stop"], &[]);
 }
+
+#[test]
+fn a_damaged_store_is_set_aside_and_workstations_come_back_from_ec2() {
+    let w = World::new();
+    w.ok(&["launch", "python-ml", "survivor"]);
+    w.ok(&["daemon", "stop"]);
+    let state = w.home.path().join("state");
+    std::fs::write(state.join("prism.db"), b"this is not a sqlite database, it is garbage ....................................................................").unwrap();
+    let _ = std::fs::remove_file(state.join("prism.db-wal"));
+    let _ = std::fs::remove_file(state.join("prism.db-shm"));
+    let listed = w.json(&["list"]);
+    let names: Vec<&str> = listed["workstations"].as_array().unwrap().iter().map(|x| x["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["survivor"], "rebuilt from EC2 tags");
+    let aside: Vec<String> = std::fs::read_dir(&state)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.contains("damaged"))
+        .collect();
+    assert_eq!(aside.len(), 1, "the damaged file is kept aside: {aside:?}");
+    let log = std::fs::read_to_string(state.join("prismd.log")).unwrap();
+    assert!(log.contains("damaged") && log.contains("not resumed"), "the log says what could not be recovered");
+}
