@@ -213,3 +213,15 @@ pub fn start_daemon(paths: &Paths) -> CliResult<std::process::Child> {
         )
     })
 }
+
+/// Percent-encodes one URL path segment (names and ids typed by the user).
+pub fn segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'@' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

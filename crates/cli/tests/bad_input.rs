@@ -931,7 +931,8 @@ impl Case {
                 format!("{} — {what}", names.join(" + "))
             }
             Input::Http(h) => {
-                let mut s = format!("{} {}", h.method, show(&h.path, 80));
+                let path = h.path.replace("{home}", "$PRISM_HOME");
+                let mut s = format!("{} {}", h.method, show(&path, 80));
                 match h.host {
                     Host::Daemon => {}
                     Host::Absent => s.push_str(" [no Host]"),
@@ -958,14 +959,18 @@ impl Case {
                         let _ = write!(s, " {b}");
                     }
                     (None, Some(b)) if b.is_empty() => s.push_str(" (empty body)"),
-                    (None, Some(b)) => match std::str::from_utf8(b) {
-                        Ok(t) => {
-                            let _ = write!(s, " {}", show(t, 120));
+                    (None, Some(b)) => {
+                        // Invalid UTF-8 is shown as `\xNN` escapes.
+                        let mut t = String::new();
+                        for chunk in b.utf8_chunks() {
+                            t.push_str(chunk.valid());
+                            for byte in chunk.invalid() {
+                                let _ = write!(t, "\\x{byte:02x}");
+                            }
                         }
-                        Err(_) => {
-                            let _ = write!(s, " {}", show(&String::from_utf8_lossy(b), 120));
-                        }
-                    },
+                        let t = t.replace("{home}", "$PRISM_HOME");
+                        let _ = write!(s, " {}", show(&t, 120));
+                    }
                     (None, None) => {}
                 }
                 s
@@ -1218,7 +1223,7 @@ impl World {
                         )
                     })
                     .collect::<Vec<_>>()
-                    .join("\n    ")
+                    .join("\n            ")
             })
             .unwrap_or_else(|| format!("prism operations failed: {}", excerpt(&o.text())));
         s.insert("store operations".into(), ops);
@@ -1238,7 +1243,7 @@ impl World {
             })
             .unwrap_or_else(|e| vec![format!("cannot read the directory: {e}")]);
         files.sort();
-        s.insert("template directory".into(), files.join("\n    "));
+        s.insert("template directory".into(), files.join("\n            "));
         s
     }
 
@@ -1452,6 +1457,7 @@ fn run_kind(kind: Kind) {
     let before = w.state();
     let daemon = (kind == Kind::Api).then(|| w.daemon());
     let mut failures = vec![];
+    let mut slow: Vec<(f64, &str)> = vec![];
     for (n, c) in cases.iter().enumerate() {
         let t = Instant::now();
         let problems = match &c.input {
@@ -1459,6 +1465,7 @@ fn run_kind(kind: Kind) {
             Input::Files { files, names, .. } => w.run_files(c, files, names, n),
             Input::Http(h) => w.run_http(c, h, daemon.as_ref().unwrap()),
         };
+        slow.push((t.elapsed().as_secs_f64(), &c.id));
         if !problems.is_empty() {
             failures.push(format!(
                 "[{}] {} ({:.1}s)\n    input: {}\n    {}",
@@ -1501,12 +1508,19 @@ fn run_kind(kind: Kind) {
             lines.join("\n    ")
         ));
     }
+    slow.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let slowest: Vec<String> = slow
+        .iter()
+        .take(5)
+        .map(|(t, id)| format!("{id} {t:.1}s"))
+        .collect();
     let summary = format!(
-        "{}: {} cases, {} failures, {:.1}s",
+        "{}: {} cases, {} failures, {:.1}s (slowest: {})",
         kind.name(),
         cases.len(),
         failures.len(),
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        slowest.join(", ")
     );
     println!("{summary}");
     assert!(

@@ -835,7 +835,12 @@ fn a_damaged_store_is_set_aside_and_workstations_come_back_from_ec2() {
     let _ = std::fs::remove_file(state.join("prism.db-wal"));
     let _ = std::fs::remove_file(state.join("prism.db-shm"));
     let listed = w.json(&["list"]);
-    let names: Vec<&str> = listed["workstations"].as_array().unwrap().iter().map(|x| x["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = listed["workstations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, vec!["survivor"], "rebuilt from EC2 tags");
     let aside: Vec<String> = std::fs::read_dir(&state)
         .unwrap()
@@ -845,5 +850,8 @@ fn a_damaged_store_is_set_aside_and_workstations_come_back_from_ec2() {
         .collect();
     assert_eq!(aside.len(), 1, "the damaged file is kept aside: {aside:?}");
     let log = std::fs::read_to_string(state.join("prismd.log")).unwrap();
-    assert!(log.contains("damaged") && log.contains("not resumed"), "the log says what could not be recovered");
+    assert!(
+        log.contains("damaged") && log.contains("not resumed"),
+        "the log says what could not be recovered"
+    );
 }

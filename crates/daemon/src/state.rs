@@ -5,6 +5,9 @@ use prism_ops::Env;
 use std::sync::Arc;
 use tokio::sync::Notify;
 
+/// A loaded catalogue with the template-directory fingerprint it was loaded at.
+pub type CachedCatalogue = (u64, Arc<prism_templates::Catalogue>);
+
 /// Shared by all handlers.
 #[derive(Clone)]
 pub struct AppState {
@@ -19,7 +22,7 @@ pub struct AppState {
     /// Signalled to shut down.
     pub shutdown: Arc<Notify>,
     /// The loaded catalogue and the fingerprint of the template directory it was loaded from.
-    pub catalogue: Arc<tokio::sync::Mutex<Option<(u64, Arc<prism_templates::Catalogue>)>>>,
+    pub catalogue: Arc<tokio::sync::Mutex<Option<CachedCatalogue>>>,
 }
 
 impl AppState {

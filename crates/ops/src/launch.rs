@@ -137,6 +137,9 @@ pub async fn prepare(
     region: &str,
 ) -> Result<NewOperation, OpsError> {
     validate_workstation_name(&req.name)?;
+    if let Some(p) = &req.project {
+        crate::naming::validate_project(p)?;
+    }
     let arch = req.arch.clone().unwrap_or_else(|| "x86_64".into());
     if arch != "x86_64" && arch != "arm64" {
         return Err(OpsError::invalid(
@@ -198,6 +201,18 @@ pub async fn prepare(
         ));
     }
     let image_id = resolve_image(cloud.as_ref(), t, region, &arch).await?;
+    if !prism_templates::validate::looks_like_ami_id(&image_id) {
+        return Err(OpsError::invalid(
+            format!("template '{}' names '{image_id}' as its image for {region}, which is not an AMI id", t.id()),
+            Some("fix the template (check it with: prism template validate FILE)".to_string()),
+        ));
+    }
+    if !prism_templates::looks_like_instance_type(&instance_type) {
+        return Err(OpsError::invalid(
+            format!("'{instance_type}' is not an instance type"),
+            Some("fix the template's instance_defaults.type (like t3.large)".to_string()),
+        ));
+    }
     let input = LaunchInput {
         name: req.name.clone(),
         template: t.id().to_string(),

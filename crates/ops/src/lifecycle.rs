@@ -115,6 +115,7 @@ pub async fn prepare(
     )
     .await?;
     let cloud = env.clouds.cloud(profile.as_deref()).await?;
+    crate::regions::check(cloud.as_ref(), region).await?;
     let found = find_workstation(env, cloud.as_ref(), name, region).await?;
     let st = found.instance.state;
     let refuse = |why: &str| {

@@ -5,32 +5,38 @@ use crate::error::OpsError;
 use crate::naming::region_shape_ok;
 use prism_cloud::Cloud;
 
+/// The refusal of a malformed region name.
+pub fn not_a_region(region: &str) -> OpsError {
+    OpsError::invalid(
+        format!("'{region}' is not a region name"),
+        Some("use a name like us-east-1; list them with: aws ec2 describe-regions".into()),
+    )
+}
+
 /// A region every commercial-partition account has, asked when another region's endpoint fails.
 const FALLBACK_REGION: &str = "us-east-1";
 
 /// Refuses a region name that is malformed or that EC2 does not list for this account.
 pub async fn check(cloud: &dyn Cloud, region: &str) -> Result<(), OpsError> {
     if !region_shape_ok(region) {
-        return Err(OpsError::invalid(
-            format!("'{region}' is not a region name"),
-            Some("use a name like us-east-1; list them with: aws ec2 describe-regions".into()),
-        ));
+        return Err(not_a_region(region));
     }
-    // Ask the region itself; if its endpoint does not answer (a name EC2 does not know has
-    // no endpoint), ask a region that always exists and compare.
-    let known = match retry(|| cloud.describe_regions(region)).await {
+    // Ask a region that always exists first: a name EC2 does not know has no endpoint, and
+    // asking it directly only times out. If that fails (e.g. credentials of another
+    // partition), ask the region itself.
+    let known = match retry(|| cloud.describe_regions(FALLBACK_REGION)).await {
+        Ok(k) if k.iter().any(|r| r == region) => return Ok(()),
         Ok(k) => k,
-        Err(e) if e.is_transient() => match retry(|| cloud.describe_regions(FALLBACK_REGION)).await
-        {
+        Err(first) => match cloud.describe_regions(region).await {
             Ok(k) => k,
-            Err(_) => {
+            Err(e) if e.is_transient() => {
                 return Err(OpsError::invalid(
                     format!("region '{region}' is unknown or unreachable: {e}"),
                     Some("check the region name and your network".into()),
                 ))
             }
+            Err(_) => return Err(first.into()),
         },
-        Err(e) => return Err(e.into()),
     };
     if !known.iter().any(|r| r == region) {
         return Err(OpsError::invalid(

@@ -144,21 +144,12 @@ pub async fn prepare(
             ));
         }
     }
-    for (k, v) in &req.tags {
-        if k.is_empty()
-            || k.len() > 128
-            || k.starts_with("aws:")
-            || k.starts_with("prism:")
-            || v.len() > 256
-        {
-            return Err(OpsError::invalid(
-                format!("invalid tag '{k}'"),
-                Some(
-                    "keys of 1-128 characters not starting with aws: or prism:, values up to 256"
-                        .to_string(),
-                ),
-            ));
-        }
+    crate::naming::validate_tags(&req.tags)?;
+    if let Some(p) = &req.project {
+        crate::naming::validate_project(p)?;
+    }
+    if !crate::naming::region_shape_ok(region) {
+        return Err(crate::regions::not_a_region(region));
     }
     if let Ok(existing) = catalogue.get(&req.template) {
         if !existing.raw.is_saved() {

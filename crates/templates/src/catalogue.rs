@@ -259,6 +259,12 @@ struct RawEntry {
 fn parse_all(sources: Vec<(String, String, Origin)>, issues: &mut Vec<LoadIssue>) -> Vec<RawEntry> {
     let mut out: Vec<RawEntry> = Vec::new();
     let mut seen: HashMap<(String, Option<String>), usize> = HashMap::new();
+    let builtin_ids: std::collections::HashSet<String> = sources
+        .iter()
+        .filter(|(_, _, o)| *o == Origin::Builtin)
+        .filter_map(|(l, t, _)| parse_template(t, l).ok())
+        .map(|p| p.template.id().to_string())
+        .collect();
     for (label, text, origin) in sources {
         let parsed = match parse_template(&text, &label) {
             Ok(p) => p,
@@ -271,6 +277,16 @@ fn parse_all(sources: Vec<(String, String, Origin)>, issues: &mut Vec<LoadIssue>
             }
         };
         let origin = normalize_origin(origin, &parsed.template);
+        if origin != Origin::Builtin && builtin_ids.contains(parsed.template.id()) {
+            issues.push(LoadIssue {
+                message: format!(
+                    "'{}' is the name of a built-in template, which cannot be replaced; rename this one",
+                    parsed.template.id()
+                ),
+                origin: label,
+            });
+            continue;
+        }
         let new = RawEntry {
             template: parsed.template,
             origin,

@@ -27,7 +27,7 @@ pub use errors::{CatalogueError, NameError, TemplateError};
 pub use fingerprint::dir_fingerprint;
 pub use model::{AmiConfig, AmiSearch, InstanceDefaults, Packages, Template, SAVED_FROM_INSTANCE};
 pub use names::{parse_template_ref, validate_template_name};
-pub use parse::{parse_template, Parsed, MAX_TEMPLATE_BYTES};
+pub use parse::{looks_like_instance_type, parse_template, Parsed, MAX_TEMPLATE_BYTES};
 pub use validate::{validate_file, Report};
 pub use version::{compare_versions, next_version};
 pub use write::{saved_file_name, write_atomically};

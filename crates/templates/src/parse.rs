@@ -59,6 +59,7 @@ pub fn parse_template(text: &str, origin: &str) -> Result<Parsed, TemplateError>
     let mut template: Template = yaml::from_str(text, origin)?;
     check_identity(&template, origin)?;
     check_costs(&template, origin)?;
+    check_text(&template, origin)?;
 
     let mut warnings: Vec<String> = shape
         .unknown
@@ -117,6 +118,77 @@ fn check_identity(t: &Template, origin: &str) -> Result<(), TemplateError> {
         }
         None => validate_template_name(&t.name).map_err(|e| invalid_name("name", e)),
     }
+}
+
+/// Text that is printed or becomes a tag (description, project, instance type, tags) must
+/// carry no control characters (a terminal escape in a description would run in the user's
+/// terminal); an instance type must look like one (`family.size`).
+fn check_text(t: &Template, origin: &str) -> Result<(), TemplateError> {
+    let bad = |field: String, message: String| TemplateError::InvalidField {
+        origin: origin.to_string(),
+        field,
+        message,
+    };
+    let control = |v: &str| {
+        v.chars()
+            .find(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+    };
+    let mut fields: Vec<(String, &str)> = vec![];
+    if let Some(d) = &t.description {
+        fields.push(("description".into(), d));
+    }
+    if let Some(p) = &t.project {
+        fields.push(("project".into(), p));
+    }
+    for (k, v) in &t.tags {
+        fields.push((format!("tags.{}", printable(k)), k));
+        fields.push((format!("tags.{}", printable(k)), v));
+    }
+    for (f, v) in fields {
+        if let Some(c) = control(v) {
+            return Err(bad(
+                f,
+                format!(
+                    "contains a control character (U+{:04X}); remove it",
+                    c as u32
+                ),
+            ));
+        }
+    }
+    let types = t
+        .instance_defaults
+        .r#type
+        .iter()
+        .map(|ty| ("instance_defaults.type".to_string(), ty))
+        .chain(
+            t.ami_config
+                .instance_types
+                .iter()
+                .map(|(a, ty)| (format!("ami_config.instance_types.{}", printable(a)), ty)),
+        );
+    for (f, ty) in types {
+        if !looks_like_instance_type(ty) {
+            return Err(bad(
+                f,
+                format!(
+                    "'{}' is not an instance type (like t3.large)",
+                    printable(ty)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `s` has the shape of an EC2 instance type: `family.size`, lowercase letters,
+/// digits and '-' only (e.g. `t3.large`, `g5.2xlarge`, `u-6tb1.metal`).
+pub fn looks_like_instance_type(s: &str) -> bool {
+    let ok = |p: &str| {
+        !p.is_empty()
+            && p.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    };
+    matches!(s.split_once('.'), Some((a, b)) if ok(a) && ok(b)) && s.len() <= 32
 }
 
 /// Costs and downtime must be finite and non-negative.

@@ -65,6 +65,16 @@ pub fn validate_file(path: &Path, catalogue: &Catalogue) -> Report {
         .unused_fields
         .extend(parsed.unknown_fields.iter().cloned());
 
+    let is_builtin_name = catalogue.entries().iter().any(|e| {
+        // The built-in's own file (identical content) is of course fine.
+        e.origin == crate::catalogue::Origin::Builtin && e.template.id() == t.id() && e.raw != *t
+    });
+    if is_builtin_name {
+        report.errors.push(format!(
+            "'{}' is the name of a built-in template, which cannot be replaced; choose another name",
+            t.id()
+        ));
+    }
     let mut parents = Vec::new();
     for parent in &t.inherits {
         if parent == t.id() {
@@ -73,7 +83,20 @@ pub fn validate_file(path: &Path, catalogue: &Catalogue) -> Report {
         }
         match catalogue.get(parent) {
             Ok(entry) => parents.push(entry.template.clone()),
-            Err(e) => report.errors.push(format!("inherits: {e}")),
+            Err(e) => {
+                // A parent that is missing because it is part of a cycle: say so.
+                let cycle = catalogue.issues().iter().find(|i| {
+                    i.message.contains("inheritance cycle")
+                        && (i.message.contains(&format!("'{parent}'"))
+                            || i.message.contains(parent.as_str()))
+                });
+                match cycle {
+                    Some(i) => report
+                        .errors
+                        .push(format!("inherits '{parent}': {}", i.message)),
+                    None => report.errors.push(format!("inherits: {e}")),
+                }
+            }
         }
     }
     let refs: Vec<&Template> = parents.iter().collect();

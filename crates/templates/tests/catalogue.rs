@@ -174,7 +174,7 @@ fn parents_may_be_named_by_display_name_or_pinned_version() {
 }
 
 #[test]
-fn duplicates_user_overrides_builtin_second_user_is_an_issue() {
+fn builtin_names_are_reserved_and_a_second_user_duplicate_is_an_issue() {
     let builtin = (
         "built-in x".to_string(),
         "name: dup-name\nversion: \"1\"\ndescription: builtin\n".to_string(),
@@ -187,27 +187,41 @@ fn duplicates_user_overrides_builtin_second_user_is_an_issue() {
             "name: dup-name\nversion: \"1\"\ndescription: first\n",
         ),
         user(
-            "second.yaml",
-            "name: dup-name\nversion: \"1\"\ndescription: second\n",
+            "other.yaml",
+            "name: other\nversion: \"1\"\ndescription: one\n",
         ),
         user(
-            "v2.yaml",
-            "name: dup-name\nversion: \"2\"\ndescription: v2\n",
+            "other2.yaml",
+            "name: other\nversion: \"1\"\ndescription: two\n",
+        ),
+        user(
+            "other3.yaml",
+            "name: other\nversion: \"2\"\ndescription: v2\n",
         ),
     ]);
+    // A user file cannot replace a built-in: it is reported and the built-in stays.
     let v1 = cat.get("dup-name@1").expect("v1");
-    assert_eq!(v1.template.description.as_deref(), Some("first"));
-    assert_eq!(v1.origin, Origin::User("first.yaml".into()));
-    assert!(
-        v1.warnings.iter().any(|w| w.contains("overrides built-in")),
-        "{:?}",
-        v1.warnings
+    assert_eq!(v1.template.description.as_deref(), Some("builtin"));
+    assert_eq!(v1.origin, Origin::Builtin);
+    let reserved = cat
+        .issues()
+        .iter()
+        .find(|i| i.origin == "first.yaml")
+        .expect("reported");
+    assert!(reserved.message.contains("built-in"), "{reserved:?}");
+    // Two user files with the same name and version: the second is an issue.
+    let dup = cat
+        .issues()
+        .iter()
+        .find(|i| i.origin == "other2.yaml")
+        .expect("duplicate reported");
+    assert!(dup.message.contains("duplicate") && dup.message.contains("other.yaml"));
+    assert_eq!(
+        cat.get("other@1").unwrap().template.description.as_deref(),
+        Some("one")
     );
-    assert_eq!(cat.issues().len(), 1, "{:?}", cat.issues());
-    assert_eq!(cat.issues()[0].origin, "second.yaml");
-    assert!(cat.issues()[0].message.contains("duplicate"));
-    assert!(cat.issues()[0].message.contains("first.yaml"));
-    assert_eq!(cat.versions("dup-name").len(), 2);
+    assert_eq!(cat.issues().len(), 2, "{:?}", cat.issues());
+    assert_eq!(cat.versions("other").len(), 2);
 }
 
 #[test]
@@ -244,9 +258,16 @@ fn user_directory_bad_files_are_issues_good_ones_load() {
     assert!(cat.get("too-deep").is_err());
     assert!(cat.get("big-one").is_err());
     assert!(cat.get("r-research").is_ok(), "built-ins still load");
-    let ml = cat.get("python-ml").expect("override");
-    assert_eq!(ml.template.base.as_deref(), Some("ubuntu-24.04"));
-    assert!(matches!(ml.origin, Origin::User(_)));
+    let ml = cat.get("python-ml").expect("the built-in");
+    assert_eq!(ml.template.base.as_deref(), Some("ubuntu-22.04"));
+    assert!(
+        matches!(ml.origin, Origin::Builtin),
+        "built-in names are reserved"
+    );
+    assert!(cat
+        .issues()
+        .iter()
+        .any(|i| i.origin.ends_with("python-ml.yaml") && i.message.contains("built-in")));
 
     let broken = cat
         .issues()
@@ -260,7 +281,8 @@ fn user_directory_bad_files_are_issues_good_ones_load() {
         .find(|i| i.origin.ends_with("big.yaml"))
         .expect("big.yaml reported");
     assert!(big.message.contains("limit"), "{}", big.message);
-    assert_eq!(cat.issues().len(), 2, "{:?}", cat.issues());
+    // big.yaml, broken.yaml and the python-ml.yaml that tried to replace a built-in.
+    assert_eq!(cat.issues().len(), 3, "{:?}", cat.issues());
 }
 
 #[test]

@@ -79,21 +79,33 @@ fn show_table(o: &Operation) {
 
 /// `prism operation …`.
 pub async fn operation(cli: &Cli, cmd: &OperationCommand) -> CliResult {
+    let id = match cmd {
+        OperationCommand::Show { id }
+        | OperationCommand::Follow { id }
+        | OperationCommand::Cancel { id, .. } => id,
+    };
+    if id.trim().is_empty() || id == "." || id == ".." {
+        return Err(crate::error::CliError::refused(
+            format!("no operation '{id}'"),
+            Some("list operations with: prism operations".to_string()),
+        ));
+    }
+    let seg = crate::client::segment(id);
     let c = Client::connect(false).await?;
     match cmd {
-        OperationCommand::Show { id } => {
-            let o: Operation = c.get(&format!("/v1/operations/{id}")).await?;
+        OperationCommand::Show { .. } => {
+            let o: Operation = c.get(&format!("/v1/operations/{seg}")).await?;
             print(cli.output, &o, show_table)
         }
-        OperationCommand::Follow { id } => {
-            let o = follow(&c, id, cli.output != Format::Table).await?;
+        OperationCommand::Follow { .. } => {
+            let o = follow(&c, &seg, cli.output != Format::Table).await?;
             print(cli.output, &o, |o| {
                 println!("operation {} {}", o.id, o.status.as_str())
             })
         }
         OperationCommand::Cancel { id, yes } => {
             confirm(&format!("Cancel operation {id}? Its work is undone"), *yes)?;
-            let o: Operation = c.post(&format!("/v1/operations/{id}/cancel"), &()).await?;
+            let o: Operation = c.post(&format!("/v1/operations/{seg}/cancel"), &()).await?;
             print(cli.output, &o, |o| {
                 println!("cancel requested for {}; it is compensating (follow: prism operation follow {})", o.id, o.id)
             })

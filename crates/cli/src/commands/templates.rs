@@ -71,7 +71,9 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
     match cmd {
         TemplateCommand::Info { name } => {
             let c = Client::connect(false).await?;
-            let d: TemplateDetail = c.get(&format!("/v1/templates/{}", urlencode(name))).await?;
+            let d: TemplateDetail = c
+                .get(&format!("/v1/templates/{}", crate::client::segment(name)))
+                .await?;
             print(cli.output, &d, |d| {
                 for w in &d.warnings {
                     eprintln!("warning: {w}");
@@ -86,7 +88,9 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
         }
         TemplateCommand::Versions { name } => {
             let c = Client::connect(false).await?;
-            let d: TemplateDetail = c.get(&format!("/v1/templates/{}", urlencode(name))).await?;
+            let d: TemplateDetail = c
+                .get(&format!("/v1/templates/{}", crate::client::segment(name)))
+                .await?;
             print(cli.output, &d.summary.versions, |v| {
                 for x in v {
                     println!("{}@{x}", d.summary.name);
@@ -173,15 +177,4 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
             .await
         }
     }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'@' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

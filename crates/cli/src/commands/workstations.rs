@@ -95,7 +95,7 @@ async fn act(cli: &Cli, name: &str, action: &str, detach: bool) -> CliResult {
     let c = Client::connect(true).await?;
     let sub: Submitted = c
         .post(
-            &format!("/v1/workstations/{name}/{action}"),
+            &format!("/v1/workstations/{}/{action}", crate::client::segment(name)),
             &WorkstationAction { aws: target(cli) },
         )
         .await?;

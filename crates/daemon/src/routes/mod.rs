@@ -94,7 +94,8 @@ pub fn router(state: AppState, token: Token) -> Router {
         .route("/v1/operations/{id}", get(operations::show))
         .route("/v1/operations/{id}/cancel", post(operations::cancel))
         .with_state(state);
-    api.layer(axum::middleware::from_fn_with_state(token, auth::require))
+    api.fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(token, auth::require))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
         // Handlers only check and submit; long work runs in operations. 120 s bounds a
         // pre-flight that waits on slow AWS answers.
@@ -102,6 +103,7 @@ pub fn router(state: AppState, token: Token) -> Router {
             axum::http::StatusCode::GATEWAY_TIMEOUT,
             Duration::from_secs(120),
         ))
+        .layer(axum::middleware::map_response(json_errors))
 }
 
 /// Resolves the region of a request: its own, else the daemon's default.
@@ -118,4 +120,55 @@ pub fn region_of(
                 Some("pass --region or set AWS_REGION (or a region in your AWS profile)".into()),
             )
         })
+}
+
+async fn not_found() -> crate::errors::HttpError {
+    crate::errors::HttpError::not_found("no such route", Some("see GET /v1/openapi.json".into()))
+}
+
+/// Every error answer is a JSON [`prism_api::ApiError`], including the ones axum and the
+/// layers produce themselves (bad JSON, wrong method, body too large, timeout).
+async fn json_errors(resp: axum::response::Response) -> axum::response::Response {
+    use axum::http::{header, StatusCode};
+    use axum::response::IntoResponse;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if status.as_u16() < 400 || is_json {
+        return resp;
+    }
+    let text = match axum::body::to_bytes(resp.into_body(), 64 * 1024).await {
+        Ok(b) => String::from_utf8_lossy(&b).trim().to_string(),
+        Err(_) => String::new(),
+    };
+    let (kind, default) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "invalid-input",
+            format!("request body larger than {MAX_BODY} bytes"),
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "invalid-input",
+            "method not allowed on this route".to_string(),
+        ),
+        StatusCode::NOT_FOUND => ("not-found", "no such route".to_string()),
+        StatusCode::GATEWAY_TIMEOUT => {
+            ("internal", "the request took longer than 120 s".to_string())
+        }
+        s if s.is_client_error() => ("invalid-input", "bad request".to_string()),
+        _ => ("internal", "internal error".to_string()),
+    };
+    let message = if text.is_empty() { default } else { text };
+    (
+        status,
+        axum::Json(prism_api::ApiError {
+            kind: kind.into(),
+            message,
+            hint: None,
+            operation_id: None,
+        }),
+    )
+        .into_response()
 }
