@@ -173,17 +173,23 @@ def main():
     ap.add_argument("--save-runs", type=int, default=5)
     ap.add_argument("--scale-versions", type=int, default=5000)
     ap.add_argument("--concurrent-saves", type=int, default=50)
+    ap.add_argument("--only", choices=["save", "latency", "concurrent", "scale"], help="run one section")
     a = ap.parse_args()
     b = Bench(a.bin)
     try:
-        print("## Save on moto: prism against a boto3 script\n\n| measurement | median |\n|---|---:|")
-        bench_save(b, a.save_runs)
-        print(f"\n## Command latency (median of {a.runs})\n\n| command | median |\n|---|---:|")
-        bench_latency(b, a.runs)
-        print("\n## 50 saves at once\n\n| measurement | value |\n|---|---:|")
-        bench_concurrent(b, a.concurrent_saves)
-        print("\n## Scale: many saved versions")
-        bench_scale(b, a.scale_versions, a.runs)
+        want = lambda s: a.only in (None, s)
+        if want("save") or want("scale"):
+            print("## Save on moto: prism against a boto3 script\n\n| measurement | median |\n|---|---:|")
+            bench_save(b, a.save_runs)
+        if want("latency"):
+            print(f"\n## Command latency (median of {a.runs})\n\n| command | median |\n|---|---:|")
+            bench_latency(b, a.runs)
+        if want("concurrent"):
+            print(f"\n## {a.concurrent_saves} saves at once\n\n| measurement | value |\n|---|---:|")
+            bench_concurrent(b, a.concurrent_saves)
+        if want("scale"):
+            print("\n## Scale: many saved versions")
+            bench_scale(b, a.scale_versions, a.runs)
     finally:
         b.close()
 

@@ -51,6 +51,7 @@ pub async fn refresh(
     profile: Option<&str>,
     regions: &[String],
 ) -> Result<RefreshReport, OpsError> {
+    let started = tokio::time::Instant::now();
     let cloud = env.clouds.cloud(profile).await?;
     let queries = [
         ImageQuery {
@@ -110,12 +111,23 @@ pub async fn refresh(
         }
     }
     let images = ids.len();
+    tracing::info!(
+        images,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "refresh: images described"
+    );
     let dir = env.template_dir.clone();
     let all_ok = errors.is_empty();
     let (written, removed) =
         tokio::task::spawn_blocking(move || write_discovered(&dir, &seen, all_ok))
             .await
             .map_err(|e| OpsError::Internal(e.to_string()))??;
+    tracing::info!(
+        written,
+        removed,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "refresh: files written"
+    );
     Ok(RefreshReport {
         regions: regions.to_vec(),
         images,
