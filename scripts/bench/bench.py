@@ -129,6 +129,11 @@ def bench_scale(b, n, runs):
     made = make_versions(b, n)
     print(f"\n{n} saved versions created in moto in {made:.0f} s.\n")
     print("| measurement | value |\n|---|---:|")
+    # Baseline: moto's own time for the DescribeImages calls a refresh makes in us-east-1.
+    t = time.perf_counter()
+    b.ec2.describe_images(Owners=["self"], Filters=[{"Name": "tag-key", "Values": ["prism:saved-template"]}])
+    b.ec2.describe_images(ExecutableUsers=["self"], Filters=[{"Name": "tag-key", "Values": ["prism:saved-template"]}])
+    print(f"| baseline: boto3 DescribeImages (the refresh's two queries, us-east-1) | {(time.perf_counter() - t) * 1000:.0f} ms |")
     t = b.timed("templates", "--refresh")
     print(f"| `prism templates --refresh` (first, writes {n} files) | {t * 1000:.0f} ms |")
     print(f"| prismd peak RSS after it | {b.daemon_peak_rss_mb():.0f} MiB |")

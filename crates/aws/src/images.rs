@@ -1,5 +1,6 @@
 //! Images: create, describe, deregister, copy to another region.
 
+use crate::client::no_retry;
 use crate::convert::{filter, image_from_sdk, tag_filters, tag_spec};
 use crate::errors::{missing, sdk_error};
 use crate::instances::MAX_PAGES;
@@ -28,7 +29,11 @@ pub(crate) async fn create(
     if let Some(ts) = tag_spec(ec2::ResourceType::Image, &req.tags) {
         call = call.tag_specifications(ts);
     }
+    // Not idempotent on every EC2 (CreateImage has no token; moto ignores ClientToken): no
+    // blind SDK retry. The caller looks for what a lost answer may have created, then retries.
     let out = call
+        .customize()
+        .config_override(no_retry())
         .send()
         .await
         .map_err(|e| sdk_error(ACTION, region, Some(&req.instance_id), e))?;
@@ -128,7 +133,11 @@ pub(crate) async fn copy(
     if !req.client_token.is_empty() {
         call = call.client_token(&req.client_token);
     }
+    // Not idempotent on every EC2 (CreateImage has no token; moto ignores ClientToken): no
+    // blind SDK retry. The caller looks for what a lost answer may have created, then retries.
     let out = call
+        .customize()
+        .config_override(no_retry())
         .send()
         .await
         .map_err(|e| sdk_error(ACTION, dest_region, Some(&req.source_image_id), e))?;

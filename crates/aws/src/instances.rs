@@ -1,5 +1,6 @@
 //! Instances: describe (with attached volume sizes), run, start, stop, terminate.
 
+use crate::client::no_retry;
 use crate::convert::{filter, instance_from_sdk, tag_filters, tag_spec};
 use crate::errors::{missing, sdk_error};
 use aws_sdk_ec2::types as ec2;
@@ -177,7 +178,11 @@ pub(crate) async fn run(
             req = req.tag_specifications(ts);
         }
     }
+    // Not idempotent on every EC2 (CreateImage has no token; moto ignores ClientToken): no
+    // blind SDK retry. The caller looks for what a lost answer may have created, then retries.
     let out = req
+        .customize()
+        .config_override(no_retry())
         .send()
         .await
         .map_err(|e| sdk_error(ACTION, region, Some(&spec.image_id), e))?;

@@ -62,8 +62,9 @@ impl Client {
     fn new(addr: &str, token: &str) -> Client {
         let http = reqwest::Client::builder()
             .no_proxy()
-            // Requests only check and submit; the daemon bounds its own work at 120 s.
-            .timeout(Duration::from_secs(150))
+            // Requests only check and submit; the daemon bounds its own work (120 s, 15 min for
+            // a template refresh).
+            .timeout(Duration::from_secs(930))
             .build()
             .expect("a plain HTTP client always builds");
         Client {

@@ -301,10 +301,12 @@ impl Step for RunInstance {
             tags: instance_tags(&i, &cx.op_id),
             client_token: cx.op_id.clone(),
         };
+        let mut attempts = 0;
         let inst = loop {
+            attempts += 1;
             match cloud.run_instance(&i.region, &spec).await {
                 Ok(inst) => break inst,
-                Err(e) if e.is_transient() => {
+                Err(e) if e.is_transient() && attempts < crate::backoff::CALL_ATTEMPTS => {
                     // The call may have acted before its answer was lost: look again.
                     if let Some(id) = created_by(cloud.as_ref(), &i.region, &cx.op_id)
                         .await?
@@ -312,7 +314,7 @@ impl Step for RunInstance {
                     {
                         return Ok(json!({ "instance_id": id }));
                     }
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    tokio::time::sleep(std::time::Duration::from_secs(1 << attempts)).await;
                 }
                 Err(e) => return Err(e.into()),
             }

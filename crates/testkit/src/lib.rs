@@ -4,8 +4,15 @@
 //! `scripts/setup-moto.sh`), starts `moto_server` with the project's AMI fixture, waits until
 //! it answers and panics loudly — with the tail of moto's log — when it cannot: a test that
 //! needs moto fails, it is never skipped. Dropping the [`Moto`] stops the server.
+//!
+//! [`FaultProxy`] sits between a client and moto and injects throttling, server errors,
+//! dropped connections, delays and lost responses ([`fault_proxy`]).
 
 #![warn(missing_docs)]
+
+pub mod fault_proxy;
+
+pub use fault_proxy::{Fault, FaultPlan, FaultProxy, FaultRule, FaultStats};
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -72,14 +72,15 @@ pub const MAX_BODY: usize = 1024 * 1024;
 
 /// Builds the router with authentication, body limit and per-request timeout.
 pub fn router(state: AppState, token: Token) -> Router {
-    let api = Router::new()
+    // Handlers only check and submit; long work runs in operations. 120 s bounds a pre-flight
+    // that waits on slow AWS answers.
+    let quick = Router::new()
         .route("/v1/health", get(daemon::health))
         .route("/v1/openapi.json", get(daemon::openapi))
         .route("/v1/daemon/shutdown", post(daemon::shutdown))
         .route("/v1/templates", get(templates::list))
         .route("/v1/templates/validate", post(templates::validate))
         .route("/v1/templates/copies", post(templates::copy))
-        .route("/v1/templates/refresh", post(templates::refresh))
         .route("/v1/templates/{name}", get(templates::info))
         .route(
             "/v1/workstations",
@@ -93,16 +94,24 @@ pub fn router(state: AppState, token: Token) -> Router {
         .route("/v1/operations", get(operations::list))
         .route("/v1/operations/{id}", get(operations::show))
         .route("/v1/operations/{id}/cancel", post(operations::cancel))
-        .with_state(state);
-    api.fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(token, auth::require))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
-        // Handlers only check and submit; long work runs in operations. 120 s bounds a
-        // pre-flight that waits on slow AWS answers.
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::GATEWAY_TIMEOUT,
             Duration::from_secs(120),
-        ))
+        ));
+    // A refresh reads every Prism image of every region the user works in: read-only, but
+    // thousands of images on a slow endpoint take minutes. 15 min bounds it.
+    let bulk = Router::new()
+        .route("/v1/templates/refresh", post(templates::refresh))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::GATEWAY_TIMEOUT,
+            Duration::from_secs(900),
+        ));
+    quick
+        .merge(bulk)
+        .with_state(state)
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(token, auth::require))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
         .layer(axum::middleware::map_response(json_errors))
 }
 
