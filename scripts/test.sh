@@ -9,6 +9,6 @@ cargo clippy --workspace --all-targets -- -D warnings
 # --nocapture shows the crash test's coverage line in CI's output.
 cargo test --workspace -- --nocapture 2>&1 | tee /tmp/prism-test-$$.log
 status=${PIPESTATUS[0]}
-grep -h "crash points covered" /tmp/prism-test-$$.log || true
+grep -hE "crash points covered|^operations [0-9]+, succeeded" /tmp/prism-test-$$.log || true
 rm -f /tmp/prism-test-$$.log
 exit "$status"

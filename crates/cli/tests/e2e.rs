@@ -634,122 +634,220 @@ fn daemon_refuses_callers_without_token_or_from_the_web() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("prism daemon stop"));
 }
 
-/// Kills `prismd` with SIGKILL at every step boundary of a save (and a launch), restarts it,
-/// and checks the end state: workstation running, one AMI per region, nothing orphaned.
-#[test]
-fn crash_at_every_step_boundary_recovers_to_the_same_end_state() {
-    let w = World::new();
+/// One durable operation in the crash matrix: its kind, its steps, the steps with an
+/// "acted" point (after the AWS call, before the journal), how to start it (`n` makes names
+/// unique) and what must hold after the daemon is killed there and restarted.
+struct CrashCase {
+    kind: &'static str,
+    steps: &'static [&'static str],
+    acted: &'static [&'static str],
+    setup: fn(&World),
+    start: fn(&World, usize) -> Vec<String>,
+    check: fn(&World, usize, &str),
+}
+
+fn s(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| x.to_string()).collect()
+}
+
+fn no_setup(_: &World) {}
+
+fn crashy_setup(w: &World) {
     w.ok(&["launch", "python-ml", "crashy"]);
-    let steps = [
-        "stop_instance",
-        "wait_stopped",
-        "create_image",
-        "wait_snapshots",
-        "start_instance",
-        "wait_running",
-        "wait_available",
-        "tag_image",
-        "copy_regions",
-        "register",
-        "share",
-    ];
-    let mut points: Vec<String> = vec![];
-    for s in steps {
-        points.push(format!("save.v1:{s}:started"));
-        points.push(format!("save.v1:{s}:succeeded"));
+}
+
+fn copy_setup(w: &World) {
+    w.ok(&["launch", "python-ml", "copy-src"]);
+    for n in 0..8 {
+        w.ok(&["save", "copy-src", &format!("copy-env-{n}"), "--yes"]);
     }
-    for s in ["stop_instance", "create_image", "start_instance"] {
-        points.push(format!("save.v1:{s}:acted"));
+}
+
+fn save_check(w: &World, n: usize, point: &str) {
+    assert_eq!(
+        w.instance_state("us-east-1", "crashy"),
+        InstanceState::Running,
+        "after {point}"
+    );
+    for r in ["us-east-1", "us-west-2"] {
+        assert_eq!(
+            w.images(r, &format!("crash-env-{n}"), "1").len(),
+            1,
+            "one image in {r} after {point}"
+        );
     }
-    let mut covered = 0;
-    for (n, point) in points.iter().enumerate() {
-        let _ = w.cmd(&["daemon", "stop"], &[]);
-        let tname = format!("crash-env-{n}");
-        let o = w.cmd(
-            &[
+}
+
+fn launch_check(w: &World, n: usize, point: &str) {
+    assert_eq!(
+        w.instance_state("us-east-1", &format!("l-crash-{n}")),
+        InstanceState::Running,
+        "one running instance after {point}"
+    );
+}
+
+fn copy_check(w: &World, n: usize, point: &str) {
+    assert_eq!(
+        w.images("eu-west-1", &format!("copy-env-{n}"), "1").len(),
+        1,
+        "one copy after {point}"
+    );
+    let f = w
+        .home
+        .path()
+        .join("templates")
+        .join(format!("copy-env-{n}@1.yaml"));
+    assert!(
+        std::fs::read_to_string(f).unwrap().contains("eu-west-1"),
+        "the template lists the copy after {point}"
+    );
+}
+
+fn stop_check(w: &World, n: usize, point: &str) {
+    assert_eq!(
+        w.instance_state("us-east-1", &format!("s-crash-{n}")),
+        InstanceState::Stopped,
+        "after {point}"
+    );
+}
+
+/// The crash matrix: adding a durable operation is one line.
+const CRASH_MATRIX: &[CrashCase] = &[
+    CrashCase {
+        kind: "save.v1",
+        steps: &[
+            "stop_instance",
+            "wait_stopped",
+            "create_image",
+            "wait_snapshots",
+            "start_instance",
+            "wait_running",
+            "wait_available",
+            "tag_image",
+            "copy_regions",
+            "register",
+            "share",
+        ],
+        acted: &[
+            "stop_instance",
+            "create_image",
+            "start_instance",
+            "copy_regions",
+        ],
+        setup: crashy_setup,
+        start: |_, n| {
+            s(&[
                 "save",
                 "crashy",
-                &tname,
+                &format!("crash-env-{n}"),
                 "--copy-to-regions",
                 "us-west-2",
                 "--yes",
-            ],
-            &[("PRISM_TEST_CRASH_AT", point)],
-        );
-        let err = String::from_utf8_lossy(&o.stderr).to_string();
-        assert!(
-            !o.status.success() && err.contains("cannot reach the daemon"),
-            "the daemon should have died at {point}: {err}"
-        );
-        // Restart (the next command starts a clean daemon, which resumes the operation).
-        let ops = w.json(&["operations"]);
-        let id = ops["operations"][0]["id"].as_str().unwrap().to_string();
-        let o = w.cmd(&["operation", "follow", &id], &[]);
-        assert!(
-            o.status.success(),
-            "resume after crash at {point}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        assert_eq!(
-            w.instance_state("us-east-1", "crashy"),
-            InstanceState::Running,
-            "after {point}"
-        );
-        for r in ["us-east-1", "us-west-2"] {
-            assert_eq!(
-                w.images(r, &tname, "1").len(),
-                1,
-                "exactly one image of {tname} in {r} after {point}"
-            );
+            ])
+        },
+        check: save_check,
+    },
+    CrashCase {
+        kind: "launch.v1",
+        steps: &["run_instance", "wait_running"],
+        acted: &["run_instance"],
+        setup: no_setup,
+        start: |_, n| s(&["launch", "python-ml", &format!("l-crash-{n}")]),
+        check: launch_check,
+    },
+    CrashCase {
+        kind: "copy.v1",
+        steps: &["copy", "register"],
+        acted: &["copy"],
+        setup: copy_setup,
+        start: |_, n| {
+            s(&[
+                "template",
+                "copy",
+                &format!("copy-env-{n}"),
+                "--to-region",
+                "eu-west-1",
+            ])
+        },
+        check: copy_check,
+    },
+    CrashCase {
+        kind: "stop.v1",
+        steps: &["request", "wait"],
+        acted: &["request"],
+        setup: |w| {
+            for n in 0..6 {
+                w.ok(&["launch", "python-ml", &format!("s-crash-{n}")]);
+            }
+        },
+        start: |_, n| s(&["stop", &format!("s-crash-{n}")]),
+        check: stop_check,
+    },
+];
+
+/// Kills `prismd` with SIGKILL at every step boundary (and after each mutating AWS call,
+/// before its result is journaled) of every durable operation, restarts it, and checks the
+/// end state: the operation succeeds exactly once, nothing is duplicated or orphaned.
+#[test]
+fn crash_at_every_step_boundary_recovers_to_the_same_end_state() {
+    let w = World::new();
+    let mut covered = 0;
+    let mut per_kind = vec![];
+    for case in CRASH_MATRIX {
+        (case.setup)(&w);
+        let mut points: Vec<String> = vec![];
+        for st in case.steps {
+            points.push(format!("{}:{st}:started", case.kind));
+            points.push(format!("{}:{st}:succeeded", case.kind));
         }
-        covered += 1;
+        for st in case.acted {
+            points.push(format!("{}:{st}:acted", case.kind));
+        }
+        for (n, point) in points.iter().enumerate() {
+            let _ = w.cmd(&["daemon", "stop"], &[]);
+            let args = (case.start)(&w, n);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let o = w.cmd(&args, &[("PRISM_TEST_CRASH_AT", point)]);
+            let err = String::from_utf8_lossy(&o.stderr).to_string();
+            assert!(
+                !o.status.success() && err.contains("cannot reach the daemon"),
+                "the daemon should have died at {point}: {err}"
+            );
+            // The next command starts a clean daemon, which resumes the operation by itself.
+            let ops = w.json(&["operations"]);
+            let id = ops["operations"][0]["id"].as_str().unwrap().to_string();
+            assert_eq!(ops["operations"][0]["kind"], case.kind);
+            let o = w.cmd(&["operation", "follow", &id], &[]);
+            assert!(
+                o.status.success(),
+                "resume after crash at {point}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            (case.check)(&w, n, point);
+            covered += 1;
+        }
+        per_kind.push(format!("{} {}", case.kind, points.len()));
     }
-    // No snapshot is unaccounted for: every one belongs to an image.
-    for r in ["us-east-1", "us-west-2"] {
+    // No snapshot is unaccounted for: every one of ours belongs to an image.
+    for r in ["us-east-1", "us-west-2", "eu-west-1"] {
         let used: Vec<String> = w
             .all_own_images(r)
             .into_iter()
             .flat_map(|i| i.snapshot_ids)
             .collect();
-        for s in w.snapshots(r) {
-            if s.tags.contains_key(tags::OPERATION) || s.tags.contains_key(tags::SAVED_TEMPLATE) {
-                assert!(used.contains(&s.id), "orphan snapshot {} in {r}", s.id);
+        for snap in w.snapshots(r) {
+            if snap.tags.contains_key(tags::OPERATION)
+                || snap.tags.contains_key(tags::SAVED_TEMPLATE)
+            {
+                assert!(
+                    used.contains(&snap.id),
+                    "orphan snapshot {} in {r}",
+                    snap.id
+                );
             }
         }
     }
-    // Launch crash points too.
-    for (n, point) in [
-        "launch.v1:run_instance:started",
-        "launch.v1:run_instance:acted",
-        "launch.v1:run_instance:succeeded",
-        "launch.v1:wait_running:started",
-    ]
-    .iter()
-    .enumerate()
-    {
-        let _ = w.cmd(&["daemon", "stop"], &[]);
-        let name = format!("l-crash-{n}");
-        let o = w.cmd(
-            &["launch", "python-ml", &name],
-            &[("PRISM_TEST_CRASH_AT", point)],
-        );
-        assert!(!o.status.success());
-        let id = w.json(&["operations"])["operations"][0]["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        w.ok(&["operation", "follow", &id]);
-        assert_eq!(
-            w.instance_state("us-east-1", &name),
-            InstanceState::Running,
-            "one running instance after {point}"
-        );
-        covered += 1;
-    }
-    println!(
-        "crash points covered: {covered} (save {} + launch 4)",
-        points.len()
-    );
+    println!("crash points covered: {covered} ({})", per_kind.join(", "));
 }
 
 #[test]
@@ -854,4 +952,53 @@ fn a_damaged_store_is_set_aside_and_workstations_come_back_from_ec2() {
         log.contains("damaged") && log.contains("not resumed"),
         "the log says what could not be recovered"
     );
+}
+
+#[test]
+fn no_secret_reaches_a_log_line_or_an_error() {
+    let w = World::new();
+    let secret = "SeCrEtKeY0123456789abcdefghijABCDEFGHIJ";
+    let session = "SeSsIoNtOkEn-FQoGZXIvYXdzEJr-very-long-session-token";
+    let env = [
+        ("AWS_SECRET_ACCESS_KEY", secret),
+        ("AWS_SESSION_TOKEN", session),
+        ("PRISM_LOG", "debug"),
+    ];
+    let mut outputs = String::new();
+    for args in [
+        &["launch", "python-ml", "secret-ws"][..],
+        &[
+            "save",
+            "secret-ws",
+            "secret-env",
+            "--copy-to-regions",
+            "us-west-2",
+            "--yes",
+        ],
+        &["launch", "nope-template", "x1"],
+        &["save", "ghost", "secret-env2", "--yes"],
+        &["list", "-o", "json"],
+        &["daemon", "status", "-o", "json"],
+        &["operations", "-o", "json"],
+    ] {
+        let o = w.cmd(args, &env);
+        outputs.push_str(&String::from_utf8_lossy(&o.stdout));
+        outputs.push_str(&String::from_utf8_lossy(&o.stderr));
+    }
+    let state = w.home.path().join("state");
+    let token = std::fs::read_to_string(state.join("token")).unwrap();
+    let _ = w.cmd(&["daemon", "stop"], &env);
+    let log = std::fs::read_to_string(state.join("prismd.log")).unwrap();
+    assert!(
+        log.len() > 200,
+        "the daemon logged something at debug level"
+    );
+    for (what, s) in [
+        ("secret key", secret),
+        ("session token", session),
+        ("daemon token", token.trim()),
+    ] {
+        assert!(!log.contains(s), "the {what} is in the daemon log");
+        assert!(!outputs.contains(s), "the {what} is in the CLI's output");
+    }
 }
