@@ -279,10 +279,16 @@ fn researcher_workflow_save_copy_launch_and_versions() {
         "prism template copy my-env",
     );
 
-    // Second save: version 2; versions are listed; T@1 pins.
-    let op2 = w.json(&["save", "my-research", "my-env", "--yes"]);
+    // Second save, public: version 2; versions are listed; T@1 pins.
+    let op2 = w.json(&["save", "my-research", "my-env", "--public", "--yes"]);
     assert_eq!(op2["result"]["version"], 2);
-    assert_eq!(w.images("us-east-1", "my-env", "2").len(), 1);
+    let v2 = w.images("us-east-1", "my-env", "2");
+    assert_eq!(v2.len(), 1);
+    assert!(v2[0].public, "--public makes the image public");
+    assert!(
+        !w.images("us-east-1", "my-env", "1")[0].public,
+        "version 1 stays private"
+    );
     let versions = w.json(&["template", "versions", "my-env"]);
     assert_eq!(versions, serde_json::json!(["1", "2"]));
     w.ok(&["launch", "my-env@1", "pinned"]);
@@ -1000,5 +1006,31 @@ fn no_secret_reaches_a_log_line_or_an_error() {
     ] {
         assert!(!log.contains(s), "the {what} is in the daemon log");
         assert!(!outputs.contains(s), "the {what} is in the CLI's output");
+    }
+}
+
+#[test]
+fn completions_man_page_and_yaml_output_come_from_the_cli_definition() {
+    let w = World::new();
+    let bash = w.ok(&["completions", "bash"]);
+    assert!(bash.contains("prism") && bash.contains("save") && bash.contains("--copy-to-regions"));
+    let man = w.ok(&["man"]);
+    assert!(man.contains(".TH") && man.contains("launch"));
+    let yaml = w.ok(&["templates", "-o", "yaml"]);
+    assert!(yaml.contains("name: python-ml"), "{yaml}");
+    let help = w.ok(&["--help"]);
+    for cmd in [
+        "launch",
+        "list",
+        "stop",
+        "start",
+        "delete",
+        "save",
+        "templates",
+        "template",
+        "operations",
+        "daemon",
+    ] {
+        assert!(help.contains(cmd), "--help lists {cmd}");
     }
 }
