@@ -146,6 +146,26 @@ def bench_scale(b, n, runs):
     print(f"| prismd peak RSS | {b.daemon_peak_rss_mb():.0f} MiB |")
 
 
+def bench_catalogue(b, n, runs):
+    """n saved versions in the local catalogue (written as a refresh writes them), without
+    moto's quadratic DescribeImages in the way: the cost of Prism's own catalogue."""
+    d = os.path.join(b.env["PRISM_HOME"], "templates", "discovered")
+    os.makedirs(d, exist_ok=True)
+    for i in range(n):
+        name, version = f"cat-{i // 5}", str(i % 5 + 1)
+        with open(os.path.join(d, f"{name}@{version}.yaml"), "w") as f:
+            f.write(f"name: {name}\nversion: \"{version}\"\ndescription: scale test {i}\nbase: ami-based\n"
+                    f"package_manager: ami\nsource: saved-from-instance\nsaved_from: ws\n"
+                    f"ami_config:\n  amis:\n    us-east-1:\n      x86_64: ami-{i:017x}\n")
+    first = b.timed("templates")
+    samples = [b.timed("templates") for _ in range(runs)]
+    info = [b.timed("template", "info", "cat-7") for _ in range(runs)]
+    print(f"| `prism templates`, first after {n} versions appeared (loads and parses them) | {first * 1000:.0f} ms |")
+    print(f"| `prism templates` from the cached catalogue (median of {runs}) | {median_ms(samples):.1f} ms |")
+    print(f"| `prism template info cat-7` (median of {runs}) | {median_ms(info):.1f} ms |")
+    print(f"| prismd peak RSS | {b.daemon_peak_rss_mb():.0f} MiB |")
+
+
 def bench_concurrent(b, n):
     for i in range(n):
         b.prism("launch", "python-ml", f"c-ws-{i}", "--detach")
@@ -178,12 +198,12 @@ def main():
     ap.add_argument("--save-runs", type=int, default=5)
     ap.add_argument("--scale-versions", type=int, default=5000)
     ap.add_argument("--concurrent-saves", type=int, default=50)
-    ap.add_argument("--only", choices=["save", "latency", "concurrent", "scale"], help="run one section")
+    ap.add_argument("--only", choices=["save", "latency", "concurrent", "catalogue", "scale"], help="run one section")
     a = ap.parse_args()
     b = Bench(a.bin)
     try:
         want = lambda s: a.only in (None, s)
-        if want("save") or want("scale"):
+        if want("save") or want("scale") or want("catalogue"):
             print("## Save on moto: prism against a boto3 script\n\n| measurement | median |\n|---|---:|")
             bench_save(b, a.save_runs)
         if want("latency"):
@@ -192,8 +212,11 @@ def main():
         if want("concurrent"):
             print(f"\n## {a.concurrent_saves} saves at once\n\n| measurement | value |\n|---|---:|")
             bench_concurrent(b, a.concurrent_saves)
+        if want("catalogue"):
+            print(f"\n## Catalogue with {a.scale_versions} saved versions\n\n| measurement | value |\n|---|---:|")
+            bench_catalogue(b, a.scale_versions, a.runs)
         if want("scale"):
-            print("\n## Scale: many saved versions")
+            print("\n## Scale: many saved versions in the account (through moto)")
             bench_scale(b, a.scale_versions, a.runs)
     finally:
         b.close()
