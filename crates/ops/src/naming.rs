@@ -73,16 +73,7 @@ pub fn validate_tags(tags: &std::collections::BTreeMap<String, String>) -> Resul
 
 /// Checks a region name's shape (`xx-name-N`) before asking EC2 whether it exists.
 pub fn region_shape_ok(region: &str) -> bool {
-    let parts: Vec<&str> = region.split('-').collect();
-    parts.len() >= 3
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        })
-        && parts
-            .last()
-            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
+    prism_templates::validate::looks_like_region(region)
 }
 
 #[cfg(test)]

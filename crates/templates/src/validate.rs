@@ -289,7 +289,7 @@ pub fn looks_like_ami_id(s: &str) -> bool {
 }
 
 /// Shape of an AWS region name: `xx-name-N` or `xx-gov-name-N` (lowercase).
-fn looks_like_region(s: &str) -> bool {
+pub fn looks_like_region(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() >= 3
         && parts.iter().all(|p| {
