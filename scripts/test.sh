@@ -6,9 +6,16 @@ bash scripts/setup-moto.sh
 export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
-# --nocapture shows the crash test's coverage line in CI's output.
-cargo test --workspace -- --nocapture 2>&1 | tee /tmp/prism-test-$$.log
+log=$(mktemp)
+# --nocapture shows the crash matrix's and the soak's figure lines in CI's output.
+set +e
+cargo test --workspace -- --nocapture 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
-grep -hE "crash points covered|^operations [0-9]+, succeeded" /tmp/prism-test-$$.log || true
-rm -f /tmp/prism-test-$$.log
+set -e
+echo
+grep -hE "crash points covered|^operations [0-9]+, succeeded" "$log" || true
+# One closing line over every test binary (cargo's own last line is a doc-test summary).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
+     END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+rm -f "$log"
 exit "$status"
