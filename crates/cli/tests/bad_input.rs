@@ -799,8 +799,9 @@ fn api_cases() -> Vec<Case> {
         get("api-unknown-api-version", "/v2/health", 404, ""),
         req("api-delete-workstation-verb", "DELETE", "/v1/workstations/busy", None, 404, ""),
         get("api-get-on-saves", "/v1/saves", 405, ""),
-        get("api-get-on-validate", "/v1/templates/validate", 405, ""),
-        get("api-get-on-copies", "/v1/templates/copies", 405, ""),
+        // GET on these paths asks for a template of that name (a valid template name).
+        get("api-get-on-validate", "/v1/templates/validate", 404, "template 'validate' not found"),
+        get("api-get-on-copies", "/v1/templates/copies", 404, "template 'copies' not found"),
         get("api-get-on-shutdown", "/v1/daemon/shutdown", 405, ""),
         get("api-get-on-workstation-action", "/v1/workstations/busy/stop", 405, ""),
         req("api-put-on-saves", "PUT", "/v1/saves", Some(dry("").into_bytes()), 405, ""),
@@ -825,7 +826,7 @@ fn api_cases() -> Vec<Case> {
         post("api-copies-builtin", "/v1/templates/copies", r#"{"template":"python-ml","to_region":"moon"}"#, 400, "not a saved template"),
         // other endpoints
         post("api-validate-relative-path", "/v1/templates/validate", r#"{"path":"relative.yaml"}"#, 400, "the path must be absolute"),
-        post("api-validate-directory", "/v1/templates/validate", r#"{"path":"{home}"}"#, 200, r#""valid":false"#),
+        post("api-validate-directory", "/v1/templates/validate", r#"{"path":"{home}"}"#, 400, "is not a regular file"),
         get("api-operation-unknown", "/v1/operations/ffffffff-0000", 404, "no operation 'ffffffff-0000'"),
         post("api-operation-cancel-unknown", "/v1/operations/ffffffff-0000/cancel", "{}", 404, "no operation 'ffffffff-0000'"),
         get("api-operations-limit-negative", "/v1/operations?limit=-1", 400, "Failed to deserialize query string"),

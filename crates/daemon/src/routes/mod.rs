@@ -79,8 +79,15 @@ pub fn router(state: AppState, token: Token) -> Router {
         .route("/v1/openapi.json", get(daemon::openapi))
         .route("/v1/daemon/shutdown", post(daemon::shutdown))
         .route("/v1/templates", get(templates::list))
-        .route("/v1/templates/validate", post(templates::validate))
-        .route("/v1/templates/copies", post(templates::copy))
+        // GET on these paths is a template that happens to have that name.
+        .route(
+            "/v1/templates/validate",
+            post(templates::validate).get(|s| templates::info_named(s, "validate")),
+        )
+        .route(
+            "/v1/templates/copies",
+            post(templates::copy).get(|s| templates::info_named(s, "copies")),
+        )
         .route("/v1/templates/{name}", get(templates::info))
         .route(
             "/v1/workstations",
@@ -101,7 +108,10 @@ pub fn router(state: AppState, token: Token) -> Router {
     // A refresh reads every Prism image of every region the user works in: read-only, but
     // thousands of images on a slow endpoint take minutes. 15 min bounds it.
     let bulk = Router::new()
-        .route("/v1/templates/refresh", post(templates::refresh))
+        .route(
+            "/v1/templates/refresh",
+            post(templates::refresh).get(|s| templates::info_named(s, "refresh")),
+        )
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::GATEWAY_TIMEOUT,
             Duration::from_secs(900),

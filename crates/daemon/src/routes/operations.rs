@@ -36,13 +36,14 @@ pub fn to_api(row: OperationRow, events: Vec<EventRow>) -> Operation {
 
 /// Query of the list.
 #[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// At most this many (default 50).
     pub limit: Option<u32>,
 }
 
 /// Operations, newest first.
-#[utoipa::path(get, path = "/v1/operations", params(ListQuery), responses((status = 200, body = OperationList)))]
+#[utoipa::path(get, path = "/v1/operations", operation_id = "list_operations", params(ListQuery), responses((status = 200, body = OperationList)))]
 pub async fn list(
     State(s): State<AppState>,
     Query(q): Query<ListQuery>,

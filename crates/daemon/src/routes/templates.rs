@@ -60,7 +60,7 @@ fn summary(c: &Catalogue, e: &Entry) -> TemplateSummary {
 }
 
 /// All templates (latest version of each) and the files that failed to load.
-#[utoipa::path(get, path = "/v1/templates", responses((status = 200, body = TemplateList)))]
+#[utoipa::path(get, path = "/v1/templates", operation_id = "list_templates", responses((status = 200, body = TemplateList)))]
 pub async fn list(State(s): State<AppState>) -> HttpResult<TemplateList> {
     let c = load(&s).await?;
     Ok(Json(TemplateList {
@@ -77,7 +77,7 @@ pub async fn list(State(s): State<AppState>) -> HttpResult<TemplateList> {
 }
 
 /// One template (`T` or `T@N`), inheritance resolved.
-#[utoipa::path(get, path = "/v1/templates/{name}", params(("name" = String, Path)), responses((status = 200, body = TemplateDetail), (status = 404, body = prism_api::ApiError)))]
+#[utoipa::path(get, path = "/v1/templates/{name}", operation_id = "template_info", params(("name" = String, Path)), responses((status = 200, body = TemplateDetail), (status = 404, body = prism_api::ApiError)))]
 pub async fn info(
     State(s): State<AppState>,
     Path(name): Path<String>,
@@ -101,6 +101,11 @@ pub async fn info(
     }))
 }
 
+/// `GET` of a template whose name is also a route (`validate`, `copies`, `refresh`).
+pub async fn info_named(s: State<AppState>, name: &'static str) -> HttpResult<TemplateDetail> {
+    info(s, Path(name.to_string())).await
+}
+
 /// Validates a template file against the catalogue.
 #[utoipa::path(post, path = "/v1/templates/validate", request_body = ValidateRequest, responses((status = 200, body = ValidateReport)))]
 pub async fn validate(
@@ -112,6 +117,14 @@ pub async fn validate(
         return Err(HttpError::bad_request(
             "the path must be absolute",
             Some("the prism CLI makes it absolute for you".into()),
+        ));
+    }
+    // Only regular files: a FIFO or device would block the reading thread forever.
+    let meta = tokio::fs::metadata(&path).await;
+    if !meta.as_ref().is_ok_and(|m| m.is_file()) {
+        return Err(HttpError::bad_request(
+            format!("{} is not a regular file", req.path),
+            Some("give the path of a template YAML file".into()),
         ));
     }
     let c = load(&s).await?;
@@ -157,6 +170,11 @@ pub async fn refresh(
         .into_iter()
         .map(|w| w.region)
         .collect();
+    if let Some(r) = &req.aws.region {
+        if !prism_ops::naming::region_shape_ok(r) {
+            return Err(prism_ops::regions::not_a_region(r).into());
+        }
+    }
     regions.extend(req.aws.region.clone());
     regions.extend(s.default_region.clone());
     let c = load(&s).await?;

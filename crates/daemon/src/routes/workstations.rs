@@ -15,6 +15,7 @@ use std::collections::BTreeSet;
 
 /// Query of the list.
 #[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Refresh from EC2 (default true).
     pub refresh: Option<bool>,
@@ -42,7 +43,7 @@ fn to_api_ws(w: WorkstationRow) -> Workstation {
 }
 
 /// Workstations, refreshed from EC2 (by the `prism:managed` tag) in every region the user works in.
-#[utoipa::path(get, path = "/v1/workstations", params(ListQuery), responses((status = 200, body = WorkstationList)))]
+#[utoipa::path(get, path = "/v1/workstations", operation_id = "list_workstations", params(ListQuery), responses((status = 200, body = WorkstationList)))]
 pub async fn list(
     State(s): State<AppState>,
     Query(q): Query<ListQuery>,
@@ -57,6 +58,11 @@ pub async fn list(
             .into_iter()
             .map(|w| w.region)
             .collect();
+        if let Some(r) = &q.region {
+            if !prism_ops::naming::region_shape_ok(r) {
+                return Err(prism_ops::regions::not_a_region(r).into());
+            }
+        }
         if let Some(r) = q.region.clone().or_else(|| s.default_region.clone()) {
             regions.insert(r);
         }
