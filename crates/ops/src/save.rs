@@ -186,9 +186,10 @@ pub async fn prepare(
         if r.is_empty() || copy_regions.contains(&r) {
             continue;
         }
-        crate::regions::check(cloud.as_ref(), &r).await?;
         copy_regions.push(r);
     }
+    // One DescribeRegions for all copy regions.
+    crate::regions::check_all(cloud.as_ref(), &copy_regions).await?;
     let found = find_workstation(env, cloud.as_ref(), &req.workstation, region).await?;
     let inst = found.instance;
     copy_regions.retain(|r| *r != found.region);

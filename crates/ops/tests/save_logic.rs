@@ -354,3 +354,28 @@ async fn throttling_and_lost_answers_do_not_duplicate_images() {
     assert_eq!(per_region("us-west-2"), 1);
     assert_eq!(rig.instance_state(&id), InstanceState::Running);
 }
+
+#[tokio::test(start_paused = true)]
+async fn copy_regions_are_checked_with_one_describe_regions_call() {
+    let rig = Rig::new(FakeTimings::default());
+    rig.workstation("ws", 50).await;
+    let before = rig.fake.calls().len();
+    let req = Rig::save_request("ws", "my-env", &["us-west-2", "eu-west-1", "us-east-2"]);
+    prism_ops::save::prepare(&rig.env, &rig.catalogue(), &req, REGION)
+        .await
+        .unwrap();
+    let n = rig.fake.calls()[before..]
+        .iter()
+        .filter(|c| c.action == "DescribeRegions")
+        .count();
+    assert_eq!(n, 1);
+    let bad = Rig::save_request("ws", "my-env", &["us-west-2", "eu-north-99"]);
+    let err = prism_ops::save::prepare(&rig.env, &rig.catalogue(), &bad, REGION)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("unknown or disabled region 'eu-north-99'"),
+        "{err}"
+    );
+}
