@@ -473,8 +473,8 @@ pub struct Submitted {
     pub operation: Operation,
 }
 
-/// The AWS environment variables that decide where and as whom the daemon calls AWS.
-/// Profile and region are per request and are not part of it.
+/// The environment variables that decide where, as whom and how patiently the daemon calls
+/// AWS. Profile and region are per request and are not part of it.
 pub const AWS_ENV_KEYS: &[&str] = &[
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
@@ -485,6 +485,7 @@ pub const AWS_ENV_KEYS: &[&str] = &[
     "AWS_CONFIG_FILE",
     "AWS_SHARED_CREDENTIALS_FILE",
     "AWS_CA_BUNDLE",
+    "PRISM_AWS_ATTEMPT_TIMEOUT",
 ];
 
 /// A stable, non-reversible fingerprint of the AWS environment (FNV-1a over the values of

@@ -20,4 +20,7 @@ mod snapshots;
 mod tagging;
 
 pub use client::AwsCloud;
-pub use factory::{AwsCloudFactory, ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, MAX_ATTEMPTS};
+pub use factory::{
+    attempt_timeout_from, AwsCloudFactory, ATTEMPT_TIMEOUT, ATTEMPT_TIMEOUT_ENV, CONNECT_TIMEOUT,
+    MAX_ATTEMPTS, MAX_ATTEMPT_TIMEOUT_SECS,
+};

@@ -5,8 +5,9 @@ use prism_cloud::{
     Cloud, CloudErrorKind, CloudFactory, CopyImageRequest, CreateImageRequest, ImageQuery,
     ImageState, InstanceFilter, InstanceState, RunSpec, Share, SnapshotQuery, Tags,
 };
-use prism_testkit::Moto;
+use prism_testkit::{Fault, FaultPlan, FaultProxy, FaultRule, Moto};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 const REGION: &str = "us-east-1";
 const OTHER_REGION: &str = "us-west-2";
@@ -562,4 +563,55 @@ async fn unreachable_endpoint_is_transient() {
     assert!(err.code.is_none());
     assert!(!err.message.is_empty());
     assert!(!err.message.eq_ignore_ascii_case("service error"));
+}
+
+#[tokio::test]
+async fn the_attempt_timeout_bounds_each_call_and_can_be_raised() {
+    // Every DescribeImages answer comes 3 s late (moto still answers it).
+    let moto = Moto::start();
+    let plan = FaultPlan::new(
+        1,
+        vec![FaultRule::new(
+            &["DescribeImages"],
+            Fault::Delay(Duration::from_secs(3)),
+        )],
+    );
+    let proxy = FaultProxy::start(&moto.endpoint, plan);
+    let query = ImageQuery {
+        owners: vec!["self".into()],
+        ..Default::default()
+    };
+
+    // 1 s per attempt: every attempt times out, and the error says so.
+    let impatient =
+        AwsCloudFactory::with_endpoint_and_timeout(&proxy.endpoint, Duration::from_secs(1)).await;
+    let cloud = impatient.cloud(None).await.unwrap();
+    let t = Instant::now();
+    let err = cloud
+        .describe_images(REGION, &query)
+        .await
+        .expect_err("3 s answers with a 1 s attempt timeout");
+    eprintln!("impatient: {err} after {:?}", t.elapsed());
+    assert_eq!(err.kind, CloudErrorKind::Transient, "{err}");
+    assert_eq!(err.action, "DescribeImages");
+    assert!(err.message.contains("timed out"), "{err}");
+    assert_eq!(
+        proxy.stats().requests_by_action.get("DescribeImages"),
+        Some(&(prism_aws::MAX_ATTEMPTS as u64)),
+        "each attempt reached the server"
+    );
+
+    // 10 s per attempt: the same slow call succeeds on its first attempt.
+    proxy.reset_stats();
+    let patient =
+        AwsCloudFactory::with_endpoint_and_timeout(&proxy.endpoint, Duration::from_secs(10)).await;
+    let cloud = patient.cloud(None).await.unwrap();
+    cloud
+        .describe_images(REGION, &query)
+        .await
+        .expect("a 3 s answer fits in 10 s");
+    assert_eq!(
+        proxy.stats().requests_by_action.get("DescribeImages"),
+        Some(&1)
+    );
 }

@@ -25,6 +25,8 @@ impl Client {
     /// Connects to the daemon, starting it if none runs, and checks its AWS environment matches.
     pub async fn connect(check_env: bool) -> CliResult<Client> {
         let paths = Paths::from_env().map_err(|e| daemon_err(e, "set PRISM_HOME"))?;
+        // Checked here too, so a bad value is refused before a daemon starts with it.
+        prism_daemon::aws_attempt_timeout().map_err(|e| CliError::refused(e, None))?;
         let c = match Self::existing(&paths).await {
             Some(c) => c,
             None => {
@@ -38,8 +40,9 @@ impl Client {
             if h.aws_env_fingerprint != mine {
                 return Err(CliError::Daemon {
                     message: format!(
-                        "the running daemon (pid {}) uses a different AWS environment (credentials or endpoint{}) than this shell",
+                        "the running daemon (pid {}) uses a different AWS environment (credentials, endpoint or {}{}) than this shell",
                         h.pid,
+                        "PRISM_AWS_ATTEMPT_TIMEOUT",
                         h.aws_endpoint.map(|e| format!(": it uses {e}")).unwrap_or_default()
                     ),
                     hint: Some("restart it with this shell's environment: prism daemon stop (the next command starts it again)".into()),

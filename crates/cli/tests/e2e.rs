@@ -1034,3 +1034,42 @@ fn completions_man_page_and_yaml_output_come_from_the_cli_definition() {
         assert!(help.contains(cmd), "--help lists {cmd}");
     }
 }
+
+#[test]
+fn the_aws_attempt_timeout_is_checked_before_a_daemon_starts_and_part_of_its_environment() {
+    let w = World::new();
+    let daemon_file = w.home.path().join("state/daemon.json");
+    // A value that is not whole seconds in range is refused, and no daemon is started with it.
+    for bad in ["abc", "0", "30s", "7200"] {
+        let o = w.cmd(&["templates"], &[("PRISM_AWS_ATTEMPT_TIMEOUT", bad)]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{bad}: {err}");
+        assert!(
+            err.contains("PRISM_AWS_ATTEMPT_TIMEOUT") && err.contains("from 1 to 3600"),
+            "{bad}: {err}"
+        );
+        assert!(!daemon_file.exists(), "{bad}: a daemon was started");
+    }
+    // prismd itself refuses it too (e.g. started by a service manager), with the same words.
+    let o = Command::new(env!("CARGO_BIN_EXE_prismd"))
+        .env("PRISM_HOME", w.home.path())
+        .env("PRISM_AWS_ATTEMPT_TIMEOUT", "never")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "prismd started: {err}");
+    assert!(err.contains("PRISM_AWS_ATTEMPT_TIMEOUT=\"never\""), "{err}");
+    assert!(!daemon_file.exists());
+
+    // A valid value works, and a daemon started with another one is not silently reused.
+    w.ok(&["templates"]);
+    assert!(daemon_file.exists());
+    let o = w.cmd(&["list"], &[("PRISM_AWS_ATTEMPT_TIMEOUT", "300")]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    assert!(err.contains("PRISM_AWS_ATTEMPT_TIMEOUT"), "{err}");
+    assert!(err.contains("prism daemon stop"), "{err}");
+    w.ok(&["daemon", "stop"]);
+    let o = w.cmd(&["list"], &[("PRISM_AWS_ATTEMPT_TIMEOUT", "300")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}

@@ -8,4 +8,4 @@ pub mod server;
 pub mod state;
 
 pub use paths::{DaemonAddress, Paths};
-pub use server::run;
+pub use server::{aws_attempt_timeout, run};

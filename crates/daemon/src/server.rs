@@ -53,9 +53,25 @@ fn open_store(paths: &Paths) -> anyhow::Result<Store> {
     }
 }
 
+/// The time allowed per AWS call attempt, from `PRISM_AWS_ATTEMPT_TIMEOUT` (see
+/// [`prism_aws::attempt_timeout_from`]); the CLI checks it too before it starts a daemon.
+pub fn aws_attempt_timeout() -> Result<std::time::Duration, String> {
+    prism_aws::attempt_timeout_from(
+        std::env::var(prism_aws::ATTEMPT_TIMEOUT_ENV)
+            .ok()
+            .as_deref(),
+    )
+}
+
 /// Runs the daemon until it is asked to stop (API, SIGTERM or Ctrl-C).
 pub async fn run() -> anyhow::Result<()> {
     let paths = Paths::from_env().map_err(anyhow::Error::msg)?;
+    let attempt_timeout = prism_aws::attempt_timeout_from(
+        std::env::var(prism_aws::ATTEMPT_TIMEOUT_ENV)
+            .ok()
+            .as_deref(),
+    )
+    .map_err(anyhow::Error::msg)?;
     paths
         .ensure_state_dir()
         .with_context(|| format!("creating {}", paths.state_dir.display()))?;
@@ -88,7 +104,7 @@ pub async fn run() -> anyhow::Result<()> {
     } else {
         OpsConfig::default()
     };
-    let clouds = prism_aws::AwsCloudFactory::new();
+    let clouds = prism_aws::AwsCloudFactory::new().with_attempt_timeout(attempt_timeout);
     let env = Env {
         clouds: Arc::new(clouds),
         store,
