@@ -8,6 +8,17 @@ use indicatif::{ProgressBar, ProgressStyle};
 use prism_api::{Operation, OperationStatus};
 use std::time::Duration;
 
+/// Fastest and slowest poll of a followed operation.
+const POLL_MIN: Duration = Duration::from_millis(20);
+const POLL_MAX: Duration = Duration::from_millis(300);
+
+/// How long to wait before asking again about an operation followed for `elapsed`: a tenth
+/// of it, within [`POLL_MIN`, `POLL_MAX`], so the end of a short operation (a save on an
+/// emulator takes ~75 ms) is seen within ~20 ms while hours-long ones cost ~3 requests a second.
+fn poll_interval(elapsed: Duration) -> Duration {
+    (elapsed / 10).clamp(POLL_MIN, POLL_MAX)
+}
+
 /// Follows `id` until it ends; returns the final operation. Failed → `CliError::OperationFailed`.
 pub async fn follow(client: &Client, id: &str, quiet: bool) -> CliResult<Operation> {
     let bar = if fancy() && !quiet {
@@ -25,6 +36,7 @@ pub async fn follow(client: &Client, id: &str, quiet: bool) -> CliResult<Operati
     let plain = !fancy() && !quiet;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
+    let following_since = tokio::time::Instant::now();
     loop {
         let op: Operation = client.get(&format!("/v1/operations/{id}")).await?;
         let mut started_at: std::collections::HashMap<String, String> = Default::default();
@@ -100,8 +112,23 @@ pub async fn follow(client: &Client, id: &str, quiet: bool) -> CliResult<Operati
                 bar.finish_and_clear();
                 return Err(CliError::Detached(op.id));
             }
-            // Poll interval: operations take seconds to hours; 300 ms keeps the display live.
-            _ = tokio::time::sleep(Duration::from_millis(300)) => {}
+            // Operations take milliseconds (emulator) to hours: see `poll_interval`.
+            _ = tokio::time::sleep(poll_interval(following_since.elapsed())) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polls_fast_at_first_and_at_most_every_300_ms() {
+        assert_eq!(poll_interval(Duration::ZERO), POLL_MIN);
+        assert_eq!(
+            poll_interval(Duration::from_millis(500)),
+            Duration::from_millis(50)
+        );
+        assert_eq!(poll_interval(Duration::from_secs(3600)), POLL_MAX);
     }
 }
