@@ -276,10 +276,19 @@ pub struct SaveRequest {
     /// Where.
     #[serde(default)]
     pub aws: AwsTarget,
+    /// Longest wait, in seconds, for the image and for each region copy to become available
+    /// (60 to 604,800); default 6 h for the image and 12 h per copy.
+    #[serde(default)]
+    pub max_wait_seconds: Option<u64>,
     /// Only check and describe the plan; create nothing.
     #[serde(default)]
     pub dry_run: bool,
 }
+
+/// Shortest `max_wait_seconds` accepted: less would fail nearly every real save.
+pub const MAX_WAIT_MIN_SECONDS: u64 = 60;
+/// Longest `max_wait_seconds` accepted (7 days): beyond that something is wrong with the image.
+pub const MAX_WAIT_MAX_SECONDS: u64 = 7 * 24 * 3600;
 
 /// What a save will do, answered to a dry run.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -308,6 +317,12 @@ pub struct SavePlan {
     pub volume_gb: i64,
     /// Estimated monthly snapshot storage cost in USD (all regions).
     pub estimated_monthly_cost_usd: f64,
+    /// How long the save waits for the image to become available before it gives up.
+    #[serde(default)]
+    pub image_wait_seconds: u64,
+    /// How long it waits for each region copy (0 without copies).
+    #[serde(default)]
+    pub copy_wait_seconds: u64,
     /// Warnings (e.g. live mode is crash-consistent).
     pub warnings: Vec<String>,
 }
@@ -319,6 +334,9 @@ pub struct CopyRequest {
     pub template: String,
     /// Destination region.
     pub to_region: String,
+    /// Longest wait, in seconds, for the copy to become available (60 to 604,800; default 12 h).
+    #[serde(default)]
+    pub max_wait_seconds: Option<u64>,
     /// Credentials profile.
     #[serde(default)]
     pub aws: AwsTarget,

@@ -198,7 +198,7 @@ fn save_request() -> impl Strategy<Value = SaveRequest> {
         ]),
         prop::collection::btree_map(text(), text(), 0..4),
         aws_target(),
-        any::<bool>(),
+        (prop::option::of(any::<u64>()), any::<bool>()),
     )
         .prop_map(
             |(
@@ -209,7 +209,7 @@ fn save_request() -> impl Strategy<Value = SaveRequest> {
                 mode,
                 tags,
                 aws,
-                dry_run,
+                (max_wait_seconds, dry_run),
             )| SaveRequest {
                 workstation,
                 template,
@@ -220,6 +220,7 @@ fn save_request() -> impl Strategy<Value = SaveRequest> {
                 mode,
                 tags,
                 aws,
+                max_wait_seconds,
                 dry_run,
             },
         )
@@ -245,11 +246,14 @@ fn launch_request() -> impl Strategy<Value = LaunchRequest> {
 }
 
 fn copy_request() -> impl Strategy<Value = CopyRequest> {
-    (text(), text(), aws_target()).prop_map(|(template, to_region, aws)| CopyRequest {
-        template,
-        to_region,
-        aws,
-    })
+    (text(), text(), prop::option::of(any::<u64>()), aws_target()).prop_map(
+        |(template, to_region, max_wait_seconds, aws)| CopyRequest {
+            template,
+            to_region,
+            max_wait_seconds,
+            aws,
+        },
+    )
 }
 
 /// A valid request of any of the six kinds, as JSON.

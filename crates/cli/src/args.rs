@@ -152,6 +152,10 @@ pub struct SaveArgs {
     /// Extra tag `K=V` (repeatable).
     #[arg(long = "tag", value_parser = parse_tag)]
     pub tags: Vec<(String, String)>,
+    /// Longest wait for the image, and for each copy, to become available (e.g. 90m, 8h, 2d;
+    /// 1m to 7d). Default: 6h for the image, 12h per copy. Raise it for multi-TB volumes.
+    #[arg(long, value_name = "DURATION", value_parser = parse_max_wait)]
+    pub max_wait: Option<u64>,
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -161,6 +165,18 @@ pub struct SaveArgs {
     /// Only check and show the plan.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// `--max-wait`: a duration such as `90m`, `8h` or `2d`, in whole seconds within the range
+/// the daemon accepts.
+fn parse_max_wait(s: &str) -> Result<u64, String> {
+    let d = humantime::parse_duration(s.trim())
+        .map_err(|e| format!("'{s}' is not a duration ({e}); write e.g. 90m, 8h or 2d"))?;
+    let secs = d.as_secs();
+    if !(prism_api::MAX_WAIT_MIN_SECONDS..=prism_api::MAX_WAIT_MAX_SECONDS).contains(&secs) {
+        return Err(format!("'{s}' is out of range: use 1m to 7d"));
+    }
+    Ok(secs)
 }
 
 fn parse_tag(s: &str) -> Result<(String, String), String> {
@@ -206,6 +222,9 @@ pub enum TemplateCommand {
         /// Destination region.
         #[arg(long)]
         to_region: String,
+        /// Longest wait for the copy to become available (e.g. 8h, 2d; 1m to 7d; default 12h).
+        #[arg(long, value_name = "DURATION", value_parser = parse_max_wait)]
+        max_wait: Option<u64>,
         /// Return the operation id at once.
         #[arg(long)]
         detach: bool,

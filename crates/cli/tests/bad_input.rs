@@ -489,6 +489,44 @@ fn cli_cases() -> Vec<Case> {
             "invalid value 'bogus' for '--mode",
         ),
         cli("cli-save-without-yes", &["save", WS, "ok-env"], 1, "--yes"),
+        save_with(
+            "cli-save-max-wait-30s",
+            &["--max-wait", "30s"],
+            2,
+            "'30s' is out of range: use 1m to 7d",
+        ),
+        save_with(
+            "cli-save-max-wait-8-days",
+            &["--max-wait", "8d"],
+            2,
+            "'8d' is out of range",
+        ),
+        save_with(
+            "cli-save-max-wait-not-a-duration",
+            &["--max-wait", "soon"],
+            2,
+            "'soon' is not a duration",
+        ),
+        save_with(
+            "cli-save-max-wait-negative",
+            &["--max-wait=-5h"],
+            2,
+            "'-5h' is not a duration",
+        ),
+        cli(
+            "cli-template-copy-max-wait-bare-number",
+            &[
+                "template",
+                "copy",
+                "python-ml",
+                "--to-region",
+                "us-west-2",
+                "--max-wait",
+                "3600",
+            ],
+            2,
+            "'3600' is not a duration",
+        ),
         // templates
         cli(
             "cli-template-info-unknown",
@@ -824,6 +862,10 @@ fn api_cases() -> Vec<Case> {
         post("api-saves-copy-malformed-region", "/v1/saves", dry(r#""copy_to_regions":["nowhere-9"],"#), 400, "'nowhere-9' is not a region name"),
         post("api-saves-copy-unknown-region", "/v1/saves", dry(r#""copy_to_regions":["eu-north-99"],"#), 400, "unknown or disabled region 'eu-north-99'"),
         post("api-copies-builtin", "/v1/templates/copies", r#"{"template":"python-ml","to_region":"moon"}"#, 400, "not a saved template"),
+        post("api-copies-max-wait-too-long", "/v1/templates/copies", r#"{"template":"python-ml","to_region":"us-west-2","max_wait_seconds":604801}"#, 400, "max_wait_seconds 604801 is out of range"),
+        post("api-saves-max-wait-zero", "/v1/saves", dry(r#""max_wait_seconds":0,"#), 400, "max_wait_seconds 0 is out of range"),
+        post("api-saves-max-wait-negative", "/v1/saves", dry(r#""max_wait_seconds":-1,"#), 422, "max_wait_seconds"),
+        post("api-saves-max-wait-string", "/v1/saves", dry(r#""max_wait_seconds":"8h","#), 422, "max_wait_seconds"),
         // other endpoints
         post("api-validate-relative-path", "/v1/templates/validate", r#"{"path":"relative.yaml"}"#, 400, "the path must be absolute"),
         post("api-validate-directory", "/v1/templates/validate", r#"{"path":"{home}"}"#, 400, "is not a regular file"),

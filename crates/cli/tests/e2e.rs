@@ -167,6 +167,22 @@ fn researcher_workflow_save_copy_launch_and_versions() {
         InstanceState::Running
     );
 
+    // The plan says how long the save will wait; --max-wait changes it.
+    let dry = ["save", "my-research", "my-env", "--dry-run"];
+    let o = w.cmd(
+        &[&dry[..], &["--copy-to-regions", "us-west-2"]].concat(),
+        &[],
+    );
+    let plan = String::from_utf8_lossy(&o.stderr);
+    // (PRISM_FAST_POLL shortens the defaults to 2 min for the emulator.)
+    assert!(
+        plan.contains("Waits up to 2m for the image and 2m per copy (--max-wait)"),
+        "{plan}"
+    );
+    let plan = w.json(&[&dry[..], &["--max-wait", "1day"]].concat());
+    assert_eq!(plan["image_wait_seconds"], 86_400, "{plan}");
+    assert_eq!(plan["copy_wait_seconds"], 0, "{plan}");
+
     let op = w.json(&[
         "save",
         "my-research",
@@ -178,8 +194,14 @@ fn researcher_workflow_save_copy_launch_and_versions() {
         "--yes",
         "--tag",
         "team=genomics",
+        "--max-wait",
+        "2h",
     ]);
     assert_eq!(op["status"], "succeeded", "{op}");
+    assert_eq!(
+        op["input"]["max_wait_seconds"], 7200,
+        "journaled with the operation"
+    );
     let result = &op["result"];
     assert_eq!(result["version"], 1);
     let regions: Vec<&str> = result["regions"]

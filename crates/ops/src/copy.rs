@@ -5,6 +5,7 @@ use crate::backoff::retry;
 use crate::context::{Env, StepCx};
 use crate::error::{OpsError, StepError};
 use crate::images;
+use crate::max_wait;
 use crate::saga::{Saga, Step};
 use crate::save::{register_amis, RegisterTarget};
 use async_trait::async_trait;
@@ -28,6 +29,9 @@ pub struct CopySpec {
     pub description: String,
     /// Tags for the copy and its snapshots.
     pub tags: Tags,
+    /// Requested bound on the wait for the copy; `None`: the default.
+    #[serde(default)]
+    pub max_wait_seconds: Option<u64>,
 }
 
 /// Makes (or finds) the copy in `dest`, waits for it, tags it and its snapshots. Never fails:
@@ -63,7 +67,8 @@ async fn copy_inner(
     let id = start_copy(cx, cloud, spec, dest)
         .await
         .map_err(|e| (None, e))?;
-    let waited = images::wait_available(cx, cloud, dest, &id, &cx.env.config.copy_wait).await;
+    let wait = max_wait::backoff(&cx.env.config.copy_wait, spec.max_wait_seconds);
+    let waited = images::wait_available(cx, cloud, dest, &id, &wait).await;
     if let Err(e) = waited {
         // A copy that can never become available is removed, not left behind.
         let _ =
@@ -144,6 +149,7 @@ pub async fn prepare(
     catalogue: &prism_templates::Catalogue,
     req: &prism_api::CopyRequest,
 ) -> Result<NewOperation, OpsError> {
+    max_wait::check(req.max_wait_seconds)?;
     let entry = catalogue.get(&req.template).map_err(|e| {
         OpsError::not_found(
             e.to_string(),
@@ -208,6 +214,7 @@ pub async fn prepare(
             image_name: img.name.clone(),
             description: img.description.clone().unwrap_or_default(),
             tags: tags_,
+            max_wait_seconds: req.max_wait_seconds,
         },
         arch,
     };

@@ -160,7 +160,8 @@ fn write_discovered(
         if std::fs::read_to_string(&path).ok().as_deref() == Some(yaml.as_str()) {
             continue;
         }
-        prism_templates::write_atomically(&ddir, &file, &yaml)
+        // A rebuildable cache: no fsync per file, one directory sync for the batch below.
+        prism_templates::write_atomically_unsynced(&ddir, &file, &yaml)
             .map_err(|e| OpsError::Internal(e.to_string()))?;
         written += 1;
     }
@@ -177,6 +178,9 @@ fn write_discovered(
                 }
             }
         }
+    }
+    if written + removed > 0 {
+        prism_templates::sync_directory(&ddir).map_err(|e| OpsError::Internal(e.to_string()))?;
     }
     Ok((written, removed))
 }

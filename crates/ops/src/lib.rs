@@ -17,6 +17,7 @@ pub mod error;
 pub mod images;
 pub mod launch;
 pub mod lifecycle;
+pub mod max_wait;
 pub mod naming;
 pub mod regions;
 pub mod runner;

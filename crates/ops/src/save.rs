@@ -15,6 +15,7 @@ use crate::error::{OpsError, StepError};
 use crate::images;
 use crate::launch::wait_instance_state;
 use crate::lifecycle::find_workstation;
+use crate::max_wait;
 use crate::saga::{Saga, Step};
 use async_trait::async_trait;
 use prism_api::{CaptureMode, RegionOutcome, SavePlan, SaveRequest, SaveResult};
@@ -76,6 +77,9 @@ pub struct SaveInput {
     pub saved_at: String,
     /// The original template, resolved (its defaults carry over), when it still exists.
     pub base_template: Option<Value>,
+    /// Requested bound on each wait for availability (image, copies); `None`: the defaults.
+    #[serde(default)]
+    pub max_wait_seconds: Option<u64>,
 }
 
 impl SaveInput {
@@ -145,6 +149,7 @@ pub async fn prepare(
         }
     }
     crate::naming::validate_tags(&req.tags)?;
+    max_wait::check(req.max_wait_seconds)?;
     if let Some(p) = &req.project {
         crate::naming::validate_project(p)?;
     }
@@ -254,6 +259,7 @@ pub async fn prepare(
         saved_by: identity.arn,
         saved_at: clock::now_rfc3339(),
         base_template,
+        max_wait_seconds: req.max_wait_seconds,
     };
     let mut warnings = vec![];
     if req.mode == CaptureMode::Live {
@@ -281,6 +287,16 @@ pub async fn prepare(
         regions: regions.clone(),
         volume_gb,
         estimated_monthly_cost_usd: monthly_cost(env, volume_gb, regions.len()),
+        image_wait_seconds: max_wait::backoff(&env.config.image_wait, req.max_wait_seconds)
+            .deadline
+            .as_secs(),
+        copy_wait_seconds: if copy_regions.is_empty() {
+            0
+        } else {
+            max_wait::backoff(&env.config.copy_wait, req.max_wait_seconds)
+                .deadline
+                .as_secs()
+        },
         warnings,
     };
     let op = NewOperation {
@@ -659,7 +675,7 @@ impl Step for WaitAvailable {
             cloud.as_ref(),
             &i.region,
             &image_id,
-            &cx.env.config.image_wait,
+            &max_wait::backoff(&cx.env.config.image_wait, i.max_wait_seconds),
         )
         .await?;
         Ok(json!({ "available_at": clock::now_rfc3339(), "size_gb": img.size_gb }))
@@ -710,6 +726,7 @@ impl Step for CopyRegions {
             image_name: i.image_name.clone(),
             description: format!("Prism template {} v{}", i.template, i.version),
             tags: i.image_tags(&cx.op_id),
+            max_wait_seconds: i.max_wait_seconds,
         };
         // All regions at once; each is journaled as it ends so `operation show` shows it.
         let outcomes = futures_util::future::join_all(i.copy_to_regions.iter().map(|r| {

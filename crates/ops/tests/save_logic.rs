@@ -379,3 +379,60 @@ async fn copy_regions_are_checked_with_one_describe_regions_call() {
         "{err}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn max_wait_raises_the_image_deadline_and_bounds_each_copy() {
+    // The image takes 10 h (past the 6 h default) and copies 3 h.
+    let rig = Rig::new(FakeTimings {
+        image_available: Duration::from_secs(10 * 3600),
+        copy_available: Duration::from_secs(3 * 3600),
+        ..Default::default()
+    });
+    let id = rig.workstation("ws", 50).await;
+    let mut req = Rig::save_request("ws", "big-env", &["us-west-2"]);
+    req.max_wait_seconds = Some(11 * 3600);
+    let op = rig.submit_save(&req).await.unwrap();
+    let row = rig.finished(&op).await;
+    assert_eq!(row.status, "succeeded", "{:?}", row.error);
+    let r = result(&row);
+    assert!(r.regions.iter().all(|x| x.status == "available"), "{r:?}");
+    assert_eq!(rig.instance_state(&id), InstanceState::Running);
+
+    // 2 h: the image (1 h) makes it, the copy (3 h) is given up at 2 h, the version is kept.
+    let rig = Rig::new(FakeTimings {
+        image_available: Duration::from_secs(3600),
+        copy_available: Duration::from_secs(3 * 3600),
+        ..Default::default()
+    });
+    rig.workstation("ws", 50).await;
+    let mut req = Rig::save_request("ws", "big-env", &["us-west-2"]);
+    req.max_wait_seconds = Some(2 * 3600);
+    let op = rig.submit_save(&req).await.unwrap();
+    let row = rig.finished(&op).await;
+    assert_eq!(row.status, "succeeded", "{:?}", row.error);
+    let r = result(&row);
+    let west = r.regions.iter().find(|x| x.region == "us-west-2").unwrap();
+    assert_eq!(west.status, "failed");
+    assert!(
+        west.error
+            .as_deref()
+            .unwrap()
+            .contains("timed out after 7200s"),
+        "{west:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_max_wait_out_of_range_is_refused_before_anything_changes() {
+    let rig = Rig::new(FakeTimings::default());
+    rig.workstation("ws", 50).await;
+    let before = rig.fake.calls().len();
+    for bad in [0, 59, 7 * 24 * 3600 + 1] {
+        let mut req = Rig::save_request("ws", "big-env", &[]);
+        req.max_wait_seconds = Some(bad);
+        let err = rig.submit_save(&req).await.expect_err("out of range");
+        assert!(matches!(err, OpsError::Invalid { .. }), "{err}");
+        assert!(err.to_string().contains("max_wait_seconds"), "{err}");
+    }
+    assert_eq!(rig.fake.calls().len(), before, "no EC2 call was made");
+}

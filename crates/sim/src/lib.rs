@@ -153,6 +153,7 @@ async fn run(model: &Model, gb: u32, copies: usize, ordering: Ordering) -> Outco
         mode: CaptureMode::Stop,
         tags: Default::default(),
         aws: AwsTarget::default(),
+        max_wait_seconds: None,
         dry_run: false,
     };
     let catalogue = prism_templates::Catalogue::load(None);

@@ -28,6 +28,19 @@ fn describe(p: &SavePlan) {
         eprintln!("  The workstation is stopped and stays stopped.");
     }
     eprintln!("  Regions: {}", p.regions.join(", "));
+    let hours = |s: u64| humantime::format_duration(std::time::Duration::from_secs(s)).to_string();
+    if p.copy_wait_seconds > 0 {
+        eprintln!(
+            "  Waits up to {} for the image and {} per copy (--max-wait)",
+            hours(p.image_wait_seconds),
+            hours(p.copy_wait_seconds)
+        );
+    } else if p.image_wait_seconds > 0 {
+        eprintln!(
+            "  Waits up to {} for the image (--max-wait)",
+            hours(p.image_wait_seconds)
+        );
+    }
     eprintln!(
         "  Volume: {} GiB; estimated snapshot storage: ${:.2}/month",
         p.volume_gb, p.estimated_monthly_cost_usd
@@ -54,6 +67,7 @@ pub async fn save(cli: &Cli, a: &SaveArgs) -> CliResult {
         },
         tags: a.tags.iter().cloned().collect(),
         aws: target(cli),
+        max_wait_seconds: a.max_wait,
         dry_run: true,
     };
     let plan: SaveAnswer = c.post("/v1/saves", &req).await?;

@@ -151,6 +151,7 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
         TemplateCommand::Copy {
             name,
             to_region,
+            max_wait,
             detach,
         } => {
             let c = Client::connect(true).await?;
@@ -160,6 +161,7 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
                     &CopyRequest {
                         template: name.clone(),
                         to_region: to_region.clone(),
+                        max_wait_seconds: *max_wait,
                         aws: target(cli),
                     },
                 )

@@ -90,6 +90,7 @@ impl Rig {
                 profile: None,
                 region: Some(REGION.into()),
             },
+            max_wait_seconds: None,
             dry_run: false,
         }
     }
