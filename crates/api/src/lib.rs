@@ -446,6 +446,67 @@ pub struct OperationList {
     pub operations: Vec<Operation>,
 }
 
+/// `POST /v1/templates/shares`: let other accounts, organizations, OUs or everyone launch a
+/// saved version (its image in every region), or with `remove`, take that back.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct ShareRequest {
+    /// Template reference (`T` is the latest version, `T@N` pins one).
+    pub template: String,
+    /// 12-digit AWS account ids.
+    #[serde(default)]
+    pub accounts: Vec<String>,
+    /// Organization ARNs (`arn:aws:organizations::ACCOUNT:organization/o-…`).
+    #[serde(default)]
+    pub organizations: Vec<String>,
+    /// Organizational unit ARNs (`arn:aws:organizations::ACCOUNT:ou/o-…/ou-…`).
+    #[serde(default)]
+    pub organizational_units: Vec<String>,
+    /// Everyone (a public image).
+    #[serde(default)]
+    pub public: bool,
+    /// Take the permissions back instead of granting them.
+    #[serde(default)]
+    pub remove: bool,
+    /// Only check and describe the plan; change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Credentials profile.
+    #[serde(default)]
+    pub aws: AwsTarget,
+}
+
+/// What a share (or unshare) will do, answered to every share request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SharePlan {
+    /// Template name.
+    pub template: String,
+    /// Version.
+    pub version: String,
+    /// The version's image in each region.
+    pub images: Vec<RegionImage>,
+    /// Accounts granted (or revoked).
+    pub accounts: Vec<String>,
+    /// Organizations granted (or revoked).
+    pub organizations: Vec<String>,
+    /// OUs granted (or revoked).
+    pub organizational_units: Vec<String>,
+    /// Everyone.
+    pub public: bool,
+    /// Whether permissions are taken back.
+    pub remove: bool,
+    /// Things worth knowing first (e.g. the public-access block could not be checked).
+    pub warnings: Vec<String>,
+}
+
+/// One region's image of a saved version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RegionImage {
+    /// Region.
+    pub region: String,
+    /// AMI id.
+    pub image_id: String,
+}
+
 /// Per-region outcome of a save or copy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RegionOutcome {

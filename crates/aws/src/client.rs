@@ -153,6 +153,14 @@ impl Cloud for AwsCloud {
         sharing::modify(&self.ec2(region), region, image_id, share, sharing::Op::Add).await
     }
 
+    async fn launch_permissions(&self, region: &str, image_id: &str) -> CloudResult<Share> {
+        sharing::describe(&self.ec2(region), region, image_id).await
+    }
+
+    async fn public_sharing_blocked(&self, region: &str) -> CloudResult<bool> {
+        sharing::public_blocked(&self.ec2(region), region).await
+    }
+
     async fn unshare_image(&self, region: &str, image_id: &str, share: &Share) -> CloudResult<()> {
         sharing::modify(
             &self.ec2(region),

@@ -119,6 +119,7 @@ pub(crate) fn image_from_sdk(region: &str, i: &ec2::Image) -> Image {
             .unwrap_or_default(),
         creation_date: i.creation_date().map(str::to_string),
         public: i.public().unwrap_or(false),
+        encrypted: ebs.iter().any(|e| e.encrypted() == Some(true)),
         snapshot_ids: ebs
             .iter()
             .filter_map(|e| e.snapshot_id())

@@ -70,6 +70,50 @@ pub(crate) async fn modify(
     Ok(())
 }
 
+/// The launch permissions of `image_id` (`DescribeImageAttribute launchPermission`).
+pub(crate) async fn describe(
+    ec2: &aws_sdk_ec2::Client,
+    region: &str,
+    image_id: &str,
+) -> CloudResult<Share> {
+    let out = ec2
+        .describe_image_attribute()
+        .image_id(image_id)
+        .attribute(ec2::ImageAttributeName::LaunchPermission)
+        .send()
+        .await
+        .map_err(|e| sdk_error("DescribeImageAttribute", region, Some(image_id), e))?;
+    Ok(share_from(out.launch_permissions()))
+}
+
+/// Launch permissions as a [`Share`].
+pub(crate) fn share_from(perms: &[ec2::LaunchPermission]) -> Share {
+    let mut share = Share::default();
+    for p in perms {
+        if p.group() == Some(&ec2::PermissionGroup::All) {
+            share.public = true;
+        }
+        share.accounts.extend(p.user_id().map(str::to_string));
+        share
+            .organizations
+            .extend(p.organization_arn().map(str::to_string));
+        share
+            .organizational_units
+            .extend(p.organizational_unit_arn().map(str::to_string));
+    }
+    share
+}
+
+/// Whether image block public access is on in `region` (`GetImageBlockPublicAccessState`).
+pub(crate) async fn public_blocked(ec2: &aws_sdk_ec2::Client, region: &str) -> CloudResult<bool> {
+    let out = ec2
+        .get_image_block_public_access_state()
+        .send()
+        .await
+        .map_err(|e| sdk_error("GetImageBlockPublicAccessState", region, None, e))?;
+    Ok(out.image_block_public_access_state() == Some("block-new-sharing"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +133,7 @@ mod tests {
         assert!(p[2].organization_arn().is_some());
         assert!(p[3].organizational_unit_arn().is_some());
         assert!(permissions(&Share::default()).is_empty());
+        // And back: what DescribeImageAttribute answers reads as the same share.
+        assert_eq!(share_from(&p), share);
     }
 }

@@ -229,6 +229,39 @@ pub enum TemplateCommand {
         #[arg(long)]
         detach: bool,
     },
+    /// Let other accounts, organizations, OUs or everyone launch a saved version (its image
+    /// in every region); they find it with `prism templates --refresh`.
+    Share(ShareArgs),
+    /// Take back what `template share` granted.
+    Unshare(ShareArgs),
+}
+
+/// `template share|unshare`.
+#[derive(Debug, Args)]
+pub struct ShareArgs {
+    /// Saved template (`T` is the latest version, `T@N` pins one).
+    pub name: String,
+    /// AWS account id (12 digits; repeatable or comma-separated).
+    #[arg(long = "account", value_name = "ID", value_delimiter = ',')]
+    pub accounts: Vec<String>,
+    /// Organization ARN (repeatable).
+    #[arg(long = "org", value_name = "ARN")]
+    pub organizations: Vec<String>,
+    /// Organizational unit ARN (repeatable).
+    #[arg(long = "ou", value_name = "ARN")]
+    pub organizational_units: Vec<String>,
+    /// Everyone on AWS.
+    #[arg(long)]
+    pub public: bool,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Only check and show the plan.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Return the operation id at once.
+    #[arg(long)]
+    pub detach: bool,
 }
 
 /// `operations`.

@@ -1095,3 +1095,119 @@ fn the_aws_attempt_timeout_is_checked_before_a_daemon_starts_and_part_of_its_env
     let o = w.cmd(&["list"], &[("PRISM_AWS_ATTEMPT_TIMEOUT", "300")]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+#[test]
+fn a_lab_lead_shares_a_saved_template_with_an_account_and_takes_it_back() {
+    let w = World::new();
+    w.ok(&["launch", "python-ml", "genomics-work"]);
+    w.ok(&[
+        "save",
+        "genomics-work",
+        "team-env",
+        "--copy-to-regions",
+        "us-west-2",
+        "--yes",
+    ]);
+    let image = |region: &str| {
+        let imgs = w.images(region, "team-env", "1");
+        assert_eq!(imgs.len(), 1, "{region}: {imgs:?}");
+        imgs[0].id.clone()
+    };
+    let (east, west) = (image("us-east-1"), image("us-west-2"));
+    let perms = |region: &str, id: &str| {
+        w.rt.block_on(w.cloud.launch_permissions(region, id))
+            .unwrap()
+    };
+
+    // The plan names whom and which images; the share reaches both regions.
+    let o = w.cmd(
+        &[
+            "template",
+            "share",
+            "team-env",
+            "--account",
+            "111122223333",
+            "--yes",
+        ],
+        &[],
+    );
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains(&east) && err.contains(&west), "{err}");
+    assert!(
+        out.contains("team-env@1 is shared with account 111122223333 in us-east-1, us-west-2"),
+        "{out}"
+    );
+    assert!(err.contains("prism templates --refresh"), "{err}");
+    assert_eq!(perms("us-east-1", &east).accounts, vec!["111122223333"]);
+    assert_eq!(perms("us-west-2", &west).accounts, vec!["111122223333"]);
+
+    // Refusals change nothing.
+    w.fails(
+        &[
+            "template",
+            "share",
+            "team-env",
+            "--account",
+            "123456789012",
+            "--yes",
+        ],
+        1,
+        "your own account",
+    );
+    w.fails(
+        &[
+            "template",
+            "share",
+            "python-ml",
+            "--account",
+            "111122223333",
+            "--yes",
+        ],
+        1,
+        "not a saved template",
+    );
+    w.fails(
+        &[
+            "template",
+            "share",
+            "team-env",
+            "--account",
+            "1111-2222-3333",
+            "--yes",
+        ],
+        1,
+        "not an AWS account id",
+    );
+    w.fails(
+        &["template", "share", "team-env", "--yes"],
+        1,
+        "nothing to share with",
+    );
+    assert_eq!(perms("us-east-1", &east).accounts, vec!["111122223333"]);
+
+    // Unshare, as JSON: the operation and its per-region outcome.
+    let op = w.json(&[
+        "template",
+        "unshare",
+        "team-env@1",
+        "--account",
+        "111122223333",
+        "--yes",
+    ]);
+    assert_eq!(op["status"], "succeeded", "{op}");
+    assert_eq!(op["kind"], "unshare.v1");
+    assert_eq!(op["result"]["regions"].as_array().unwrap().len(), 2, "{op}");
+    assert!(perms("us-east-1", &east).accounts.is_empty());
+    assert!(perms("us-west-2", &west).accounts.is_empty());
+
+    // Public: moto lacks GetImageBlockPublicAccessState, so the plan warns and EC2 decides.
+    let o = w.cmd(&["template", "share", "team-env", "--public", "--yes"], &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("could not check block public access"), "{err}");
+    assert!(perms("us-east-1", &east).public && perms("us-west-2", &west).public);
+}

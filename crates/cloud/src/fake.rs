@@ -90,6 +90,10 @@ struct State {
     calls: Vec<Call>,
     faults: Vec<Fault>,
     failing_images: Vec<(String, String)>,
+    /// Launch permissions per image id (accounts, organizations, OUs; `public` mirrors the image).
+    shares: BTreeMap<String, Share>,
+    /// Regions whose image block-public-access state is `block-new-sharing`.
+    public_blocked: Vec<String>,
 }
 
 /// The in-memory cloud.
@@ -148,6 +152,7 @@ impl FakeCloud {
                     architecture: arch.into(),
                     creation_date: Some(format!("2024-01-{day:02}T00:00:00Z")),
                     public: true,
+                    encrypted: false,
                     snapshot_ids: vec![],
                     size_gb: 8,
                     tags: Tags::new(),
@@ -186,6 +191,18 @@ impl FakeCloud {
         self.lock()
             .failing_images
             .push((region.into(), reason.into()));
+    }
+
+    /// Marks an image's snapshots as encrypted (it can then not be made public).
+    pub fn set_encrypted(&self, image_id: &str) {
+        if let Some(i) = self.lock().images.get_mut(image_id) {
+            i.image.encrypted = true;
+        }
+    }
+
+    /// Turns on image block public access in `region`.
+    pub fn block_public_sharing_in(&self, region: &str) {
+        self.lock().public_blocked.push(region.into());
     }
 
     /// Every call so far.
@@ -347,6 +364,7 @@ impl FakeCloud {
                     architecture: arch.into(),
                     creation_date: Some(chrono::Utc::now().to_rfc3339()),
                     public: false,
+                    encrypted: false,
                     snapshot_ids: vec![],
                     size_gb,
                     tags,
@@ -874,7 +892,28 @@ impl Cloud for FakeCloud {
             )
         })?;
         if share.public {
+            if i.image.encrypted {
+                return Err(CloudError::new(
+                    CloudErrorKind::InvalidRequest,
+                    "ModifyImageAttribute",
+                    region,
+                    "Encrypted images cannot be made public",
+                )
+                .with_code("InvalidParameter"));
+            }
             i.image.public = true;
+        }
+        let entry = s.shares.entry(image_id.to_string()).or_default();
+        for (have, add) in [
+            (&mut entry.accounts, &share.accounts),
+            (&mut entry.organizations, &share.organizations),
+            (&mut entry.organizational_units, &share.organizational_units),
+        ] {
+            for a in add {
+                if !have.contains(a) {
+                    have.push(a.clone());
+                }
+            }
         }
         Ok(())
     }
@@ -894,7 +933,38 @@ impl Cloud for FakeCloud {
         if share.public {
             i.image.public = false;
         }
+        let entry = s.shares.entry(image_id.to_string()).or_default();
+        entry.accounts.retain(|a| !share.accounts.contains(a));
+        entry
+            .organizations
+            .retain(|a| !share.organizations.contains(a));
+        entry
+            .organizational_units
+            .retain(|a| !share.organizational_units.contains(a));
         Ok(())
+    }
+
+    async fn launch_permissions(&self, region: &str, image_id: &str) -> CloudResult<Share> {
+        self.call("DescribeImageAttribute", region, Some(image_id))
+            .await?;
+        let s = self.lock();
+        let i = s.images.get(image_id).ok_or_else(|| {
+            not_found(
+                "DescribeImageAttribute",
+                region,
+                "InvalidAMIID.NotFound",
+                image_id,
+            )
+        })?;
+        let mut share = s.shares.get(image_id).cloned().unwrap_or_default();
+        share.public = i.image.public;
+        Ok(share)
+    }
+
+    async fn public_sharing_blocked(&self, region: &str) -> CloudResult<bool> {
+        self.call("GetImageBlockPublicAccessState", region, None)
+            .await?;
+        Ok(self.lock().public_blocked.iter().any(|r| r == region))
     }
 }
 

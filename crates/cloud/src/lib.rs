@@ -84,6 +84,13 @@ pub trait Cloud: Send + Sync {
 
     /// Removes launch permissions from an image.
     async fn unshare_image(&self, region: &str, image_id: &str, share: &Share) -> CloudResult<()>;
+
+    /// Who may launch an image besides its owner (`DescribeImageAttribute launchPermission`).
+    async fn launch_permissions(&self, region: &str, image_id: &str) -> CloudResult<Share>;
+
+    /// Whether the account blocks making images public in `region`
+    /// (`GetImageBlockPublicAccessState`), checked before a public share.
+    async fn public_sharing_blocked(&self, region: &str) -> CloudResult<bool>;
 }
 
 /// Hands out a [`Cloud`] for a named AWS profile (or the default chain when `None`), so that

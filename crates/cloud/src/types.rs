@@ -235,6 +235,9 @@ pub struct Image {
     pub creation_date: Option<String>,
     /// Whether it is public.
     pub public: bool,
+    /// Whether any of its EBS snapshots is encrypted (such an image cannot be made public).
+    #[serde(default)]
+    pub encrypted: bool,
     /// Snapshot ids of its EBS block devices (empty while not yet known).
     pub snapshot_ids: Vec<String>,
     /// Total size in GiB of its EBS block devices.

@@ -23,6 +23,7 @@ pub mod regions;
 pub mod runner;
 pub mod saga;
 pub mod save;
+pub mod share;
 pub mod sizes;
 
 pub use context::{Env, Hooks, OpsConfig, StepCx};

@@ -3,6 +3,7 @@
 pub mod daemon;
 pub mod operations;
 pub mod save;
+pub mod share;
 pub mod templates;
 pub mod workstations;
 

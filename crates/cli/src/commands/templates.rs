@@ -178,5 +178,7 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
             })
             .await
         }
+        TemplateCommand::Share(a) => super::share::share(cli, a, false).await,
+        TemplateCommand::Unshare(a) => super::share::share(cli, a, true).await,
     }
 }

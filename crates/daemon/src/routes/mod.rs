@@ -3,6 +3,7 @@
 pub mod daemon;
 pub mod operations;
 pub mod saves;
+pub mod shares;
 pub mod templates;
 pub mod workstations;
 
@@ -32,6 +33,7 @@ use utoipa::OpenApi;
         workstations::launch,
         workstations::action,
         saves::save,
+        shares::share,
         operations::list,
         operations::show,
         operations::cancel,
@@ -56,6 +58,10 @@ use utoipa::OpenApi;
         prism_api::SavePlan,
         prism_api::CaptureMode,
         prism_api::CopyRequest,
+        prism_api::ShareRequest,
+        prism_api::SharePlan,
+        prism_api::RegionImage,
+        shares::ShareAnswer,
         prism_api::Operation,
         prism_api::OperationList,
         prism_api::OperationEvent,
@@ -87,6 +93,10 @@ pub fn router(state: AppState, token: Token) -> Router {
         .route(
             "/v1/templates/copies",
             post(templates::copy).get(|s| templates::info_named(s, "copies")),
+        )
+        .route(
+            "/v1/templates/shares",
+            post(shares::share).get(|s| templates::info_named(s, "shares")),
         )
         .route("/v1/templates/{name}", get(templates::info))
         .route(

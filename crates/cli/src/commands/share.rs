@@ -1,0 +1,96 @@
+//! `prism template share|unshare`: show whom a saved version is shared with, confirm, submit,
+//! follow, and tell the user how colleagues find it.
+
+use super::{finish, target};
+use crate::args::{Cli, ShareArgs};
+use crate::client::Client;
+use crate::error::{CliError, CliResult};
+use crate::output::{print, Format};
+use crate::prompt::confirm;
+use prism_api::{SharePlan, ShareRequest, Submitted};
+
+#[derive(serde::Deserialize)]
+struct ShareAnswer {
+    plan: SharePlan,
+    submitted: Option<Submitted>,
+}
+
+/// Whom the plan names, for people.
+fn whom(p: &SharePlan) -> String {
+    let mut parts: Vec<String> = vec![];
+    if p.public {
+        parts.push("everyone (public)".into());
+    }
+    parts.extend(p.accounts.iter().map(|a| format!("account {a}")));
+    parts.extend(p.organizations.iter().map(|o| format!("organization {o}")));
+    parts.extend(p.organizational_units.iter().map(|o| format!("OU {o}")));
+    parts.join(", ")
+}
+
+fn describe(p: &SharePlan) {
+    let (verb, prep) = if p.remove {
+        ("Unsharing", "from")
+    } else {
+        ("Sharing", "with")
+    };
+    eprintln!("{verb} {}@{} {prep} {}", p.template, p.version, whom(p));
+    for i in &p.images {
+        eprintln!("  {}: {}", i.region, i.image_id);
+    }
+    if p.public && !p.remove {
+        eprintln!("  Anyone with an AWS account will be able to launch these images and read their disks.");
+    }
+    for w in &p.warnings {
+        eprintln!("  warning: {w}");
+    }
+}
+
+/// `prism template share` (`remove`: `unshare`).
+pub async fn share(cli: &Cli, a: &ShareArgs, remove: bool) -> CliResult {
+    let c = Client::connect(true).await?;
+    let mut req = ShareRequest {
+        template: a.name.clone(),
+        accounts: a.accounts.clone(),
+        organizations: a.organizations.clone(),
+        organizational_units: a.organizational_units.clone(),
+        public: a.public,
+        remove,
+        dry_run: true,
+        aws: target(cli),
+    };
+    let plan: ShareAnswer = c.post("/v1/templates/shares", &req).await?;
+    if a.dry_run {
+        return print(cli.output, &plan.plan, describe);
+    }
+    if cli.output == Format::Table || !a.yes {
+        describe(&plan.plan);
+    }
+    confirm("Continue?", a.yes)?;
+    req.dry_run = false;
+    let ans: ShareAnswer = c.post("/v1/templates/shares", &req).await?;
+    let sub = ans
+        .submitted
+        .ok_or_else(|| CliError::refused("the daemon did not submit the share", None))?;
+    let p = ans.plan;
+    finish(&c, cli.output, sub, a.detach, |_| {
+        let reference = format!("{}@{}", p.template, p.version);
+        if remove {
+            println!("{reference} is no longer shared with {}", whom(&p));
+        } else {
+            println!(
+                "{reference} is shared with {} in {}",
+                whom(&p),
+                p.images
+                    .iter()
+                    .map(|i| i.region.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            eprintln!(
+                "They find it with: prism templates --refresh, and launch it with: prism launch {} NEW-NAME",
+                p.template
+            );
+        }
+    })
+    .await
+}

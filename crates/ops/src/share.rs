@@ -1,0 +1,551 @@
+//! Sharing a saved version: launch permission on its image in every region for accounts,
+//! organizations, OUs or everyone (`prism template share`), and taking it back
+//! (`prism template unshare`). Colleagues then discover it with `prism templates --refresh`.
+//!
+//! A share is all-or-nothing: when one region fails, the permissions this operation added in
+//! the others are taken back (permissions that were there before are kept). An unshare has
+//! no undo: what it removed stays removed, and running it again retries the rest.
+
+use crate::backoff::retry;
+use crate::context::{Env, StepCx};
+use crate::error::{OpsError, StepError};
+use crate::saga::{Saga, Step};
+use async_trait::async_trait;
+use prism_api::{RegionImage, RegionOutcome, SharePlan, ShareRequest};
+use prism_cloud::{CloudErrorKind, ImageQuery, Share};
+use prism_store::NewOperation;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Operation kind of a share.
+pub const KIND_SHARE: &str = "share.v1";
+/// Operation kind of an unshare.
+pub const KIND_UNSHARE: &str = "unshare.v1";
+/// Most accounts, organizations and OUs one request may name (EC2 takes at most 500
+/// permissions per image; a request is typed by a person).
+pub const MAX_TARGETS: usize = 50;
+
+/// What a share operation needs; journaled as its input.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShareInput {
+    /// Template name.
+    pub template: String,
+    /// Version.
+    pub version: String,
+    /// Profile.
+    pub profile: Option<String>,
+    /// The version's images.
+    pub images: Vec<RegionImage>,
+    /// Permissions to add or remove.
+    pub share: Share,
+    /// Remove instead of add.
+    pub remove: bool,
+    /// Each image's permissions before the operation (by image id): an undone share keeps them.
+    pub before: BTreeMap<String, Share>,
+}
+
+fn invalid(message: String, hint: &str) -> OpsError {
+    OpsError::invalid(message, Some(hint.to_string()))
+}
+
+fn digits(s: &str, n: usize) -> bool {
+    s.len() == n && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn id_chars(s: &str, min: usize, max: usize) -> bool {
+    (min..=max).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+/// `arn:PARTITION:organizations::ACCOUNT:` followed by the rest, or `None`.
+fn organizations_arn_rest(arn: &str) -> Option<&str> {
+    let rest = arn.strip_prefix("arn:")?;
+    let (partition, rest) = rest.split_once(':')?;
+    if !partition.starts_with("aws") {
+        return None;
+    }
+    let rest = rest.strip_prefix("organizations::")?;
+    let (account, rest) = rest.split_once(':')?;
+    digits(account, 12).then_some(rest)
+}
+
+fn org_arn_ok(arn: &str) -> bool {
+    organizations_arn_rest(arn)
+        .and_then(|r| r.strip_prefix("organization/o-"))
+        .is_some_and(|id| id_chars(id, 10, 32))
+}
+
+fn ou_arn_ok(arn: &str) -> bool {
+    let Some(rest) = organizations_arn_rest(arn).and_then(|r| r.strip_prefix("ou/o-")) else {
+        return false;
+    };
+    let Some((org, ou)) = rest.split_once("/ou-") else {
+        return false;
+    };
+    let Some((root, id)) = ou.split_once('-') else {
+        return false;
+    };
+    id_chars(org, 10, 32) && id_chars(root, 4, 32) && id_chars(id, 8, 32)
+}
+
+fn dedup(v: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = vec![];
+    for s in v.iter().map(|s| s.trim()) {
+        if !s.is_empty() && !out.iter().any(|o| o == s) {
+            out.push(s.to_string());
+        }
+    }
+    out
+}
+
+/// Checks the shape of whom to share with (nothing is asked of AWS).
+fn check_targets(req: &ShareRequest) -> Result<Share, OpsError> {
+    let share = Share {
+        public: req.public,
+        accounts: dedup(&req.accounts),
+        organizations: dedup(&req.organizations),
+        organizational_units: dedup(&req.organizational_units),
+    };
+    if let Some(a) = share.accounts.iter().find(|a| !digits(a, 12)) {
+        return Err(invalid(
+            format!("{a:?} is not an AWS account id"),
+            "an account id is 12 digits, e.g. 111122223333",
+        ));
+    }
+    if let Some(o) = share.organizations.iter().find(|o| !org_arn_ok(o)) {
+        return Err(invalid(
+            format!("{o:?} is not an organization ARN"),
+            "write it as arn:aws:organizations::ACCOUNT:organization/o-ID",
+        ));
+    }
+    if let Some(o) = share.organizational_units.iter().find(|o| !ou_arn_ok(o)) {
+        return Err(invalid(
+            format!("{o:?} is not an organizational unit ARN"),
+            "write it as arn:aws:organizations::ACCOUNT:ou/o-ID/ou-ROOT-ID",
+        ));
+    }
+    let named = share.accounts.len() + share.organizations.len() + share.organizational_units.len();
+    if named == 0 && !share.public {
+        return Err(invalid(
+            "nothing to share with".into(),
+            "name at least one of --account, --org, --ou or --public",
+        ));
+    }
+    if named > MAX_TARGETS {
+        return Err(invalid(
+            format!(
+                "{named} accounts, organizations and OUs in one request; at most {MAX_TARGETS}"
+            ),
+            "share with an organization or OU instead, or split the request",
+        ));
+    }
+    Ok(share)
+}
+
+/// Checks a share or unshare; returns its plan and the operation to submit. Nothing changes.
+pub async fn prepare(
+    env: &Env,
+    catalogue: &prism_templates::Catalogue,
+    req: &ShareRequest,
+) -> Result<(SharePlan, NewOperation), OpsError> {
+    let share = check_targets(req)?;
+    let entry = catalogue.get(&req.template).map_err(|e| {
+        OpsError::not_found(
+            e.to_string(),
+            Some("list templates with: prism templates".to_string()),
+        )
+    })?;
+    let t = &entry.raw;
+    if !t.is_saved() {
+        return Err(invalid(
+            format!(
+                "template '{}' is not a saved template; only saved templates have images to share",
+                t.id()
+            ),
+            "save a workstation as a template first: prism save WORKSTATION TEMPLATE",
+        ));
+    }
+    let version = t.version.clone().unwrap_or_else(|| "1".into());
+    crate::runner::ensure_free(
+        env,
+        &format!("template:{}", t.id()),
+        &format!("template '{}'", t.id()),
+    )
+    .await?;
+    let cloud = env.clouds.cloud(req.aws.profile.as_deref()).await?;
+    let images: Vec<RegionImage> = t
+        .ami_config
+        .amis
+        .iter()
+        .flat_map(|(region, by_arch)| {
+            by_arch.values().map(move |id| RegionImage {
+                region: region.clone(),
+                image_id: id.clone(),
+            })
+        })
+        .collect();
+    if images.is_empty() {
+        return Err(invalid(
+            format!("{}@{version} lists no image", t.id()),
+            "check the template file with: prism template validate FILE",
+        ));
+    }
+    let mut warnings = vec![];
+    let mut before = BTreeMap::new();
+    let mut own_account = None;
+    for img in &images {
+        let query = ImageQuery {
+            ids: vec![img.image_id.clone()],
+            ..Default::default()
+        };
+        let found = retry(|| cloud.describe_images(&img.region, &query)).await?;
+        let Some(found) = found.into_iter().find(|i| i.id == img.image_id) else {
+            return Err(OpsError::not_found(
+                format!(
+                    "image {} of {}@{version} no longer exists in {}",
+                    img.image_id,
+                    t.id(),
+                    img.region
+                ),
+                Some("refresh the catalogue with: prism templates --refresh".to_string()),
+            ));
+        };
+        if own_account.is_none() {
+            own_account = Some(retry(|| cloud.caller_identity(&img.region)).await?.account);
+        }
+        if found.owner_id.is_some() && found.owner_id != own_account {
+            return Err(invalid(
+                format!(
+                    "image {} of {}@{version} in {} belongs to account {}; only its owner can share it",
+                    img.image_id,
+                    t.id(),
+                    img.region,
+                    found.owner_id.as_deref().unwrap_or("?")
+                ),
+                "ask the template's owner to share it",
+            ));
+        }
+        if share.public && !req.remove {
+            if found.encrypted {
+                return Err(invalid(
+                    format!(
+                        "image {} in {} has encrypted snapshots, and EC2 cannot make an encrypted image public",
+                        img.image_id, img.region
+                    ),
+                    "share it with accounts, an organization or an OU instead",
+                ));
+            }
+            // Advisory (EC2 refuses a blocked public share anyway): one call, the SDK's own
+            // retries only, so an endpoint without this API (moto) costs seconds, not minutes.
+            match cloud.public_sharing_blocked(&img.region).await {
+                Ok(true) => {
+                    return Err(invalid(
+                        format!(
+                            "block public access for images is on in {} for this account",
+                            img.region
+                        ),
+                        "turn it off (aws ec2 disable-image-block-public-access) or share with accounts instead",
+                    ))
+                }
+                Ok(false) => {}
+                Err(e) => warnings.push(format!(
+                    "could not check block public access in {} ({e}); EC2 refuses the share if it is on",
+                    img.region
+                )),
+            }
+        }
+        before.insert(
+            img.image_id.clone(),
+            retry(|| cloud.launch_permissions(&img.region, &img.image_id)).await?,
+        );
+    }
+    if let Some(me) = &own_account {
+        if !req.remove && share.accounts.contains(me) {
+            return Err(invalid(
+                format!("{me} is your own account; it can launch its images already"),
+                "name the other accounts to share with",
+            ));
+        }
+    }
+    let plan = SharePlan {
+        template: t.id().to_string(),
+        version: version.clone(),
+        images: images.clone(),
+        accounts: share.accounts.clone(),
+        organizations: share.organizations.clone(),
+        organizational_units: share.organizational_units.clone(),
+        public: share.public,
+        remove: req.remove,
+        warnings,
+    };
+    let input = ShareInput {
+        template: t.id().to_string(),
+        version: version.clone(),
+        profile: req.aws.profile.clone(),
+        images,
+        share,
+        remove: req.remove,
+        before,
+    };
+    let op = NewOperation {
+        id: uuid::Uuid::new_v4().to_string(),
+        kind: if req.remove { KIND_UNSHARE } else { KIND_SHARE }.into(),
+        target: format!("{}@{version}", t.id()),
+        lock_keys: vec![format!("template:{}", t.id())],
+        input: serde_json::to_value(&input).map_err(|e| OpsError::Internal(e.to_string()))?,
+    };
+    Ok((plan, op))
+}
+
+/// What of `share` an image did not have in `before` (what a share added, so its undo
+/// removes only that).
+fn added(share: &Share, before: &Share) -> Share {
+    let new = |want: &[String], had: &[String]| -> Vec<String> {
+        want.iter().filter(|w| !had.contains(w)).cloned().collect()
+    };
+    Share {
+        public: share.public && !before.public,
+        accounts: new(&share.accounts, &before.accounts),
+        organizations: new(&share.organizations, &before.organizations),
+        organizational_units: new(&share.organizational_units, &before.organizational_units),
+    }
+}
+
+/// The part of `share` that `now` has.
+fn present(share: &Share, now: &Share) -> Share {
+    let has = |want: &[String], there: &[String]| -> Vec<String> {
+        want.iter().filter(|w| there.contains(w)).cloned().collect()
+    };
+    Share {
+        public: share.public && now.public,
+        accounts: has(&share.accounts, &now.accounts),
+        organizations: has(&share.organizations, &now.organizations),
+        organizational_units: has(&share.organizational_units, &now.organizational_units),
+    }
+}
+
+/// The one step: grant (or revoke) in every region, each region journaled as it ends.
+struct Apply {
+    remove: bool,
+}
+
+#[async_trait]
+impl Step for Apply {
+    fn name(&self) -> &'static str {
+        if self.remove {
+            "unshare"
+        } else {
+            "share"
+        }
+    }
+    fn label(&self) -> &'static str {
+        if self.remove {
+            "removing launch permissions"
+        } else {
+            "granting launch permissions"
+        }
+    }
+    async fn run(&self, cx: &StepCx) -> Result<Value, StepError> {
+        let i: ShareInput = cx.input()?;
+        let cloud = cx.cloud(i.profile.as_deref()).await?;
+        let outcomes = futures_util::future::join_all(i.images.iter().map(|img| {
+            let (cloud, share) = (cloud.clone(), i.share.clone());
+            async move {
+                let res = if self.remove {
+                    retry(|| cloud.unshare_image(&img.region, &img.image_id, &share)).await
+                } else {
+                    retry(|| cloud.share_image(&img.region, &img.image_id, &share)).await
+                };
+                let out = RegionOutcome {
+                    region: img.region.clone(),
+                    image_id: Some(img.image_id.clone()),
+                    status: match (&res, self.remove) {
+                        (Err(_), _) => "failed",
+                        (Ok(()), true) => "unshared",
+                        (Ok(()), false) => "shared",
+                    }
+                    .into(),
+                    error: res.err().map(|e| e.to_string()),
+                };
+                let _ = cx
+                    .env
+                    .store
+                    .append_event(
+                        &cx.op_id,
+                        &format!("{}:{}", self.name(), img.region),
+                        if out.error.is_none() {
+                            "succeeded"
+                        } else {
+                            "failed"
+                        },
+                        serde_json::to_value(&out).ok(),
+                    )
+                    .await;
+                out
+            }
+        }))
+        .await;
+        let failed: Vec<String> = outcomes
+            .iter()
+            .filter_map(|o| Some(format!("{}: {}", o.region, o.error.as_deref()?)))
+            .collect();
+        if !failed.is_empty() {
+            let undone = if self.remove {
+                "the regions that succeeded stay unshared; run it again to retry"
+            } else {
+                "the permissions added elsewhere are taken back"
+            };
+            return Err(StepError::Terminal(format!(
+                "{} failed in {} of {} regions ({undone}): {}",
+                self.name(),
+                failed.len(),
+                outcomes.len(),
+                failed.join("; ")
+            )));
+        }
+        Ok(json!({ "regions": outcomes }))
+    }
+    async fn undo(&self, cx: &StepCx) -> Result<(), StepError> {
+        if self.remove {
+            return Ok(());
+        }
+        let i: ShareInput = cx.input()?;
+        let cloud = cx.cloud(i.profile.as_deref()).await?;
+        for img in &i.images {
+            // What is there now that this share added: nothing in a region where it failed
+            // (so nothing is called there), everything in one where only the answer was lost.
+            let now = match retry(|| cloud.launch_permissions(&img.region, &img.image_id)).await {
+                Ok(now) => now,
+                // Gone: nothing is shared any more.
+                Err(e) if e.kind == CloudErrorKind::NotFound => continue,
+                Err(e) => return Err(e.into()),
+            };
+            let before = i.before.get(&img.image_id).cloned().unwrap_or_default();
+            let take_back = present(&added(&i.share, &before), &now);
+            if take_back == Share::default() {
+                continue;
+            }
+            match retry(|| cloud.unshare_image(&img.region, &img.image_id, &take_back)).await {
+                Ok(()) => {}
+                Err(e) if e.kind == CloudErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The share saga (`remove`: the unshare saga).
+pub fn saga(remove: bool) -> Saga {
+    Saga {
+        kind: if remove { KIND_UNSHARE } else { KIND_SHARE },
+        steps: vec![Arc::new(Apply { remove })],
+        finish: |cx| {
+            let i: ShareInput = cx.input()?;
+            let step = if i.remove { "unshare" } else { "share" };
+            let out: Value = cx.require(step)?;
+            Ok(json!({
+                "template": i.template,
+                "version": i.version,
+                "remove": i.remove,
+                "accounts": i.share.accounts,
+                "organizations": i.share.organizations,
+                "organizational_units": i.share.organizational_units,
+                "public": i.share.public,
+                "regions": out["regions"],
+            }))
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(accounts: &[&str], orgs: &[&str], ous: &[&str], public: bool) -> ShareRequest {
+        ShareRequest {
+            template: "t".into(),
+            accounts: accounts.iter().map(|s| s.to_string()).collect(),
+            organizations: orgs.iter().map(|s| s.to_string()).collect(),
+            organizational_units: ous.iter().map(|s| s.to_string()).collect(),
+            public,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn targets_are_checked_and_deduplicated() {
+        let ok = check_targets(&req(
+            &["111122223333", " 111122223333 "],
+            &["arn:aws:organizations::123456789012:organization/o-abcdefghij"],
+            &["arn:aws:organizations::123456789012:ou/o-abcdefghij/ou-ab12-cdefghij"],
+            false,
+        ))
+        .unwrap();
+        assert_eq!(ok.accounts, vec!["111122223333"]);
+        assert_eq!(ok.organizations.len(), 1);
+        assert_eq!(ok.organizational_units.len(), 1);
+        assert!(check_targets(&req(&[], &[], &[], true)).is_ok());
+        for (bad, frag) in [
+            (req(&[], &[], &[], false), "nothing to share with"),
+            (req(&["12345"], &[], &[], false), "not an AWS account id"),
+            (
+                req(&["11112222333a"], &[], &[], false),
+                "not an AWS account id",
+            ),
+            (
+                req(&[], &["o-abcdefghij"], &[], false),
+                "not an organization ARN",
+            ),
+            (
+                req(
+                    &[],
+                    &["arn:aws:organizations::123:organization/o-abcdefghij"],
+                    &[],
+                    false,
+                ),
+                "not an organization ARN",
+            ),
+            (
+                req(
+                    &[],
+                    &[],
+                    &["arn:aws:organizations::123456789012:ou/o-abcdefghij"],
+                    false,
+                ),
+                "not an organizational unit ARN",
+            ),
+        ] {
+            let e = check_targets(&bad).unwrap_err().to_string();
+            assert!(e.contains(frag), "{e}");
+        }
+        let many: Vec<String> = (0..51)
+            .map(|n| format!("{:012}", 100_000_000_000u64 + n))
+            .collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let e = check_targets(&req(&many, &[], &[], false))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at most 50"), "{e}");
+    }
+
+    #[test]
+    fn undo_takes_back_only_what_the_share_added() {
+        let share = Share {
+            public: true,
+            accounts: vec!["111122223333".into(), "444455556666".into()],
+            ..Default::default()
+        };
+        let before = Share {
+            public: true,
+            accounts: vec!["111122223333".into()],
+            ..Default::default()
+        };
+        let a = added(&share, &before);
+        assert!(!a.public);
+        assert_eq!(a.accounts, vec!["444455556666"]);
+    }
+}
