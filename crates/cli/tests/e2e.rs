@@ -731,6 +731,24 @@ fn copy_check(w: &World, n: usize, point: &str) {
     );
 }
 
+fn share_check(w: &World, n: usize, point: &str) {
+    for r in ["us-east-1", "us-west-2"] {
+        let img = &w.images(r, "share-env", "1")[0];
+        let perms =
+            w.rt.block_on(w.cloud.launch_permissions(r, &img.id))
+                .unwrap();
+        assert!(
+            perms.accounts.contains(&share_account(n)),
+            "{r} is shared with {} after {point}: {perms:?}",
+            share_account(n)
+        );
+    }
+}
+
+fn share_account(n: usize) -> String {
+    format!("{}", 111_122_223_300u64 + n as u64)
+}
+
 fn stop_check(w: &World, n: usize, point: &str) {
     assert_eq!(
         w.instance_state("us-east-1", &format!("s-crash-{n}")),
@@ -798,6 +816,33 @@ const CRASH_MATRIX: &[CrashCase] = &[
             ])
         },
         check: copy_check,
+    },
+    CrashCase {
+        kind: "share.v1",
+        steps: &["share"],
+        acted: &["share"],
+        setup: |w| {
+            w.ok(&["launch", "python-ml", "share-src"]);
+            w.ok(&[
+                "save",
+                "share-src",
+                "share-env",
+                "--copy-to-regions",
+                "us-west-2",
+                "--yes",
+            ]);
+        },
+        start: |_, n| {
+            s(&[
+                "template",
+                "share",
+                "share-env",
+                "--account",
+                &share_account(n),
+                "--yes",
+            ])
+        },
+        check: share_check,
     },
     CrashCase {
         kind: "stop.v1",

@@ -388,6 +388,7 @@ impl Step for Apply {
             }
         }))
         .await;
+        cx.acted();
         let failed: Vec<String> = outcomes
             .iter()
             .filter_map(|o| Some(format!("{}: {}", o.region, o.error.as_deref()?)))
