@@ -273,6 +273,11 @@ pub async fn prepare(
     }
     let mut regions = vec![found.region.clone()];
     regions.extend(copy_regions.iter().cloned());
+    if req.public {
+        for r in &regions {
+            warnings.extend(crate::share::public_sharing_allowed(cloud.as_ref(), r).await?);
+        }
+    }
     let plan = SavePlan {
         workstation: req.workstation.clone(),
         instance_id: inst.id.clone(),

@@ -145,6 +145,25 @@ fn check_targets(req: &ShareRequest) -> Result<Share, OpsError> {
     Ok(share)
 }
 
+/// Refuses a public share in `region` when the account blocks public images there; a warning
+/// when that cannot be checked. Advisory (EC2 refuses a blocked public share anyway): one call
+/// with the SDK's own retries only, so an endpoint without this API (moto) costs seconds.
+pub async fn public_sharing_allowed(
+    cloud: &dyn prism_cloud::Cloud,
+    region: &str,
+) -> Result<Option<String>, OpsError> {
+    match cloud.public_sharing_blocked(region).await {
+        Ok(true) => Err(invalid(
+            format!("block public access for images is on in {region} for this account"),
+            "turn it off (aws ec2 disable-image-block-public-access) or share with accounts instead",
+        )),
+        Ok(false) => Ok(None),
+        Err(e) => Ok(Some(format!(
+            "could not check block public access in {region} ({e}); EC2 refuses a public share if it is on"
+        ))),
+    }
+}
+
 /// Checks a share or unshare; returns its plan and the operation to submit. Nothing changes.
 pub async fn prepare(
     env: &Env,
@@ -238,24 +257,7 @@ pub async fn prepare(
                     "share it with accounts, an organization or an OU instead",
                 ));
             }
-            // Advisory (EC2 refuses a blocked public share anyway): one call, the SDK's own
-            // retries only, so an endpoint without this API (moto) costs seconds, not minutes.
-            match cloud.public_sharing_blocked(&img.region).await {
-                Ok(true) => {
-                    return Err(invalid(
-                        format!(
-                            "block public access for images is on in {} for this account",
-                            img.region
-                        ),
-                        "turn it off (aws ec2 disable-image-block-public-access) or share with accounts instead",
-                    ))
-                }
-                Ok(false) => {}
-                Err(e) => warnings.push(format!(
-                    "could not check block public access in {} ({e}); EC2 refuses the share if it is on",
-                    img.region
-                )),
-            }
+            warnings.extend(public_sharing_allowed(cloud.as_ref(), &img.region).await?);
         }
         before.insert(
             img.image_id.clone(),

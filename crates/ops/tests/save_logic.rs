@@ -436,3 +436,26 @@ async fn a_max_wait_out_of_range_is_refused_before_anything_changes() {
     }
     assert_eq!(rig.fake.calls().len(), before, "no EC2 call was made");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_public_save_is_refused_where_the_account_blocks_public_images() {
+    let rig = Rig::new(FakeTimings::default());
+    rig.workstation("ws", 50).await;
+    rig.fake.block_public_sharing_in("us-west-2");
+    let mut req = Rig::save_request("ws", "open-env", &["us-west-2"]);
+    req.public = true;
+    let before = rig.fake.calls().len();
+    let err = rig.submit_save(&req).await.expect_err("blocked in us-west-2");
+    assert!(matches!(err, OpsError::Invalid { .. }), "{err}");
+    assert!(err.to_string().contains("us-west-2"), "{err}");
+    assert!(
+        !rig.fake.calls()[before..]
+            .iter()
+            .any(|c| c.action == "StopInstances" || c.action == "CreateImage"),
+        "nothing was started"
+    );
+    // Without --public the same save goes ahead.
+    req.public = false;
+    let op = rig.submit_save(&req).await.unwrap();
+    assert_eq!(rig.finished(&op).await.status, "succeeded");
+}
