@@ -498,6 +498,42 @@ pub struct SharePlan {
     pub warnings: Vec<String>,
 }
 
+/// `POST /v1/templates/deletions`: delete saved versions for good — deregister their images
+/// and delete their snapshots in every region, and remove their template files.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct TemplateDeleteRequest {
+    /// `T@N` (one version), or `T` with `all_versions`.
+    pub template: String,
+    /// Every version of `T`.
+    #[serde(default)]
+    pub all_versions: bool,
+    /// Only check and describe the plan; change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Credentials profile.
+    #[serde(default)]
+    pub aws: AwsTarget,
+}
+
+/// What a template deletion will remove.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TemplateDeletePlan {
+    /// Template name.
+    pub template: String,
+    /// Versions deleted.
+    pub versions: Vec<String>,
+    /// Images deregistered (those that still exist).
+    pub images: Vec<RegionImage>,
+    /// Number of EBS snapshots deleted.
+    pub snapshots: usize,
+    /// Template files removed.
+    pub files: Vec<String>,
+    /// Snapshot storage no longer paid for, USD per month (upper bound).
+    pub monthly_savings_usd: f64,
+    /// Things worth knowing first.
+    pub warnings: Vec<String>,
+}
+
 /// One region's image of a saved version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RegionImage {

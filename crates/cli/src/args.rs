@@ -234,6 +234,24 @@ pub enum TemplateCommand {
     Share(ShareArgs),
     /// Take back what `template share` granted.
     Unshare(ShareArgs),
+    /// Delete saved versions for good: deregister their images, delete their snapshots in
+    /// every region, remove their files. Workstations launched from them keep running.
+    Delete {
+        /// `T@N` (one version), or `T` with --all-versions.
+        name: String,
+        /// Every version of the template.
+        #[arg(long)]
+        all_versions: bool,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Only check and show the plan.
+        #[arg(long)]
+        dry_run: bool,
+        /// Return the operation id at once.
+        #[arg(long)]
+        detach: bool,
+    },
 }
 
 /// `template share|unshare`.

@@ -745,6 +745,36 @@ fn share_check(w: &World, n: usize, point: &str) {
     }
 }
 
+fn delete_check(w: &World, n: usize, point: &str) {
+    let version = (n + 1).to_string();
+    assert!(
+        w.images("us-east-1", "del-env", &version).is_empty(),
+        "del-env@{version} has no image after {point}"
+    );
+    let left: Vec<_> = w
+        .snapshots("us-east-1")
+        .into_iter()
+        .filter(|s| {
+            s.tags.get(tags::SAVED_TEMPLATE).map(String::as_str) == Some("del-env")
+                && s.tags.get(tags::SAVED_VERSION) == Some(&version)
+        })
+        .collect();
+    assert!(
+        left.is_empty(),
+        "snapshots of del-env@{version} left after {point}: {left:?}"
+    );
+    let file = w
+        .home
+        .path()
+        .join(format!("templates/del-env@{version}.yaml"));
+    assert!(!file.exists(), "{} removed after {point}", file.display());
+    // The next version is untouched.
+    assert_eq!(
+        w.images("us-east-1", "del-env", &(n + 2).to_string()).len(),
+        1
+    );
+}
+
 fn share_account(n: usize) -> String {
     format!("{}", 111_122_223_300u64 + n as u64)
 }
@@ -843,6 +873,19 @@ const CRASH_MATRIX: &[CrashCase] = &[
             ])
         },
         check: share_check,
+    },
+    CrashCase {
+        kind: "template-delete.v1",
+        steps: &["deregister_images", "remove_files"],
+        acted: &["deregister_images"],
+        setup: |w| {
+            w.ok(&["launch", "python-ml", "del-src"]);
+            for _ in 0..6 {
+                w.ok(&["save", "del-src", "del-env", "--yes"]);
+            }
+        },
+        start: |_, n| s(&["template", "delete", &format!("del-env@{}", n + 1), "--yes"]),
+        check: delete_check,
     },
     CrashCase {
         kind: "stop.v1",
@@ -1255,4 +1298,49 @@ fn a_lab_lead_shares_a_saved_template_with_an_account_and_takes_it_back() {
     assert!(o.status.success(), "{err}");
     assert!(err.contains("could not check block public access"), "{err}");
     assert!(perms("us-east-1", &east).public && perms("us-west-2", &west).public);
+}
+
+#[test]
+fn a_saved_version_is_deleted_for_good_in_every_region() {
+    let w = World::new();
+    w.ok(&["launch", "python-ml", "course-prep"]);
+    w.ok(&[
+        "save",
+        "course-prep",
+        "cs229-env",
+        "--copy-to-regions",
+        "us-west-2",
+        "--yes",
+    ]);
+    w.ok(&["save", "course-prep", "cs229-env", "--yes"]);
+    w.fails(
+        &["template", "delete", "cs229-env", "--yes"],
+        1,
+        "which version of 'cs229-env'",
+    );
+    // No terminal to confirm on and no --yes: refused, nothing deleted.
+    w.fails(&["template", "delete", "cs229-env@1"], 1, "--yes");
+    let plan = w.json(&["template", "delete", "cs229-env@1", "--dry-run"]);
+    assert_eq!(plan["images"].as_array().unwrap().len(), 2, "{plan}");
+    assert_eq!(plan["snapshots"], 2, "{plan}");
+    assert_eq!(w.images("us-west-2", "cs229-env", "1").len(), 1);
+
+    let out = w.ok(&["template", "delete", "cs229-env@1", "--yes"]);
+    assert!(
+        out.contains("deleted cs229-env version(s) 1: 2 image(s), 2 snapshot(s)"),
+        "{out}"
+    );
+    for r in ["us-east-1", "us-west-2"] {
+        assert!(w.images(r, "cs229-env", "1").is_empty(), "{r}");
+    }
+    assert_eq!(w.images("us-east-1", "cs229-env", "2").len(), 1);
+    assert_eq!(
+        w.json(&["template", "versions", "cs229-env"]),
+        serde_json::json!(["2"])
+    );
+    w.fails(
+        &["template", "delete", "cs229-env@1", "--yes"],
+        1,
+        "has no version '1'",
+    );
 }

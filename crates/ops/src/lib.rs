@@ -25,6 +25,7 @@ pub mod saga;
 pub mod save;
 pub mod share;
 pub mod sizes;
+pub mod template_delete;
 
 pub use context::{Env, Hooks, OpsConfig, StepCx};
 pub use error::{OpsError, StepError};

@@ -4,7 +4,7 @@
 use crate::context::Env;
 use crate::error::OpsError;
 use crate::saga::{execute, Saga};
-use crate::{copy, launch, lifecycle, save, share};
+use crate::{copy, launch, lifecycle, save, share, template_delete};
 use prism_store::{NewOperation, OperationRow};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -28,6 +28,7 @@ pub fn saga_for(kind: &str) -> Option<Saga> {
         copy::KIND => copy::saga(),
         share::KIND_SHARE => share::saga(false),
         share::KIND_UNSHARE => share::saga(true),
+        template_delete::KIND => template_delete::saga(),
         "stop.v1" => lifecycle::saga(lifecycle::Action::Stop),
         "start.v1" => lifecycle::saga(lifecycle::Action::Start),
         "delete.v1" => lifecycle::saga(lifecycle::Action::Delete),

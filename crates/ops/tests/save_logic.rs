@@ -445,7 +445,10 @@ async fn a_public_save_is_refused_where_the_account_blocks_public_images() {
     let mut req = Rig::save_request("ws", "open-env", &["us-west-2"]);
     req.public = true;
     let before = rig.fake.calls().len();
-    let err = rig.submit_save(&req).await.expect_err("blocked in us-west-2");
+    let err = rig
+        .submit_save(&req)
+        .await
+        .expect_err("blocked in us-west-2");
     assert!(matches!(err, OpsError::Invalid { .. }), "{err}");
     assert!(err.to_string().contains("us-west-2"), "{err}");
     assert!(

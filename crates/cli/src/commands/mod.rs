@@ -4,6 +4,7 @@ pub mod daemon;
 pub mod operations;
 pub mod save;
 pub mod share;
+pub mod template_delete;
 pub mod templates;
 pub mod workstations;
 

@@ -180,5 +180,14 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
         }
         TemplateCommand::Share(a) => super::share::share(cli, a, false).await,
         TemplateCommand::Unshare(a) => super::share::share(cli, a, true).await,
+        TemplateCommand::Delete {
+            name,
+            all_versions,
+            yes,
+            dry_run,
+            detach,
+        } => {
+            super::template_delete::delete(cli, name, *all_versions, *yes, *dry_run, *detach).await
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP API: routes, their OpenAPI description, and the middleware stack.
 
 pub mod daemon;
+pub mod deletions;
 pub mod operations;
 pub mod saves;
 pub mod shares;
@@ -34,6 +35,7 @@ use utoipa::OpenApi;
         workstations::action,
         saves::save,
         shares::share,
+        deletions::delete,
         operations::list,
         operations::show,
         operations::cancel,
@@ -62,6 +64,9 @@ use utoipa::OpenApi;
         prism_api::SharePlan,
         prism_api::RegionImage,
         shares::ShareAnswer,
+        prism_api::TemplateDeleteRequest,
+        prism_api::TemplateDeletePlan,
+        deletions::DeleteAnswer,
         prism_api::Operation,
         prism_api::OperationList,
         prism_api::OperationEvent,
@@ -97,6 +102,10 @@ pub fn router(state: AppState, token: Token) -> Router {
         .route(
             "/v1/templates/shares",
             post(shares::share).get(|s| templates::info_named(s, "shares")),
+        )
+        .route(
+            "/v1/templates/deletions",
+            post(deletions::delete).get(|s| templates::info_named(s, "deletions")),
         )
         .route("/v1/templates/{name}", get(templates::info))
         .route(

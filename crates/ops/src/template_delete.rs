@@ -1,0 +1,341 @@
+//! Deleting saved versions (`prism template delete T@N`, or `T --all-versions`): their images
+//! are deregistered and their snapshots deleted in every region, then their template files are
+//! removed. Nothing can be undone, so the operation only goes forward: each step is idempotent
+//! (gone is done), a failed one can be run again, and the files go last so that a version
+//! whose images could not all be removed stays listed and can be deleted again.
+
+use crate::backoff::retry;
+use crate::context::{Env, StepCx};
+use crate::error::{OpsError, StepError};
+use crate::saga::{Saga, Step};
+use async_trait::async_trait;
+use prism_api::{RegionImage, TemplateDeletePlan, TemplateDeleteRequest};
+use prism_cloud::{Cloud, ImageQuery};
+use prism_store::NewOperation;
+use prism_templates::{Catalogue, Origin};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// Operation kind.
+pub const KIND: &str = "template-delete.v1";
+
+/// One image to remove, with the snapshots it had when the deletion was planned (recorded so
+/// that a crash between deregistering and deleting them leaves no snapshot behind).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DoomedImage {
+    /// Region.
+    pub region: String,
+    /// AMI id.
+    pub image_id: String,
+    /// Its snapshots.
+    pub snapshot_ids: Vec<String>,
+}
+
+/// What a deletion needs; journaled as its input.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeleteInput {
+    /// Template name.
+    pub template: String,
+    /// Versions.
+    pub versions: Vec<String>,
+    /// Profile.
+    pub profile: Option<String>,
+    /// Images that existed when planned.
+    pub images: Vec<DoomedImage>,
+    /// Template files to remove.
+    pub files: Vec<String>,
+}
+
+fn invalid(message: String, hint: String) -> OpsError {
+    OpsError::invalid(message, Some(hint))
+}
+
+/// Checks a deletion; returns its plan and the operation to submit. Nothing changes.
+pub async fn prepare(
+    env: &Env,
+    catalogue: &Catalogue,
+    req: &TemplateDeleteRequest,
+) -> Result<(TemplateDeletePlan, NewOperation), OpsError> {
+    let pinned = req.template.contains('@');
+    let name = req
+        .template
+        .split('@')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let listed = || {
+        catalogue
+            .versions(&name)
+            .iter()
+            .filter_map(|e| e.raw.version.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if pinned && req.all_versions {
+        return Err(invalid(
+            format!(
+                "{} names one version, and --all-versions asks for every one",
+                req.template
+            ),
+            format!("give either {name}@N or {name} --all-versions"),
+        ));
+    }
+    let entry = catalogue.get(&req.template).map_err(|e| {
+        OpsError::not_found(
+            e.to_string(),
+            Some("list templates with: prism templates".to_string()),
+        )
+    })?;
+    if !entry.raw.is_saved() {
+        return Err(invalid(
+            format!(
+                "template '{}' is not a saved template; only saved versions have images to delete",
+                entry.raw.id()
+            ),
+            match &entry.origin {
+                Origin::User(p) => format!("it is the file {}: delete that file", p.display()),
+                _ => "built-in templates cannot be deleted".to_string(),
+            },
+        ));
+    }
+    if !pinned && !req.all_versions {
+        return Err(invalid(
+            format!("which version of '{name}'? Deleting cannot be undone, so name it"),
+            format!(
+                "versions: {}; give {name}@N, or {name} --all-versions",
+                listed()
+            ),
+        ));
+    }
+    let entries = if req.all_versions {
+        catalogue.versions(&name)
+    } else {
+        vec![entry]
+    };
+    crate::runner::ensure_free(
+        env,
+        &format!("template:{name}"),
+        &format!("template '{name}'"),
+    )
+    .await?;
+    let cloud = env.clouds.cloud(req.aws.profile.as_deref()).await?;
+    let mut versions = vec![];
+    let mut images = vec![];
+    let mut files = vec![];
+    let mut size_gb = 0i64;
+    let mut own_account = None;
+    for e in &entries {
+        let version = e.raw.version.clone().unwrap_or_else(|| "1".into());
+        for (region, by_arch) in &e.raw.ami_config.amis {
+            for id in by_arch.values() {
+                let Some(img) = describe(cloud.as_ref(), region, id).await? else {
+                    continue; // already gone
+                };
+                if own_account.is_none() {
+                    own_account = Some(retry(|| cloud.caller_identity(region)).await?.account);
+                }
+                if img.owner_id.is_some() && img.owner_id != own_account {
+                    return Err(invalid(
+                        format!(
+                            "image {id} of {name}@{version} in {region} belongs to account {}; only its owner can delete it",
+                            img.owner_id.as_deref().unwrap_or("?")
+                        ),
+                        "ask the template's owner; to stop seeing it, they can unshare it".into(),
+                    ));
+                }
+                size_gb += img.size_gb;
+                images.push(DoomedImage {
+                    region: region.clone(),
+                    image_id: id.clone(),
+                    snapshot_ids: img.snapshot_ids,
+                });
+            }
+        }
+        let file = prism_templates::saved_file_name(&name, &version);
+        for dir in [
+            env.template_dir.clone(),
+            env.template_dir.join(crate::discover::DISCOVERED_DIR),
+        ] {
+            let path = dir.join(&file);
+            if path.exists() {
+                files.push(path.display().to_string());
+            }
+        }
+        if let Origin::Saved(p) = &e.origin {
+            let p = p.display().to_string();
+            if !files.contains(&p) {
+                files.push(p);
+            }
+        }
+        versions.push(version);
+    }
+    let mut warnings = vec![];
+    let launched: Vec<String> = env
+        .store
+        .workstations()
+        .await?
+        .into_iter()
+        .filter(|w| w.template.as_deref() == Some(name.as_str()))
+        .map(|w| w.name)
+        .collect();
+    if !launched.is_empty() {
+        warnings.push(format!(
+            "workstations launched from it keep running and do not need its images: {}",
+            launched.join(", ")
+        ));
+    }
+    let monthly = (size_gb as f64 * env.config.snapshot_usd_per_gb_month * 100.0).round() / 100.0;
+    let plan = TemplateDeletePlan {
+        template: name.clone(),
+        versions: versions.clone(),
+        images: images
+            .iter()
+            .map(|i| RegionImage {
+                region: i.region.clone(),
+                image_id: i.image_id.clone(),
+            })
+            .collect(),
+        snapshots: images.iter().map(|i| i.snapshot_ids.len()).sum(),
+        files: files.clone(),
+        monthly_savings_usd: monthly,
+        warnings,
+    };
+    let target = if req.all_versions {
+        format!("{name} (all versions)")
+    } else {
+        format!("{name}@{}", versions.join(","))
+    };
+    let input = DeleteInput {
+        template: name.clone(),
+        versions,
+        profile: req.aws.profile.clone(),
+        images,
+        files,
+    };
+    let op = NewOperation {
+        id: uuid::Uuid::new_v4().to_string(),
+        kind: KIND.into(),
+        target,
+        lock_keys: vec![format!("template:{name}")],
+        input: serde_json::to_value(&input).map_err(|e| OpsError::Internal(e.to_string()))?,
+    };
+    Ok((plan, op))
+}
+
+/// One image by id, `None` when it does not exist (or is already deregistered).
+async fn describe(
+    cloud: &dyn Cloud,
+    region: &str,
+    id: &str,
+) -> Result<Option<prism_cloud::Image>, OpsError> {
+    let q = ImageQuery {
+        ids: vec![id.to_string()],
+        ..Default::default()
+    };
+    match retry(|| cloud.describe_images(region, &q)).await {
+        Ok(v) => Ok(v
+            .into_iter()
+            .find(|i| i.id == id && i.state != prism_cloud::ImageState::Deregistered)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Deregisters every image and deletes its recorded snapshots; gone is done.
+struct DeregisterImages;
+
+#[async_trait]
+impl Step for DeregisterImages {
+    fn name(&self) -> &'static str {
+        "deregister_images"
+    }
+    fn label(&self) -> &'static str {
+        "deregistering images and deleting their snapshots"
+    }
+    async fn run(&self, cx: &StepCx) -> Result<Value, StepError> {
+        let i: DeleteInput = cx.input()?;
+        let cloud = cx.cloud(i.profile.as_deref()).await?;
+        let (mut images, mut snapshots) = (0, 0);
+        for img in &i.images {
+            match retry(|| cloud.deregister_image(&img.region, &img.image_id)).await {
+                Ok(()) => images += 1,
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e.into()),
+            }
+            cx.acted();
+            for s in &img.snapshot_ids {
+                match retry(|| cloud.delete_snapshot(&img.region, s)).await {
+                    Ok(()) => snapshots += 1,
+                    Err(e) if e.is_not_found() => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            let _ = cx
+                .env
+                .store
+                .append_event(
+                    &cx.op_id,
+                    &format!("deregister:{}", img.region),
+                    "succeeded",
+                    Some(json!({ "image_id": img.image_id, "snapshot_ids": img.snapshot_ids })),
+                )
+                .await;
+        }
+        Ok(json!({ "images_deregistered": images, "snapshots_deleted": snapshots }))
+    }
+}
+
+/// Removes the versions' template files (after their images, so a failure leaves them listed).
+struct RemoveFiles;
+
+#[async_trait]
+impl Step for RemoveFiles {
+    fn name(&self) -> &'static str {
+        "remove_files"
+    }
+    fn label(&self) -> &'static str {
+        "removing the template files"
+    }
+    async fn run(&self, cx: &StepCx) -> Result<Value, StepError> {
+        let i: DeleteInput = cx.input()?;
+        let mut removed = vec![];
+        for f in &i.files {
+            match tokio::fs::remove_file(f).await {
+                Ok(()) => removed.push(f.clone()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StepError::Internal(format!("cannot remove {f}: {e}"))),
+            }
+        }
+        for dir in [
+            cx.env.template_dir.clone(),
+            cx.env.template_dir.join(crate::discover::DISCOVERED_DIR),
+        ] {
+            if dir.is_dir() {
+                prism_templates::sync_directory(&dir)
+                    .map_err(|e| StepError::Internal(e.to_string()))?;
+            }
+        }
+        Ok(json!({ "files_removed": removed }))
+    }
+}
+
+/// The deletion saga.
+pub fn saga() -> Saga {
+    Saga {
+        kind: KIND,
+        steps: vec![Arc::new(DeregisterImages), Arc::new(RemoveFiles)],
+        finish: |cx| {
+            let i: DeleteInput = cx.input()?;
+            let d: Value = cx.require("deregister_images")?;
+            let f: Value = cx.require("remove_files")?;
+            Ok(json!({
+                "template": i.template,
+                "versions": i.versions,
+                "images_deregistered": d["images_deregistered"],
+                "snapshots_deleted": d["snapshots_deleted"],
+                "files_removed": f["files_removed"],
+            }))
+        },
+    }
+}

@@ -1,0 +1,138 @@
+//! `template delete` on the fake cloud: one version's images and snapshots go in every region,
+//! its file goes, other versions stay; refusals change nothing; a failure is retried by
+//! running it again.
+
+mod common;
+
+use common::Rig;
+use prism_api::TemplateDeleteRequest;
+use prism_cloud::fake::FakeTimings;
+use prism_cloud::{tags, CloudErrorKind};
+
+/// A rig with `lab-env` versions 1 (us-east-1 + us-west-2) and 2 (us-east-1).
+async fn two_versions() -> Rig {
+    let rig = Rig::new(FakeTimings::default());
+    rig.workstation("ws", 20).await;
+    for copies in [&["us-west-2"][..], &[]] {
+        let op = rig
+            .submit_save(&Rig::save_request("ws", "lab-env", copies))
+            .await
+            .unwrap();
+        assert_eq!(rig.finished(&op).await.status, "succeeded");
+    }
+    rig
+}
+
+fn req(template: &str, all: bool) -> TemplateDeleteRequest {
+    TemplateDeleteRequest {
+        template: template.into(),
+        all_versions: all,
+        ..Default::default()
+    }
+}
+
+async fn run(
+    rig: &Rig,
+    r: &TemplateDeleteRequest,
+) -> Result<prism_store::OperationRow, prism_ops::OpsError> {
+    let (_, op) = prism_ops::template_delete::prepare(&rig.env, &rig.catalogue(), r).await?;
+    let id = rig.runner.submit(op).await?.id;
+    Ok(rig.finished(&id).await)
+}
+
+fn versions_in_ec2(rig: &Rig) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = rig
+        .own_images()
+        .into_iter()
+        .map(|i| (i.tags[tags::SAVED_VERSION].clone(), i.region))
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_version_goes_everywhere_and_the_others_stay() {
+    let rig = two_versions().await;
+    let v1_snaps: Vec<String> = rig
+        .own_images()
+        .into_iter()
+        .filter(|i| i.tags[tags::SAVED_VERSION] == "1")
+        .flat_map(|i| i.snapshot_ids)
+        .collect();
+    assert_eq!(v1_snaps.len(), 2);
+    let row = run(&rig, &req("lab-env@1", false)).await.unwrap();
+    assert_eq!(row.status, "succeeded", "{:?}", row.error);
+    assert_eq!(
+        versions_in_ec2(&rig),
+        vec![("2".into(), "us-east-1".into())]
+    );
+    let snaps: Vec<String> = rig
+        .fake
+        .snapshots()
+        .into_iter()
+        .map(|(_, s)| s.id)
+        .collect();
+    assert!(
+        v1_snaps.iter().all(|s| !snaps.contains(s)),
+        "v1's snapshots are deleted"
+    );
+    assert!(!rig.env.template_dir.join("lab-env@1.yaml").exists());
+    assert!(rig.env.template_dir.join("lab-env@2.yaml").exists());
+    let result = row.result.unwrap();
+    assert_eq!(result["images_deregistered"], 2, "{result}");
+    assert_eq!(result["snapshots_deleted"], 2, "{result}");
+
+    // Version numbers are not reused: the next save is 3.
+    let op = rig
+        .submit_save(&Rig::save_request("ws", "lab-env", &[]))
+        .await
+        .unwrap();
+    let row = rig.finished(&op).await;
+    assert_eq!(row.result.unwrap()["version"], 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn all_versions_and_refusals() {
+    let rig = two_versions().await;
+    let before = rig.fake.calls().len();
+    for (r, frag) in [
+        (req("lab-env", false), "which version of 'lab-env'"),
+        (req("lab-env@1", true), "names one version"),
+        (req("python-ml@1.0.0", false), "not a saved template"),
+        (req("lab-env@9", false), "has no version '9'"),
+    ] {
+        let e = run(&rig, &r).await.expect_err(frag).to_string();
+        assert!(e.contains(frag), "{frag}: {e}");
+    }
+    assert!(
+        !rig.fake.calls()[before..]
+            .iter()
+            .any(|c| c.action == "DeregisterImage" || c.action == "DeleteSnapshot"),
+        "refusals delete nothing"
+    );
+    assert_eq!(versions_in_ec2(&rig).len(), 3);
+
+    // A DeregisterImage that fails: the operation fails, the files stay; running it again
+    // finishes the job.
+    rig.fake.fail(
+        "DeregisterImage",
+        Some("us-west-2"),
+        Some(1),
+        CloudErrorKind::Auth,
+        "UnauthorizedOperation",
+    );
+    let row = run(&rig, &req("lab-env", true)).await.unwrap();
+    assert_eq!(row.status, "failed");
+    assert!(row.error.unwrap().contains("UnauthorizedOperation"));
+    assert!(rig.env.template_dir.join("lab-env@1.yaml").exists());
+    let row = run(&rig, &req("lab-env", true)).await.unwrap();
+    assert_eq!(row.status, "succeeded", "{:?}", row.error);
+    assert!(versions_in_ec2(&rig).is_empty());
+    assert!(
+        rig.fake.snapshots().is_empty(),
+        "{:?}",
+        rig.fake.snapshots()
+    );
+    assert!(!rig.env.template_dir.join("lab-env@1.yaml").exists());
+    assert!(!rig.env.template_dir.join("lab-env@2.yaml").exists());
+}
