@@ -598,6 +598,24 @@ fn cli_cases() -> Vec<Case> {
             "is not an organizational unit ARN",
         ),
         cli(
+            "cli-template-delete-builtin",
+            &["template", "delete", "python-ml@1.0.0", "--yes"],
+            1,
+            "template 'python-ml' is not a saved template",
+        ),
+        cli(
+            "cli-template-delete-unknown",
+            &["template", "delete", "ghost-env@1", "--yes"],
+            1,
+            "template 'ghost-env' not found",
+        ),
+        cli(
+            "cli-template-delete-traversal",
+            &["template", "delete", "../templates/x@1", "--yes"],
+            1,
+            "contains '/' (a path separator), which is not allowed",
+        ),
+        cli(
             "cli-template-copy-max-wait-bare-number",
             &[
                 "template",
@@ -946,6 +964,10 @@ fn api_cases() -> Vec<Case> {
         post("api-saves-copy-malformed-region", "/v1/saves", dry(r#""copy_to_regions":["nowhere-9"],"#), 400, "'nowhere-9' is not a region name"),
         post("api-saves-copy-unknown-region", "/v1/saves", dry(r#""copy_to_regions":["eu-north-99"],"#), 400, "unknown or disabled region 'eu-north-99'"),
         post("api-copies-builtin", "/v1/templates/copies", r#"{"template":"python-ml","to_region":"moon"}"#, 400, "not a saved template"),
+        post("api-deletions-version-and-all", "/v1/templates/deletions", r#"{"template":"python-ml@1.0.0","all_versions":true}"#, 400, "names one version, and --all-versions asks for every one"),
+        post("api-deletions-all-not-bool", "/v1/templates/deletions", r#"{"template":"python-ml","all_versions":1}"#, 422, "all_versions"),
+        post("api-deletions-missing-template", "/v1/templates/deletions", r#"{"all_versions":true}"#, 422, "missing field"),
+        post("api-deletions-builtin-all", "/v1/templates/deletions", r#"{"template":"python-ml","all_versions":true}"#, 400, "not a saved template"),
         post("api-shares-nobody", "/v1/templates/shares", r#"{"template":"python-ml"}"#, 400, "nothing to share with"),
         post("api-shares-account-number", "/v1/templates/shares", r#"{"template":"python-ml","accounts":[111122223333]}"#, 422, "accounts"),
         post("api-shares-account-too-long", "/v1/templates/shares", r#"{"template":"python-ml","accounts":["1111222233334"]}"#, 400, "is not an AWS account id"),
