@@ -534,6 +534,104 @@ pub struct TemplateDeletePlan {
     pub warnings: Vec<String>,
 }
 
+/// `POST /v1/projects`: create a project.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct ProjectCreateRequest {
+    /// Name (the `prism:project` tag value of its templates and workstations).
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Monthly budget in USD.
+    pub budget_usd_per_month: Option<f64>,
+    /// Member accounts (12-digit ids): `project share-template` shares with them.
+    #[serde(default)]
+    pub accounts: Vec<String>,
+}
+
+/// A project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Project {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Monthly budget in USD.
+    pub budget_usd_per_month: Option<f64>,
+    /// Member accounts.
+    pub accounts: Vec<String>,
+    /// Created (RFC 3339).
+    pub created_at: String,
+}
+
+/// `GET /v1/projects`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProjectList {
+    /// Projects, by name.
+    pub projects: Vec<Project>,
+}
+
+/// `GET /v1/projects/{name}`: the project, its saved templates and its workstations (by tag).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProjectDetail {
+    /// The project.
+    pub project: Project,
+    /// Saved templates tagged with it (latest version each).
+    pub templates: Vec<TemplateSummary>,
+    /// Workstations tagged with it.
+    pub workstations: Vec<Workstation>,
+}
+
+/// `GET /v1/projects/{name}/cost`: what the project's saved images cost to keep.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProjectCost {
+    /// Project.
+    pub project: String,
+    /// Regions looked in.
+    pub regions: Vec<String>,
+    /// Images tagged with the project (owned by this account).
+    pub images: Vec<ProjectImage>,
+    /// Their total EBS size, GiB.
+    pub size_gb: i64,
+    /// Snapshot storage, USD per month (upper bound: the first snapshot of a volume is full-size).
+    pub storage_usd_per_month: f64,
+    /// Monthly budget, when set.
+    pub budget_usd_per_month: Option<f64>,
+    /// Storage as a percentage of the budget.
+    pub budget_used_percent: Option<f64>,
+    /// Regions that could not be read, with why.
+    pub errors: Vec<String>,
+}
+
+/// One image counted in a project's cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ProjectImage {
+    /// Template.
+    pub template: Option<String>,
+    /// Version.
+    pub version: Option<String>,
+    /// Region.
+    pub region: String,
+    /// AMI id.
+    pub image_id: String,
+    /// GiB.
+    pub size_gb: i64,
+    /// USD per month.
+    pub usd_per_month: f64,
+}
+
+/// `POST /v1/projects/{name}/shares`: share one of the project's templates with its accounts.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct ProjectShareRequest {
+    /// Template (`T` or `T@N`); it must carry the project's tag.
+    pub template: String,
+    /// Only check and describe the plan.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Credentials profile.
+    #[serde(default)]
+    pub aws: AwsTarget,
+}
+
 /// One region's image of a saved version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RegionImage {

@@ -47,6 +47,10 @@ pub enum Command {
     /// Template commands.
     #[command(subcommand)]
     Template(TemplateCommand),
+    /// Projects: a budget and member accounts around the templates and workstations tagged
+    /// with the project (`save … --project P`, `launch … --project P`).
+    #[command(subcommand)]
+    Project(ProjectCommand),
     /// List operations (saves, launches, …), newest first.
     Operations(OperationsArgs),
     /// Operation commands.
@@ -251,6 +255,59 @@ pub enum TemplateCommand {
         /// Return the operation id at once.
         #[arg(long)]
         detach: bool,
+    },
+}
+
+/// `project …`.
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Create a project.
+    Create {
+        /// Name (templates and workstations join it with --project NAME).
+        name: String,
+        /// Description.
+        #[arg(long)]
+        description: Option<String>,
+        /// Monthly budget in USD (project cost compares image storage with it).
+        #[arg(long, value_name = "USD")]
+        budget: Option<f64>,
+        /// Member account id (12 digits; repeatable or comma-separated): share-template shares
+        /// with these.
+        #[arg(long = "account", value_name = "ID", value_delimiter = ',')]
+        accounts: Vec<String>,
+    },
+    /// List projects.
+    List,
+    /// Show a project, its saved templates and its workstations.
+    Info {
+        /// Project.
+        name: String,
+    },
+    /// The project's saved templates.
+    Templates {
+        /// Project.
+        name: String,
+    },
+    /// Share one of the project's templates with the project's member accounts.
+    ShareTemplate {
+        /// Project.
+        name: String,
+        /// Template (`T` or `T@N`), saved with --project NAME.
+        template: String,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Only check and show the plan.
+        #[arg(long)]
+        dry_run: bool,
+        /// Return the operation id at once.
+        #[arg(long)]
+        detach: bool,
+    },
+    /// What the project's saved images cost to keep, against its budget.
+    Cost {
+        /// Project.
+        name: String,
     },
 }
 

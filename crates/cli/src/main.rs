@@ -26,6 +26,7 @@ async fn run(cli: &Cli) -> CliResult {
         Command::Save(a) => save::save(cli, a).await,
         Command::Templates(a) => templates::list(cli, a).await,
         Command::Template(c) => templates::template(cli, c).await,
+        Command::Project(c) => projects::project(cli, c).await,
         Command::Operations(a) => operations::list(cli, a).await,
         Command::Operation(c) => operations::operation(cli, c).await,
         Command::Daemon(c) => daemon::daemon(cli, c).await,

@@ -1344,3 +1344,99 @@ fn a_saved_version_is_deleted_for_good_in_every_region() {
         "has no version '1'",
     );
 }
+
+#[test]
+fn a_pi_groups_templates_in_a_project_sees_their_cost_and_shares_them() {
+    let w = World::new();
+    w.ok(&[
+        "project",
+        "create",
+        "brain-imaging",
+        "--description",
+        "fMRI pipelines",
+        "--budget",
+        "50",
+        "--account",
+        "111122223333",
+    ]);
+    w.fails(
+        &["project", "create", "brain-imaging"],
+        1,
+        "project 'brain-imaging' already exists",
+    );
+    w.fails(
+        &["project", "create", "cheap", "--budget=0"],
+        1,
+        "is not a positive amount",
+    );
+    w.fails(&["project", "info", "nope"], 1, "no project named 'nope'");
+    w.ok(&[
+        "launch",
+        "python-ml",
+        "scanner-ws",
+        "--project",
+        "brain-imaging",
+    ]);
+    w.ok(&[
+        "save",
+        "scanner-ws",
+        "brain-env",
+        "--project",
+        "brain-imaging",
+        "--copy-to-regions",
+        "us-west-2",
+        "--yes",
+    ]);
+
+    let list = w.json(&["project", "list"]);
+    assert_eq!(list["projects"][0]["name"], "brain-imaging", "{list}");
+    let templates = w.json(&["project", "templates", "brain-imaging"]);
+    let names: Vec<&str> = templates
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["brain-env"]);
+    let info = w.json(&["project", "info", "brain-imaging"]);
+    assert_eq!(info["workstations"][0]["name"], "scanner-ws", "{info}");
+
+    // Cost: the version's image in both regions, read from EC2, against the budget.
+    let cost = w.json(&["project", "cost", "brain-imaging"]);
+    assert_eq!(cost["images"].as_array().unwrap().len(), 2, "{cost}");
+    let size = cost["size_gb"].as_i64().unwrap();
+    assert!(size > 0, "{cost}");
+    let usd = cost["storage_usd_per_month"].as_f64().unwrap();
+    assert!((usd - size as f64 * 0.05).abs() < 0.01, "{cost}");
+    let pct = cost["budget_used_percent"].as_f64().unwrap();
+    assert!((pct - usd / 50.0 * 100.0).abs() < 0.1, "{cost}");
+    let text = w.ok(&["project", "cost", "brain-imaging"]);
+    assert!(text.contains("of it"), "{text}");
+
+    // Share with the project's accounts; a template outside the project is refused.
+    w.fails(
+        &[
+            "project",
+            "share-template",
+            "brain-imaging",
+            "python-ml",
+            "--yes",
+        ],
+        1,
+        "not in project 'brain-imaging'",
+    );
+    w.ok(&[
+        "project",
+        "share-template",
+        "brain-imaging",
+        "brain-env",
+        "--yes",
+    ]);
+    for r in ["us-east-1", "us-west-2"] {
+        let img = &w.images(r, "brain-env", "1")[0];
+        let perms =
+            w.rt.block_on(w.cloud.launch_permissions(r, &img.id))
+                .unwrap();
+        assert_eq!(perms.accounts, vec!["111122223333"], "{r}");
+    }
+}

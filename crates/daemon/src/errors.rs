@@ -68,6 +68,15 @@ impl From<OpsError> for HttpError {
                     operation_id: Some(operation_id),
                 },
             ),
+            OpsError::Exists { message, hint } => HttpError(
+                StatusCode::CONFLICT,
+                ApiError {
+                    kind: "conflict".into(),
+                    message,
+                    hint,
+                    operation_id: None,
+                },
+            ),
             OpsError::Cloud(c) => {
                 let hint = match c.kind {
                     CloudErrorKind::Auth => Some(

@@ -59,6 +59,14 @@ pub enum OpsError {
         /// The running operation.
         operation_id: String,
     },
+    /// The named thing exists already (e.g. a project of that name).
+    #[error("{message}")]
+    Exists {
+        /// What exists.
+        message: String,
+        /// What to do.
+        hint: Option<String>,
+    },
     /// AWS refused or failed.
     #[error("{0}")]
     Cloud(#[from] CloudError),

@@ -19,6 +19,7 @@ pub mod launch;
 pub mod lifecycle;
 pub mod max_wait;
 pub mod naming;
+pub mod projects;
 pub mod regions;
 pub mod runner;
 pub mod saga;

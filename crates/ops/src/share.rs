@@ -91,7 +91,7 @@ fn ou_arn_ok(arn: &str) -> bool {
     id_chars(org, 10, 32) && id_chars(root, 4, 32) && id_chars(id, 8, 32)
 }
 
-fn dedup(v: &[String]) -> Vec<String> {
+pub(crate) fn dedup(v: &[String]) -> Vec<String> {
     let mut out: Vec<String> = vec![];
     for s in v.iter().map(|s| s.trim()) {
         if !s.is_empty() && !out.iter().any(|o| o == s) {
@@ -99,6 +99,17 @@ fn dedup(v: &[String]) -> Vec<String> {
         }
     }
     out
+}
+
+/// Refuses anything in `accounts` that is not a 12-digit AWS account id.
+pub fn check_accounts(accounts: &[String]) -> Result<(), OpsError> {
+    match accounts.iter().find(|a| !digits(a, 12)) {
+        Some(a) => Err(invalid(
+            format!("{a:?} is not an AWS account id"),
+            "an account id is 12 digits, e.g. 111122223333",
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Checks the shape of whom to share with (nothing is asked of AWS).
@@ -109,12 +120,7 @@ fn check_targets(req: &ShareRequest) -> Result<Share, OpsError> {
         organizations: dedup(&req.organizations),
         organizational_units: dedup(&req.organizational_units),
     };
-    if let Some(a) = share.accounts.iter().find(|a| !digits(a, 12)) {
-        return Err(invalid(
-            format!("{a:?} is not an AWS account id"),
-            "an account id is 12 digits, e.g. 111122223333",
-        ));
-    }
+    check_accounts(&share.accounts)?;
     if let Some(o) = share.organizations.iter().find(|o| !org_arn_ok(o)) {
         return Err(invalid(
             format!("{o:?} is not an organization ARN"),

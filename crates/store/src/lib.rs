@@ -7,10 +7,12 @@
 
 mod migrations;
 mod operations;
+mod projects;
 mod templates;
 mod workstations;
 
 pub use operations::{EventRow, NewOperation, OperationRow};
+pub use projects::ProjectRow;
 pub use templates::TemplateVersionRow;
 pub use workstations::WorkstationRow;
 

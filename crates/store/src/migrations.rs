@@ -62,6 +62,17 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (name, version)
     );
     "#,
+    // 2: projects (local: a project groups saved templates and workstations by their
+    // prism:project tag, with a budget and the accounts its templates are shared with).
+    r#"
+    CREATE TABLE projects (
+        name TEXT PRIMARY KEY,
+        description TEXT,
+        budget_usd_per_month REAL,
+        accounts TEXT NOT NULL DEFAULT '[]',
+        created_at TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// Newest schema version this build knows.

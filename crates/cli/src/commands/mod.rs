@@ -2,6 +2,7 @@
 
 pub mod daemon;
 pub mod operations;
+pub mod projects;
 pub mod save;
 pub mod share;
 pub mod template_delete;

@@ -3,6 +3,7 @@
 pub mod daemon;
 pub mod deletions;
 pub mod operations;
+pub mod projects;
 pub mod saves;
 pub mod shares;
 pub mod templates;
@@ -36,6 +37,11 @@ use utoipa::OpenApi;
         saves::save,
         shares::share,
         deletions::delete,
+        projects::list,
+        projects::create,
+        projects::show,
+        projects::cost,
+        projects::share,
         operations::list,
         operations::show,
         operations::cancel,
@@ -67,6 +73,13 @@ use utoipa::OpenApi;
         prism_api::TemplateDeleteRequest,
         prism_api::TemplateDeletePlan,
         deletions::DeleteAnswer,
+        prism_api::ProjectCreateRequest,
+        prism_api::Project,
+        prism_api::ProjectList,
+        prism_api::ProjectDetail,
+        prism_api::ProjectCost,
+        prism_api::ProjectImage,
+        prism_api::ProjectShareRequest,
         prism_api::Operation,
         prism_api::OperationList,
         prism_api::OperationEvent,
@@ -117,6 +130,10 @@ pub fn router(state: AppState, token: Token) -> Router {
             post(workstations::action),
         )
         .route("/v1/saves", post(saves::save))
+        .route("/v1/projects", get(projects::list).post(projects::create))
+        .route("/v1/projects/{name}", get(projects::show))
+        .route("/v1/projects/{name}/cost", get(projects::cost))
+        .route("/v1/projects/{name}/shares", post(projects::share))
         .route("/v1/operations", get(operations::list))
         .route("/v1/operations/{id}", get(operations::show))
         .route("/v1/operations/{id}/cancel", post(operations::cancel))

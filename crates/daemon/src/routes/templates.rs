@@ -34,7 +34,8 @@ pub async fn load(s: &AppState) -> Result<Arc<Catalogue>, HttpError> {
     Ok(c)
 }
 
-fn summary(c: &Catalogue, e: &Entry) -> TemplateSummary {
+/// The list view of a catalogue entry.
+pub fn summary(c: &Catalogue, e: &Entry) -> TemplateSummary {
     let t = &e.template;
     let (origin, path) = match &e.origin {
         Origin::Builtin => ("builtin", None),

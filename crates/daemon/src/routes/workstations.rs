@@ -25,7 +25,8 @@ pub struct ListQuery {
     pub profile: Option<String>,
 }
 
-fn to_api_ws(w: WorkstationRow) -> Workstation {
+/// The API view of a cached workstation.
+pub fn to_api_ws(w: WorkstationRow) -> Workstation {
     Workstation {
         name: w.name,
         instance_id: w.instance_id,

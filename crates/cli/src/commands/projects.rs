@@ -1,0 +1,210 @@
+//! `prism project create|list|info|templates|share-template|cost`.
+
+use super::{finish, target};
+use crate::args::{Cli, ProjectCommand};
+use crate::client::{segment, Client};
+use crate::error::{CliError, CliResult};
+use crate::output::{dash, print, table, Format};
+use crate::prompt::confirm;
+use prism_api::{
+    Project, ProjectCost, ProjectCreateRequest, ProjectDetail, ProjectList, ProjectShareRequest,
+    SharePlan, Submitted, TemplateSummary,
+};
+
+#[derive(serde::Deserialize)]
+struct ShareAnswer {
+    plan: SharePlan,
+    submitted: Option<Submitted>,
+}
+
+fn budget(b: Option<f64>) -> String {
+    b.map(|b| format!("${b:.2}/month"))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn templates_table(ts: &[TemplateSummary]) {
+    let mut t = table(&["NAME", "VERSION", "VERSIONS", "REGIONS", "DESCRIPTION"]);
+    for s in ts {
+        t.add_row(vec![
+            s.name.clone(),
+            dash(&s.version),
+            s.versions.join(","),
+            s.regions.join(","),
+            s.description.clone().unwrap_or_default(),
+        ]);
+    }
+    println!("{t}");
+}
+
+/// `prism project …`.
+pub async fn project(cli: &Cli, cmd: &ProjectCommand) -> CliResult {
+    match cmd {
+        ProjectCommand::Create {
+            name,
+            description,
+            budget: b,
+            accounts,
+        } => {
+            let c = Client::connect(false).await?;
+            let p: Project = c
+                .post(
+                    "/v1/projects",
+                    &ProjectCreateRequest {
+                        name: name.clone(),
+                        description: description.clone(),
+                        budget_usd_per_month: *b,
+                        accounts: accounts.clone(),
+                    },
+                )
+                .await?;
+            print(cli.output, &p, |p| {
+                println!("created project {}", p.name);
+                eprintln!(
+                    "save templates into it with: prism save WORKSTATION TEMPLATE --project {}",
+                    p.name
+                );
+            })
+        }
+        ProjectCommand::List => {
+            let c = Client::connect(false).await?;
+            let l: ProjectList = c.get("/v1/projects").await?;
+            print(cli.output, &l, |l| {
+                let mut t = table(&["NAME", "BUDGET", "ACCOUNTS", "DESCRIPTION"]);
+                for p in &l.projects {
+                    t.add_row(vec![
+                        p.name.clone(),
+                        budget(p.budget_usd_per_month),
+                        p.accounts.join(","),
+                        p.description.clone().unwrap_or_default(),
+                    ]);
+                }
+                println!("{t}");
+            })
+        }
+        ProjectCommand::Info { name } => {
+            let c = Client::connect(false).await?;
+            let d: ProjectDetail = c.get(&format!("/v1/projects/{}", segment(name))).await?;
+            print(cli.output, &d, |d| {
+                println!("Project:      {}", d.project.name);
+                println!("Description:  {}", dash(&d.project.description));
+                println!("Budget:       {}", budget(d.project.budget_usd_per_month));
+                println!(
+                    "Accounts:     {}",
+                    if d.project.accounts.is_empty() {
+                        "-".into()
+                    } else {
+                        d.project.accounts.join(", ")
+                    }
+                );
+                println!("Created:      {}", d.project.created_at);
+                println!("\nTemplates:");
+                templates_table(&d.templates);
+                println!("\nWorkstations:");
+                let mut t = table(&["NAME", "STATE", "REGION", "TEMPLATE"]);
+                for w in &d.workstations {
+                    t.add_row(vec![
+                        w.name.clone(),
+                        w.state.clone(),
+                        w.region.clone(),
+                        dash(&w.template),
+                    ]);
+                }
+                println!("{t}");
+            })
+        }
+        ProjectCommand::Templates { name } => {
+            let c = Client::connect(false).await?;
+            let d: ProjectDetail = c.get(&format!("/v1/projects/{}", segment(name))).await?;
+            print(cli.output, &d.templates, |ts| templates_table(ts))
+        }
+        ProjectCommand::Cost { name } => {
+            let c = Client::connect(true).await?;
+            let t = target(cli);
+            let cost: ProjectCost = c
+                .get_query(
+                    &format!("/v1/projects/{}/cost", segment(name)),
+                    &[("region", t.region), ("profile", t.profile)],
+                )
+                .await?;
+            for e in &cost.errors {
+                eprintln!("warning: {e}");
+            }
+            print(cli.output, &cost, |cost| {
+                let mut t = table(&["TEMPLATE", "VERSION", "REGION", "IMAGE", "GIB", "USD/MONTH"]);
+                for i in &cost.images {
+                    t.add_row(vec![
+                        dash(&i.template),
+                        dash(&i.version),
+                        i.region.clone(),
+                        i.image_id.clone(),
+                        i.size_gb.to_string(),
+                        format!("{:.2}", i.usd_per_month),
+                    ]);
+                }
+                println!("{t}");
+                println!(
+                    "Image storage: ${:.2}/month for {} GiB in {} image(s) (regions looked in: {})",
+                    cost.storage_usd_per_month,
+                    cost.size_gb,
+                    cost.images.len(),
+                    cost.regions.join(", ")
+                );
+                if let (Some(b), Some(p)) = (cost.budget_usd_per_month, cost.budget_used_percent) {
+                    println!("Budget: ${b:.2}/month; image storage uses {p:.1}% of it");
+                }
+            })
+        }
+        ProjectCommand::ShareTemplate {
+            name,
+            template,
+            yes,
+            dry_run,
+            detach,
+        } => {
+            let c = Client::connect(true).await?;
+            let path = format!("/v1/projects/{}/shares", segment(name));
+            let mut req = ProjectShareRequest {
+                template: template.clone(),
+                dry_run: true,
+                aws: target(cli),
+            };
+            let plan: ShareAnswer = c.post(&path, &req).await?;
+            let describe = |p: &SharePlan| {
+                eprintln!(
+                    "Sharing {}@{} with project {name}'s accounts: {}",
+                    p.template,
+                    p.version,
+                    p.accounts.join(", ")
+                );
+                for i in &p.images {
+                    eprintln!("  {}: {}", i.region, i.image_id);
+                }
+                for w in &p.warnings {
+                    eprintln!("  warning: {w}");
+                }
+            };
+            if *dry_run {
+                return print(cli.output, &plan.plan, describe);
+            }
+            if cli.output == Format::Table || !yes {
+                describe(&plan.plan);
+            }
+            confirm("Continue?", *yes)?;
+            req.dry_run = false;
+            let ans: ShareAnswer = c.post(&path, &req).await?;
+            let sub = ans
+                .submitted
+                .ok_or_else(|| CliError::refused("the daemon did not submit the share", None))?;
+            let p = ans.plan;
+            finish(&c, cli.output, sub, *detach, |_| {
+                println!(
+                    "{}@{} is shared with project {name}'s accounts: {}",
+                    p.template,
+                    p.version,
+                    p.accounts.join(", ")
+                );
+            })
+            .await
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! Projects: a budget and member accounts around the saved templates and workstations that
+//! carry the project's `prism:project` tag. The project record is local; membership is the
+//! tag, so it holds on every machine and in EC2.
+
+use crate::backoff::retry;
+use crate::context::Env;
+use crate::error::OpsError;
+use prism_api::{Project, ProjectCost, ProjectCreateRequest, ProjectImage, ShareRequest};
+use prism_cloud::{tags, ImageQuery, ImageState};
+use prism_store::ProjectRow;
+use prism_templates::{Catalogue, Entry};
+use std::collections::BTreeSet;
+
+/// Largest budget accepted, USD per month (a typo guard, not a policy).
+pub const MAX_BUDGET: f64 = 10_000_000.0;
+
+/// The API view of a stored project.
+pub fn to_api(p: ProjectRow) -> Project {
+    Project {
+        name: p.name,
+        description: p.description,
+        budget_usd_per_month: p.budget_usd_per_month,
+        accounts: p.accounts,
+        created_at: p.created_at,
+    }
+}
+
+/// Creates a project after checking every field; a taken name is a conflict.
+pub async fn create(env: &Env, req: &ProjectCreateRequest) -> Result<Project, OpsError> {
+    crate::naming::validate_project(&req.name)?;
+    if req.name.trim() != req.name {
+        return Err(OpsError::invalid(
+            format!("project name {:?} starts or ends with spaces", req.name),
+            Some("remove the spaces".to_string()),
+        ));
+    }
+    if let Some(d) = &req.description {
+        if d.chars().count() > 1000 || d.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(OpsError::invalid(
+                "the description must be at most 1000 characters without control characters",
+                None,
+            ));
+        }
+    }
+    if let Some(b) = req.budget_usd_per_month {
+        if !b.is_finite() || b <= 0.0 || b > MAX_BUDGET {
+            return Err(OpsError::invalid(
+                format!("budget {b} is not a positive amount of USD per month up to {MAX_BUDGET}"),
+                Some("e.g. --budget 500".to_string()),
+            ));
+        }
+    }
+    let accounts = crate::share::dedup(&req.accounts);
+    crate::share::check_accounts(&accounts)?;
+    let row = ProjectRow {
+        name: req.name.clone(),
+        description: req.description.clone(),
+        budget_usd_per_month: req.budget_usd_per_month,
+        accounts,
+        created_at: String::new(),
+    };
+    if !env.store.insert_project(row).await? {
+        return Err(OpsError::Exists {
+            message: format!("project '{}' already exists", req.name),
+            hint: Some(format!("see it with: prism project info {}", req.name)),
+        });
+    }
+    get(env, &req.name).await
+}
+
+/// One project, or a not-found error naming it.
+pub async fn get(env: &Env, name: &str) -> Result<Project, OpsError> {
+    env.store.project(name).await?.map(to_api).ok_or_else(|| {
+        OpsError::not_found(
+            format!("no project named '{name}'"),
+            Some("list projects with: prism project list".to_string()),
+        )
+    })
+}
+
+/// The saved templates (latest version of each) tagged with project `name`.
+pub fn templates<'a>(catalogue: &'a Catalogue, name: &str) -> Vec<&'a Entry> {
+    catalogue
+        .latest()
+        .into_iter()
+        .filter(|e| e.raw.is_saved() && e.raw.project.as_deref() == Some(name))
+        .collect()
+}
+
+/// What keeping the project's images costs: every image this account owns tagged with the
+/// project, in the regions of its templates and workstations plus `default_region`.
+pub async fn cost(
+    env: &Env,
+    catalogue: &Catalogue,
+    name: &str,
+    profile: Option<&str>,
+    default_region: Option<&str>,
+) -> Result<ProjectCost, OpsError> {
+    let project = get(env, name).await?;
+    let mut regions: BTreeSet<String> = default_region.map(str::to_string).into_iter().collect();
+    for e in catalogue.entries() {
+        if e.raw.project.as_deref() == Some(name) {
+            regions.extend(e.raw.ami_config.amis.keys().cloned());
+        }
+    }
+    for w in env.store.workstations().await? {
+        if w.project.as_deref() == Some(name) {
+            regions.insert(w.region);
+        }
+    }
+    let cloud = env.clouds.cloud(profile).await?;
+    let query = ImageQuery {
+        owners: vec!["self".into()],
+        tags: [(tags::PROJECT.to_string(), name.to_string())].into(),
+        ..Default::default()
+    };
+    let price = env.config.snapshot_usd_per_gb_month;
+    let answers = futures_util::future::join_all(regions.iter().map(|r| {
+        let (cloud, query) = (cloud.clone(), query.clone());
+        async move { (r.clone(), retry(|| cloud.describe_images(r, &query)).await) }
+    }))
+    .await;
+    let (mut images, mut errors) = (vec![], vec![]);
+    for (region, answer) in answers {
+        match answer {
+            Ok(found) => images.extend(
+                found
+                    .into_iter()
+                    .filter(|i| i.state != ImageState::Deregistered)
+                    .map(|i| ProjectImage {
+                        template: i.tags.get(tags::SAVED_TEMPLATE).cloned(),
+                        version: i.tags.get(tags::SAVED_VERSION).cloned(),
+                        region: region.clone(),
+                        usd_per_month: round_cents(i.size_gb as f64 * price),
+                        image_id: i.id,
+                        size_gb: i.size_gb,
+                    }),
+            ),
+            Err(e) => errors.push(format!("{region}: {e}")),
+        }
+    }
+    let size_gb: i64 = images.iter().map(|i| i.size_gb).sum();
+    let storage = round_cents(size_gb as f64 * price);
+    Ok(ProjectCost {
+        project: name.to_string(),
+        regions: regions.into_iter().collect(),
+        images,
+        size_gb,
+        storage_usd_per_month: storage,
+        budget_usd_per_month: project.budget_usd_per_month,
+        budget_used_percent: project
+            .budget_usd_per_month
+            .map(|b| (storage / b * 1000.0).round() / 10.0),
+        errors,
+    })
+}
+
+fn round_cents(usd: f64) -> f64 {
+    (usd * 100.0).round() / 100.0
+}
+
+/// The share request that gives project `name`'s member accounts one of its templates.
+pub async fn share_request(
+    env: &Env,
+    catalogue: &Catalogue,
+    name: &str,
+    req: &prism_api::ProjectShareRequest,
+) -> Result<ShareRequest, OpsError> {
+    let project = get(env, name).await?;
+    let entry = catalogue.get(&req.template).map_err(|e| {
+        OpsError::not_found(
+            e.to_string(),
+            Some(format!(
+                "list the project's templates with: prism project templates {name}"
+            )),
+        )
+    })?;
+    if entry.raw.project.as_deref() != Some(name) {
+        return Err(OpsError::invalid(
+            format!(
+                "template '{}' is not in project '{name}' (its project is {})",
+                entry.raw.id(),
+                entry
+                    .raw
+                    .project
+                    .as_deref()
+                    .map(|p| format!("'{p}'"))
+                    .unwrap_or_else(|| "not set".into())
+            ),
+            Some(format!(
+                "save it into the project with: prism save WORKSTATION {} --project {name}",
+                entry.raw.id()
+            )),
+        ));
+    }
+    if project.accounts.is_empty() {
+        return Err(OpsError::invalid(
+            format!("project '{name}' has no member accounts to share with"),
+            Some(format!(
+                "share with accounts directly: prism template share {} --account ID",
+                entry.raw.id()
+            )),
+        ));
+    }
+    Ok(ShareRequest {
+        template: req.template.clone(),
+        accounts: project.accounts,
+        dry_run: req.dry_run,
+        aws: req.aws.clone(),
+        ..Default::default()
+    })
+}
