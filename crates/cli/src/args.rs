@@ -183,6 +183,17 @@ fn parse_max_wait(s: &str) -> Result<u64, String> {
     Ok(secs)
 }
 
+/// `--budget`: a positive, finite amount (JSON cannot carry NaN or infinity: serde_json would
+/// send them as null, silently dropping the budget).
+fn parse_budget(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(b) if b.is_finite() && b > 0.0 => Ok(b),
+        _ => Err(format!(
+            "'{s}' is not a positive amount of USD per month, e.g. 500"
+        )),
+    }
+}
+
 fn parse_tag(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
@@ -269,7 +280,7 @@ pub enum ProjectCommand {
         #[arg(long)]
         description: Option<String>,
         /// Monthly budget in USD (project cost compares image storage with it).
-        #[arg(long, value_name = "USD")]
+        #[arg(long, value_name = "USD", value_parser = parse_budget)]
         budget: Option<f64>,
         /// Member account id (12 digits; repeatable or comma-separated): share-template shares
         /// with these.

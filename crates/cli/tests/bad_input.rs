@@ -616,6 +616,66 @@ fn cli_cases() -> Vec<Case> {
             "contains '/' (a path separator), which is not allowed",
         ),
         cli(
+            "cli-project-create-budget-zero",
+            &["project", "create", "p-zero", "--budget=0"],
+            2,
+            "'0' is not a positive amount of USD",
+        ),
+        cli(
+            "cli-project-create-budget-nan",
+            &["project", "create", "p-nan", "--budget", "NaN"],
+            2,
+            "'NaN' is not a positive amount of USD",
+        ),
+        cli(
+            "cli-project-create-budget-words",
+            &["project", "create", "p-words", "--budget", "lots"],
+            2,
+            "invalid value 'lots' for '--budget <USD>'",
+        ),
+        cli(
+            "cli-project-create-bad-account",
+            &["project", "create", "p-acct", "--account", "12345"],
+            1,
+            "\"12345\" is not an AWS account id",
+        ),
+        cli(
+            "cli-project-create-control-chars",
+            &["project", "create", "p\u{1b}[31m"],
+            1,
+            "invalid project name",
+        ),
+        cli(
+            "cli-project-create-padded",
+            &["project", "create", " padded "],
+            1,
+            "starts or ends with spaces",
+        ),
+        cli(
+            "cli-project-info-unknown",
+            &["project", "info", "ghost-project"],
+            1,
+            "no project named 'ghost-project'",
+        ),
+        cli(
+            "cli-project-cost-unknown",
+            &["project", "cost", "ghost-project"],
+            1,
+            "no project named 'ghost-project'",
+        ),
+        cli(
+            "cli-project-share-unknown",
+            &[
+                "project",
+                "share-template",
+                "ghost-project",
+                "python-ml",
+                "--yes",
+            ],
+            1,
+            "no project named 'ghost-project'",
+        ),
+        cli(
             "cli-template-copy-max-wait-bare-number",
             &[
                 "template",
@@ -968,6 +1028,13 @@ fn api_cases() -> Vec<Case> {
         post("api-deletions-all-not-bool", "/v1/templates/deletions", r#"{"template":"python-ml","all_versions":1}"#, 422, "all_versions"),
         post("api-deletions-missing-template", "/v1/templates/deletions", r#"{"all_versions":true}"#, 422, "missing field"),
         post("api-deletions-builtin-all", "/v1/templates/deletions", r#"{"template":"python-ml","all_versions":true}"#, 400, "not a saved template"),
+        post("api-projects-budget-negative", "/v1/projects", r#"{"name":"p-neg","budget_usd_per_month":-5}"#, 400, "budget -5 is not a positive amount"),
+        post("api-projects-budget-huge", "/v1/projects", r#"{"name":"p-huge","budget_usd_per_month":1e300}"#, 400, "is not a positive amount"),
+        post("api-projects-budget-string", "/v1/projects", r#"{"name":"p-str","budget_usd_per_month":"50"}"#, 422, "budget_usd_per_month"),
+        post("api-projects-empty-name", "/v1/projects", r#"{"name":""}"#, 400, "invalid project name"),
+        post("api-projects-name-129-chars", "/v1/projects", format!(r#"{{"name":"{}"}}"#, "p".repeat(129)), 400, "invalid project name"),
+        post("api-projects-description-control", "/v1/projects", r#"{"name":"p-desc","description":"a\u0007b"}"#, 400, "without control characters"),
+        post("api-projects-missing-name", "/v1/projects", r#"{"budget_usd_per_month":5}"#, 422, "missing field"),
         post("api-shares-nobody", "/v1/templates/shares", r#"{"template":"python-ml"}"#, 400, "nothing to share with"),
         post("api-shares-account-number", "/v1/templates/shares", r#"{"template":"python-ml","accounts":[111122223333]}"#, 422, "accounts"),
         post("api-shares-account-too-long", "/v1/templates/shares", r#"{"template":"python-ml","accounts":["1111222233334"]}"#, 400, "is not an AWS account id"),
@@ -1382,6 +1449,8 @@ impl World {
             })
             .unwrap_or_else(|| format!("prism operations failed: {}", excerpt(&o.text())));
         s.insert("store operations".into(), ops);
+        let o = self.run(&["project", "list", "-o", "json"]);
+        s.insert("store projects".into(), o.stdout.trim().to_string());
         let mut files: Vec<String> = std::fs::read_dir(self.template_dir())
             .map(|d| {
                 d.flatten()

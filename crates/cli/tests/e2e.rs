@@ -1365,8 +1365,8 @@ fn a_pi_groups_templates_in_a_project_sees_their_cost_and_shares_them() {
         "project 'brain-imaging' already exists",
     );
     w.fails(
-        &["project", "create", "cheap", "--budget=0"],
-        1,
+        &["project", "create", "cheap", "--budget=NaN"],
+        2,
         "is not a positive amount",
     );
     w.fails(&["project", "info", "nope"], 1, "no project named 'nope'");
