@@ -143,6 +143,30 @@ pub struct ValidateRequest {
     pub path: String,
 }
 
+/// `POST /v1/templates/imports`: add a template file (e.g. one a colleague exported) to the
+/// template directory, after validating it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct ImportRequest {
+    /// Absolute path of the file (read by the daemon, which runs as the same user).
+    pub path: String,
+    /// Replace a user template of the same name (saved versions are never replaced).
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// Result of an import.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ImportReport {
+    /// Template reference now in the catalogue (`T` or `T@N`).
+    pub template: String,
+    /// Where it was written.
+    pub path: String,
+    /// Whether it replaced a file.
+    pub replaced: bool,
+    /// Validation warnings.
+    pub warnings: Vec<String>,
+}
+
 /// Result of validating a template file.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ValidateReport {

@@ -249,6 +249,25 @@ pub enum TemplateCommand {
     Share(ShareArgs),
     /// Take back what `template share` granted.
     Unshare(ShareArgs),
+    /// Write a template (inheritance resolved, so it stands alone) as YAML, to share it.
+    Export {
+        /// Template (`T` or `T@N`).
+        name: String,
+        /// Write to this file instead of standard output.
+        #[arg(long, short = 'f', value_name = "FILE")]
+        file: Option<std::path::PathBuf>,
+        /// Replace the file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Add a template file (e.g. a colleague's export) to your templates, after validating it.
+    Import {
+        /// The YAML file.
+        file: std::path::PathBuf,
+        /// Replace a user template of the same name (saved versions are never replaced).
+        #[arg(long)]
+        force: bool,
+    },
     /// Delete saved versions for good: deregister their images, delete their snapshots in
     /// every region, remove their files. Workstations launched from them keep running.
     Delete {

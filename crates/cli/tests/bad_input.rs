@@ -676,6 +676,24 @@ fn cli_cases() -> Vec<Case> {
             "no project named 'ghost-project'",
         ),
         cli(
+            "cli-template-import-missing-file",
+            &["template", "import", "/nonexistent/team.yaml"],
+            1,
+            "no such file: /nonexistent/team.yaml",
+        ),
+        cli(
+            "cli-template-import-directory",
+            &["template", "import", "/tmp"],
+            1,
+            "no such file: /tmp",
+        ),
+        cli(
+            "cli-template-export-unknown",
+            &["template", "export", "ghost-env"],
+            1,
+            "template 'ghost-env' not found",
+        ),
+        cli(
             "cli-template-copy-max-wait-bare-number",
             &[
                 "template",
@@ -1035,6 +1053,9 @@ fn api_cases() -> Vec<Case> {
         post("api-projects-name-129-chars", "/v1/projects", format!(r#"{{"name":"{}"}}"#, "p".repeat(129)), 400, "invalid project name"),
         post("api-projects-description-control", "/v1/projects", r#"{"name":"p-desc","description":"a\u0007b"}"#, 400, "without control characters"),
         post("api-projects-missing-name", "/v1/projects", r#"{"budget_usd_per_month":5}"#, 422, "missing field"),
+        post("api-imports-relative-path", "/v1/templates/imports", r#"{"path":"team.yaml"}"#, 400, "the path must be absolute"),
+        post("api-imports-directory", "/v1/templates/imports", r#"{"path":"{home}"}"#, 400, "is not a regular file"),
+        post("api-imports-dev-zero", "/v1/templates/imports", r#"{"path":"/dev/zero"}"#, 400, "is not a regular file"),
         post("api-shares-nobody", "/v1/templates/shares", r#"{"template":"python-ml"}"#, 400, "nothing to share with"),
         post("api-shares-account-number", "/v1/templates/shares", r#"{"template":"python-ml","accounts":[111122223333]}"#, 422, "accounts"),
         post("api-shares-account-too-long", "/v1/templates/shares", r#"{"template":"python-ml","accounts":["1111222233334"]}"#, 400, "is not an AWS account id"),

@@ -1440,3 +1440,66 @@ fn a_pi_groups_templates_in_a_project_sees_their_cost_and_shares_them() {
         assert_eq!(perms.accounts, vec!["111122223333"], "{r}");
     }
 }
+
+#[test]
+fn an_exported_template_is_imported_on_another_machine_and_launches() {
+    let w = World::new();
+    w.ok(&["launch", "python-ml", "prep-ws"]);
+    w.ok(&["save", "prep-ws", "cs229-env", "--yes"]);
+    let out = w.home.path().join("cs229-env.yaml");
+    let out_s = out.to_str().unwrap();
+    w.ok(&["template", "export", "cs229-env@1", "--file", out_s]);
+    let yaml = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        yaml.contains("cs229-env") && yaml.contains("ami-"),
+        "{yaml}"
+    );
+    w.fails(
+        &["template", "export", "cs229-env", "--file", out_s],
+        1,
+        "pass --force",
+    );
+    // Standard output by default: the same YAML.
+    assert_eq!(w.ok(&["template", "export", "cs229-env@1"]), yaml);
+
+    // A student's machine: its own PRISM_HOME, same EC2.
+    let student = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| w.cmd_in(student.path(), args, &[]);
+    let o = run(&["template", "import", out_s, "-o", "json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["template"], "cs229-env@1", "{r}");
+    // Importing the same version again changes nothing; other content is refused.
+    let o = run(&["template", "import", out_s]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(yaml.contains("saved_by: "), "{yaml}");
+    std::fs::write(
+        &out,
+        yaml.replacen("saved_by: ", "saved_by: someone-else-", 1),
+    )
+    .unwrap();
+    let o = run(&["template", "import", out_s]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("saved versions never change"), "{err}");
+    // An invalid file is refused and nothing is written.
+    let bad = student.path().join("bad.yaml");
+    std::fs::write(&bad, "name: [broken\n").unwrap();
+    let o = run(&["template", "import", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is not a valid template"));
+    let files: Vec<_> = std::fs::read_dir(student.path().join("templates"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(files, vec!["cs229-env@1.yaml"], "{files:?}");
+    // The student launches from it.
+    let o = run(&["launch", "cs229-env", "assignment-1"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        w.instance_state("us-east-1", "assignment-1"),
+        InstanceState::Running
+    );
+    run(&["daemon", "stop"]);
+}

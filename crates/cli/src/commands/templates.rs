@@ -1,4 +1,4 @@
-//! templates, template info|versions|validate|copy.
+//! templates, template info|versions|validate|copy|export|import.
 
 use super::{finish, target};
 use crate::args::{Cli, TemplateCommand, TemplatesArgs};
@@ -8,7 +8,21 @@ use crate::output::{dash, print, table};
 use prism_api::{
     CopyRequest, Submitted, TemplateDetail, TemplateList, ValidateReport, ValidateRequest,
 };
-use prism_api::{RefreshReport, RefreshRequest};
+use prism_api::{ImportReport, ImportRequest, RefreshReport, RefreshRequest};
+
+/// Writes an exported template where the user asked, atomically (no half-written file).
+fn write_export(dir: &std::path::Path, file: &str, yaml: &str) -> CliResult {
+    let tmp = dir.join(format!(".{file}.prism-export.tmp"));
+    std::fs::write(&tmp, yaml)
+        .and_then(|()| std::fs::rename(&tmp, dir.join(file)))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            CliError::refused(
+                format!("cannot write {}: {e}", dir.join(file).display()),
+                None,
+            )
+        })
+}
 
 /// `prism templates`.
 pub async fn list(cli: &Cli, a: &TemplatesArgs) -> CliResult {
@@ -95,6 +109,72 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
                 for x in v {
                     println!("{}@{x}", d.summary.name);
                 }
+            })
+        }
+        TemplateCommand::Export { name, file, force } => {
+            let c = Client::connect(false).await?;
+            let d: TemplateDetail = c
+                .get(&format!("/v1/templates/{}", crate::client::segment(name)))
+                .await?;
+            let Some(file) = file else {
+                print!("{}", d.yaml);
+                return Ok(());
+            };
+            if file.exists() && !force {
+                return Err(CliError::refused(
+                    format!("{} exists", file.display()),
+                    Some("pass --force to replace it, or choose another file".into()),
+                ));
+            }
+            let path = std::path::absolute(file)
+                .map_err(|e| CliError::refused(format!("{}: {e}", file.display()), None))?;
+            let (dir, base) = match (path.parent(), path.file_name()) {
+                (Some(d), Some(b)) => (d.to_path_buf(), b.to_string_lossy().to_string()),
+                _ => {
+                    return Err(CliError::refused(
+                        format!("{} is not a file path", file.display()),
+                        None,
+                    ))
+                }
+            };
+            write_export(&dir, &base, &d.yaml)?;
+            eprintln!(
+                "wrote {} ({}); import it elsewhere with: prism template import {}",
+                path.display(),
+                d.summary.name,
+                path.display()
+            );
+            Ok(())
+        }
+        TemplateCommand::Import { file, force } => {
+            let path = std::path::absolute(file)
+                .map_err(|e| CliError::refused(format!("{}: {e}", file.display()), None))?;
+            if !path.is_file() {
+                return Err(CliError::refused(
+                    format!("no such file: {}", file.display()),
+                    Some("give the path of a template YAML file".into()),
+                ));
+            }
+            let c = Client::connect(false).await?;
+            let r: ImportReport = c
+                .post(
+                    "/v1/templates/imports",
+                    &ImportRequest {
+                        path: path.display().to_string(),
+                        force: *force,
+                    },
+                )
+                .await?;
+            for w in &r.warnings {
+                eprintln!("warning: {w}");
+            }
+            print(cli.output, &r, |r| {
+                println!(
+                    "imported {} ({}{})",
+                    r.template,
+                    r.path,
+                    if r.replaced { ", replaced" } else { "" }
+                );
             })
         }
         TemplateCommand::Validate { file, verbose } => {

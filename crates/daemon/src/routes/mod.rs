@@ -2,6 +2,7 @@
 
 pub mod daemon;
 pub mod deletions;
+pub mod imports;
 pub mod operations;
 pub mod projects;
 pub mod saves;
@@ -37,6 +38,7 @@ use utoipa::OpenApi;
         saves::save,
         shares::share,
         deletions::delete,
+        imports::import,
         projects::list,
         projects::create,
         projects::show,
@@ -73,6 +75,8 @@ use utoipa::OpenApi;
         prism_api::TemplateDeleteRequest,
         prism_api::TemplateDeletePlan,
         deletions::DeleteAnswer,
+        prism_api::ImportRequest,
+        prism_api::ImportReport,
         prism_api::ProjectCreateRequest,
         prism_api::Project,
         prism_api::ProjectList,
@@ -115,6 +119,10 @@ pub fn router(state: AppState, token: Token) -> Router {
         .route(
             "/v1/templates/shares",
             post(shares::share).get(|s| templates::info_named(s, "shares")),
+        )
+        .route(
+            "/v1/templates/imports",
+            post(imports::import).get(|s| templates::info_named(s, "imports")),
         )
         .route(
             "/v1/templates/deletions",

@@ -107,27 +107,33 @@ pub async fn info_named(s: State<AppState>, name: &'static str) -> HttpResult<Te
     info(s, Path(name.to_string())).await
 }
 
-/// Validates a template file against the catalogue.
-#[utoipa::path(post, path = "/v1/templates/validate", request_body = ValidateRequest, responses((status = 200, body = ValidateReport)))]
-pub async fn validate(
-    State(s): State<AppState>,
-    Json(req): Json<ValidateRequest>,
-) -> HttpResult<ValidateReport> {
-    let path = std::path::PathBuf::from(&req.path);
-    if !path.is_absolute() {
+/// `path` as an absolute path to a regular file, or a refusal saying what is wrong.
+pub async fn regular_file(path: &str) -> Result<std::path::PathBuf, HttpError> {
+    let p = std::path::PathBuf::from(path);
+    if !p.is_absolute() {
         return Err(HttpError::bad_request(
             "the path must be absolute",
             Some("the prism CLI makes it absolute for you".into()),
         ));
     }
     // Only regular files: a FIFO or device would block the reading thread forever.
-    let meta = tokio::fs::metadata(&path).await;
+    let meta = tokio::fs::metadata(&p).await;
     if !meta.as_ref().is_ok_and(|m| m.is_file()) {
         return Err(HttpError::bad_request(
-            format!("{} is not a regular file", req.path),
+            format!("{path} is not a regular file"),
             Some("give the path of a template YAML file".into()),
         ));
     }
+    Ok(p)
+}
+
+/// Validates a template file against the catalogue.
+#[utoipa::path(post, path = "/v1/templates/validate", request_body = ValidateRequest, responses((status = 200, body = ValidateReport)))]
+pub async fn validate(
+    State(s): State<AppState>,
+    Json(req): Json<ValidateRequest>,
+) -> HttpResult<ValidateReport> {
+    let path = regular_file(&req.path).await?;
     let c = load(&s).await?;
     let p2 = path.clone();
     let r = tokio::task::spawn_blocking(move || prism_templates::validate_file(&p2, &c))
