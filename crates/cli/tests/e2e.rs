@@ -167,6 +167,23 @@ fn researcher_workflow_save_copy_launch_and_versions() {
         InstanceState::Running
     );
 
+    // The launch passed the template's packages, users and services as a first-boot script.
+    let ops = w.json(&["operations"]);
+    let launch_id = ops["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["kind"] == "launch.v1")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let launch = w.json(&["operation", "show", &launch_id]);
+    let script = launch["input"]["user_data"].as_str().unwrap_or_default();
+    for want in ["apt-get install", "conda create -y -n prism", "jupyter lab"] {
+        assert!(script.contains(want), "user data lacks {want:?}: {script}");
+    }
+
     // The plan says how long the save will wait; --max-wait changes it.
     let dry = ["save", "my-research", "my-env", "--dry-run"];
     let o = w.cmd(

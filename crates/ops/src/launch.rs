@@ -225,7 +225,13 @@ pub async fn prepare(
         arch,
         image_id,
         root_volume_gb: t.instance_defaults.root_volume_gb,
-        user_data: t.ami_config.user_data_script.clone(),
+        // What the template lists, installed at first boot (its own script runs last).
+        user_data: prism_templates::provision::user_data(t).map_err(|e| {
+            OpsError::invalid(
+                e.to_string(),
+                Some("fix the template (check it with: prism template validate FILE)".to_string()),
+            )
+        })?,
     };
     Ok(NewOperation {
         id: uuid::Uuid::new_v4().to_string(),

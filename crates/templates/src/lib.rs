@@ -10,6 +10,7 @@ mod inherit;
 pub mod model;
 pub mod names;
 pub mod parse;
+pub mod provision;
 pub mod scan;
 mod serde_util;
 mod shape;

@@ -114,15 +114,17 @@ pub fn validate_file(path: &Path, catalogue: &Catalogue) -> Report {
         v.errors
             .push("a saved template needs ami_config.amis (region -> {arch: ami-id})".to_string());
     }
+    // The first-boot script a launch would pass: unsafe package or user names fail here.
+    if let Err(e) = crate::provision::user_data(&merged) {
+        v.errors.push(e.to_string());
+    }
     report
 }
 
 /// Accepted Prism fields that are present but not used by this tool.
 fn unused_fields(t: &Template) -> Vec<String> {
     let present = [
-        ("packages", !t.packages.is_empty()),
-        ("users", !t.users.is_empty()),
-        ("services", !t.services.is_empty()),
+        ("packages.spack", !t.packages.spack.is_empty()),
         ("parameters", t.parameters.is_some()),
         ("idle_detection", t.idle_detection.is_some()),
         ("category", t.category.is_some()),
