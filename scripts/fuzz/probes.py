@@ -109,7 +109,8 @@ def main():
     probe("JSON nested 100000 deep", "POST", "/v1/workstations", {400, 422}, body=deep, body_note="100000 × '[' then ']'")
     probe("invalid UTF-8 body", "POST", "/v1/templates/validate", {400, 422}, body=b'{"path": "/\xff\xfe"}', body_note="bytes {\"path\": \"/\\xff\\xfe\"}")
     probe("duplicate JSON keys", "POST", "/v1/templates/validate", {200, 400, 422}, body='{"path": "/a.yaml", "path": "/b.yaml"}')
-    probe("charset in Content-Type", "POST", "/v1/templates/validate", {200},
+    # The charset parameter is accepted (not 415); the file does not exist, hence 400.
+    probe("charset in Content-Type", "POST", "/v1/templates/validate", {400},
           body='{"path": "/nonexistent.yaml"}', headers={"Content-Type": "application/json; charset=utf-8"})
     probe("struct as JSON array (serde sequence form)", "POST", "/v1/templates/validate",
           lambda s, t: (s >= 400, "a JSON array is accepted where the schema says object" if s < 400 else ""),
@@ -117,9 +118,11 @@ def main():
     probe("header of 64 KiB", "GET", "/v1/health", lambda s, t: (s < 500, ""), headers={"X-Big": "a" * 65536})
 
     # --- template validation reads a path the caller names
-    probe("validate /dev/zero", "POST", "/v1/templates/validate", {200}, body='{"path": "/dev/zero"}')
-    probe("validate /dev/urandom", "POST", "/v1/templates/validate", {200}, body='{"path": "/dev/urandom"}')
-    probe("validate a directory", "POST", "/v1/templates/validate", {200}, body='{"path": "/"}')
+    # Only regular files are read (a device or FIFO would block or never end): 400, at once.
+    probe("validate /dev/zero", "POST", "/v1/templates/validate", {400}, body='{"path": "/dev/zero"}')
+    probe("validate /dev/urandom", "POST", "/v1/templates/validate", {400}, body='{"path": "/dev/urandom"}')
+    probe("validate a directory", "POST", "/v1/templates/validate", {400}, body='{"path": "/"}')
+    probe("import /dev/zero", "POST", "/v1/templates/imports", {400}, body='{"path": "/dev/zero"}')
     probe("validate path with NUL", "POST", "/v1/templates/validate", {200, 400}, body='{"path": "/tmp/a\\u0000b.yaml"}')
     probe("validate path of 100000 chars", "POST", "/v1/templates/validate", {200, 400}, body='{"path": "/' + "a" * 100000 + '"}',
           body_note='{"path": "/" + 100000 × "a"}')

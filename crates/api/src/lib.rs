@@ -425,7 +425,7 @@ pub struct OperationEvent {
     /// `started`, `succeeded`, `failed`, `undo-started`, `undo-finished`, `undo-failed`.
     pub event: String,
     /// Step output or error, as JSON.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub payload: Option<serde_json::Value>,
     /// When (RFC 3339).
     pub at: String,
@@ -448,7 +448,7 @@ pub struct Operation {
     #[schema(value_type = Object)]
     pub input: serde_json::Value,
     /// Result, when succeeded (kind-specific; see [`SaveResult`]).
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub result: Option<serde_json::Value>,
     /// Error, when failed.
     pub error: Option<String>,

@@ -17,9 +17,61 @@ use axum::Router;
 use std::time::Duration;
 use utoipa::OpenApi;
 
+/// Adds the answers every route can give to each operation of the document: the
+/// middleware's refusals (401 token, 403 Host/Origin, 504 timeout), 404 where the path names
+/// something, and for routes with a body 400, 413 (size), 415 (content type) and 422 (shape),
+/// all as `ApiError`.
+struct CommonResponses;
+
+impl utoipa::Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let error = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("ApiError")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            for op in [&mut item.get, &mut item.post].into_iter().flatten() {
+                let mut common = vec![
+                    ("401", "missing or wrong x-prism-token"),
+                    ("403", "Host or Origin is not loopback"),
+                    ("504", "the request took longer than the daemon allows"),
+                ];
+                if path.contains('{') {
+                    common.push(("404", "no such thing"));
+                }
+                if op.request_body.is_some() {
+                    common.extend([
+                        ("400", "invalid input"),
+                        ("413", "body over 1 MiB"),
+                        ("415", "body is not application/json"),
+                        ("422", "body does not match the schema"),
+                    ]);
+                }
+                for (code, why) in common {
+                    op.responses
+                        .responses
+                        .entry(code.to_string())
+                        .or_insert_with(|| error(why));
+                }
+            }
+        }
+    }
+}
+
 /// The OpenAPI document of the daemon's API.
 #[derive(OpenApi)]
 #[openapi(
+    modifiers(&CommonResponses),
     info(
         title = "prismd",
         description = "Prism daemon API (loopback only; every request needs the x-prism-token header)."
@@ -32,6 +84,7 @@ use utoipa::OpenApi;
         templates::info,
         templates::validate,
         templates::copy,
+        templates::refresh,
         workstations::list,
         workstations::launch,
         workstations::action,
@@ -234,4 +287,65 @@ async fn json_errors(resp: axum::response::Response) -> axum::response::Response
         }),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_lists_every_route_and_the_common_refusals() {
+        let doc = ApiDoc::openapi();
+        let paths = &doc.paths.paths;
+        for p in [
+            "/v1/saves",
+            "/v1/templates/shares",
+            "/v1/templates/deletions",
+            "/v1/templates/imports",
+            "/v1/projects",
+            "/v1/projects/{name}",
+            "/v1/projects/{name}/cost",
+            "/v1/projects/{name}/shares",
+            "/v1/templates/refresh",
+        ] {
+            assert!(paths.contains_key(p), "{p} is documented");
+        }
+        // Every {param} of a path is declared (schemathesis cannot call it otherwise).
+        for (path, item) in paths {
+            for op in [&item.get, &item.post].into_iter().flatten() {
+                let declared: Vec<&str> = op
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .filter_map(|p| match p {
+                        utoipa::openapi::RefOr::T(p) => Some(p.name.as_str()),
+                        utoipa::openapi::RefOr::Ref(_) => None,
+                    })
+                    .collect();
+                for seg in path.split('/').filter(|s| s.starts_with('{')) {
+                    let name = seg.trim_matches(|c| c == '{' || c == '}');
+                    assert!(declared.contains(&name), "{path} declares {name}");
+                }
+            }
+        }
+        let codes = |path: &str| -> Vec<String> {
+            let item = &paths[path];
+            let op = item.post.as_ref().or(item.get.as_ref()).unwrap();
+            op.responses.responses.keys().cloned().collect()
+        };
+        let saves = codes("/v1/saves");
+        for c in [
+            "200", "400", "401", "403", "409", "413", "415", "422", "504",
+        ] {
+            assert!(
+                saves.contains(&c.to_string()),
+                "POST /v1/saves documents {c}: {saves:?}"
+            );
+        }
+        assert!(codes("/v1/projects/{name}").contains(&"404".to_string()));
+        assert!(
+            !codes("/v1/health").contains(&"422".to_string()),
+            "no body, no 422"
+        );
+    }
 }

@@ -24,7 +24,7 @@ pub struct CostQuery {
 }
 
 /// Every project.
-#[utoipa::path(get, path = "/v1/projects", responses((status = 200, body = ProjectList)))]
+#[utoipa::path(get, path = "/v1/projects", operation_id = "list_projects", responses((status = 200, body = ProjectList)))]
 pub async fn list(State(s): State<AppState>) -> HttpResult<ProjectList> {
     let projects = s
         .env()
@@ -41,7 +41,7 @@ pub async fn list(State(s): State<AppState>) -> HttpResult<ProjectList> {
 }
 
 /// Creates a project.
-#[utoipa::path(post, path = "/v1/projects", request_body = ProjectCreateRequest, responses((status = 200, body = Project), (status = 400, body = prism_api::ApiError), (status = 409, body = prism_api::ApiError)))]
+#[utoipa::path(post, path = "/v1/projects", operation_id = "create_project", request_body = ProjectCreateRequest, responses((status = 200, body = Project), (status = 400, body = prism_api::ApiError), (status = 409, body = prism_api::ApiError)))]
 pub async fn create(
     State(s): State<AppState>,
     Json(req): Json<ProjectCreateRequest>,
@@ -50,7 +50,7 @@ pub async fn create(
 }
 
 /// A project with its saved templates and workstations.
-#[utoipa::path(get, path = "/v1/projects/{name}", responses((status = 200, body = ProjectDetail), (status = 404, body = prism_api::ApiError)))]
+#[utoipa::path(get, path = "/v1/projects/{name}", operation_id = "project_info", params(("name" = String, Path)), responses((status = 200, body = ProjectDetail), (status = 404, body = prism_api::ApiError)))]
 pub async fn show(
     State(s): State<AppState>,
     Path(name): Path<String>,
@@ -78,7 +78,7 @@ pub async fn show(
 }
 
 /// What the project's saved images cost to keep, against its budget.
-#[utoipa::path(get, path = "/v1/projects/{name}/cost", params(CostQuery), responses((status = 200, body = ProjectCost), (status = 404, body = prism_api::ApiError)))]
+#[utoipa::path(get, path = "/v1/projects/{name}/cost", params(("name" = String, Path), CostQuery), responses((status = 200, body = ProjectCost), (status = 404, body = prism_api::ApiError)))]
 pub async fn cost(
     State(s): State<AppState>,
     Path(name): Path<String>,
@@ -98,7 +98,7 @@ pub async fn cost(
 }
 
 /// Shares one of the project's templates with the project's member accounts.
-#[utoipa::path(post, path = "/v1/projects/{name}/shares", request_body = ProjectShareRequest, responses((status = 200, body = ShareAnswer), (status = 400, body = prism_api::ApiError), (status = 404, body = prism_api::ApiError)))]
+#[utoipa::path(post, path = "/v1/projects/{name}/shares", operation_id = "project_share_template", params(("name" = String, Path)), request_body = ProjectShareRequest, responses((status = 200, body = ShareAnswer), (status = 400, body = prism_api::ApiError), (status = 404, body = prism_api::ApiError)))]
 pub async fn share(
     State(s): State<AppState>,
     Path(name): Path<String>,
