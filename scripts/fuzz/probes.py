@@ -41,7 +41,12 @@ def request(method, path, body=None, headers=None, token=True, timeout=TIMEOUT, 
         data = body.encode() if isinstance(body, str) else body
         if data is not None:
             conn.putheader("Content-Length", str(len(data)))
-        conn.endheaders(data)
+        try:
+            conn.endheaders(data)
+        except (BrokenPipeError, ConnectionResetError):
+            # The server may answer (e.g. 413) and close before the whole body is sent; the
+            # answer is still there to read.
+            pass
         resp = conn.getresponse()
         text = resp.read().decode("utf-8", "replace")
         return resp.status, text, time.monotonic() - start

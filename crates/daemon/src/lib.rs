@@ -1,6 +1,7 @@
 //! `prismd`: the loopback-only daemon that owns Prism's state and runs its durable operations.
 
 pub mod auth;
+pub mod body;
 pub mod errors;
 pub mod paths;
 pub mod routes;

@@ -1,5 +1,6 @@
 //! Deleting saved template versions (images, snapshots and files) for good.
 
+use crate::body::Body;
 use crate::errors::HttpResult;
 use crate::routes::operations::to_api;
 use crate::routes::templates;
@@ -21,7 +22,7 @@ pub struct DeleteAnswer {
 #[utoipa::path(post, path = "/v1/templates/deletions", request_body = TemplateDeleteRequest, responses((status = 200, body = DeleteAnswer), (status = 400, body = prism_api::ApiError), (status = 404, body = prism_api::ApiError), (status = 409, body = prism_api::ApiError)))]
 pub async fn delete(
     State(s): State<AppState>,
-    Json(req): Json<TemplateDeleteRequest>,
+    Body(req): Body<TemplateDeleteRequest>,
 ) -> HttpResult<DeleteAnswer> {
     let c = templates::load(&s).await?;
     let (plan, op) = prism_ops::template_delete::prepare(s.env(), &c, &req).await?;

@@ -1,5 +1,6 @@
 //! Importing a template file (e.g. one a colleague exported with `prism template export`).
 
+use crate::body::Body;
 use crate::errors::{HttpError, HttpResult};
 use crate::routes::templates::{load, regular_file};
 use crate::state::AppState;
@@ -24,7 +25,7 @@ fn conflict(message: String, hint: &str) -> HttpError {
 #[utoipa::path(post, path = "/v1/templates/imports", request_body = ImportRequest, responses((status = 200, body = ImportReport), (status = 400, body = prism_api::ApiError), (status = 409, body = prism_api::ApiError)))]
 pub async fn import(
     State(s): State<AppState>,
-    Json(req): Json<ImportRequest>,
+    Body(req): Body<ImportRequest>,
 ) -> HttpResult<ImportReport> {
     let path = regular_file(&req.path).await?;
     let c = load(&s).await?;

@@ -1,6 +1,7 @@
 //! Projects: create, list, show (templates and workstations by tag), cost, share a template
 //! with the project's accounts.
 
+use crate::body::Body;
 use crate::errors::{HttpError, HttpResult};
 use crate::routes::operations::to_api;
 use crate::routes::shares::ShareAnswer;
@@ -44,7 +45,7 @@ pub async fn list(State(s): State<AppState>) -> HttpResult<ProjectList> {
 #[utoipa::path(post, path = "/v1/projects", operation_id = "create_project", request_body = ProjectCreateRequest, responses((status = 200, body = Project), (status = 400, body = prism_api::ApiError), (status = 409, body = prism_api::ApiError)))]
 pub async fn create(
     State(s): State<AppState>,
-    Json(req): Json<ProjectCreateRequest>,
+    Body(req): Body<ProjectCreateRequest>,
 ) -> HttpResult<Project> {
     Ok(Json(prism_ops::projects::create(s.env(), &req).await?))
 }
@@ -102,7 +103,7 @@ pub async fn cost(
 pub async fn share(
     State(s): State<AppState>,
     Path(name): Path<String>,
-    Json(req): Json<ProjectShareRequest>,
+    Body(req): Body<ProjectShareRequest>,
 ) -> HttpResult<ShareAnswer> {
     let c = templates::load(&s).await?;
     let share = prism_ops::projects::share_request(s.env(), &c, &name, &req).await?;

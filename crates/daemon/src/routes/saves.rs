@@ -1,5 +1,6 @@
 //! Submitting a save (or answering its plan to a dry run).
 
+use crate::body::Body;
 use crate::errors::HttpResult;
 use crate::routes::operations::to_api;
 use crate::routes::{region_of, templates};
@@ -21,7 +22,7 @@ pub struct SaveAnswer {
 #[utoipa::path(post, path = "/v1/saves", request_body = SaveRequest, responses((status = 200, body = SaveAnswer), (status = 400, body = prism_api::ApiError), (status = 409, body = prism_api::ApiError)))]
 pub async fn save(
     State(s): State<AppState>,
-    Json(req): Json<SaveRequest>,
+    Body(req): Body<SaveRequest>,
 ) -> HttpResult<SaveAnswer> {
     let region = region_of(&s, &req.aws)?;
     let c = templates::load(&s).await?;

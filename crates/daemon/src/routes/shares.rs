@@ -1,5 +1,6 @@
 //! Sharing a saved version with accounts, organizations, OUs or everyone, and taking it back.
 
+use crate::body::Body;
 use crate::errors::HttpResult;
 use crate::routes::operations::to_api;
 use crate::routes::templates;
@@ -21,7 +22,7 @@ pub struct ShareAnswer {
 #[utoipa::path(post, path = "/v1/templates/shares", request_body = ShareRequest, responses((status = 200, body = ShareAnswer), (status = 400, body = prism_api::ApiError), (status = 404, body = prism_api::ApiError), (status = 409, body = prism_api::ApiError)))]
 pub async fn share(
     State(s): State<AppState>,
-    Json(req): Json<ShareRequest>,
+    Body(req): Body<ShareRequest>,
 ) -> HttpResult<ShareAnswer> {
     let c = templates::load(&s).await?;
     let (plan, op) = prism_ops::share::prepare(s.env(), &c, &req).await?;

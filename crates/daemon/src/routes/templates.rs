@@ -1,5 +1,6 @@
 //! The template catalogue: list, show, validate, and copy a saved version to a region.
 
+use crate::body::Body;
 use crate::errors::{HttpError, HttpResult};
 use crate::routes::operations::to_api;
 use crate::state::AppState;
@@ -131,7 +132,7 @@ pub async fn regular_file(path: &str) -> Result<std::path::PathBuf, HttpError> {
 #[utoipa::path(post, path = "/v1/templates/validate", request_body = ValidateRequest, responses((status = 200, body = ValidateReport)))]
 pub async fn validate(
     State(s): State<AppState>,
-    Json(req): Json<ValidateRequest>,
+    Body(req): Body<ValidateRequest>,
 ) -> HttpResult<ValidateReport> {
     let path = regular_file(&req.path).await?;
     let c = load(&s).await?;
@@ -153,7 +154,7 @@ pub async fn validate(
 #[utoipa::path(post, path = "/v1/templates/copies", request_body = CopyRequest, responses((status = 200, body = Submitted), (status = 400, body = prism_api::ApiError)))]
 pub async fn copy(
     State(s): State<AppState>,
-    Json(req): Json<CopyRequest>,
+    Body(req): Body<CopyRequest>,
 ) -> HttpResult<Submitted> {
     let c = load(&s).await?;
     let op = prism_ops::copy::prepare(s.env(), &c, &req).await?;
@@ -167,7 +168,7 @@ pub async fn copy(
 #[utoipa::path(post, path = "/v1/templates/refresh", request_body = RefreshRequest, responses((status = 200, body = RefreshReport)))]
 pub async fn refresh(
     State(s): State<AppState>,
-    Json(req): Json<RefreshRequest>,
+    Body(req): Body<RefreshRequest>,
 ) -> HttpResult<RefreshReport> {
     let mut regions: std::collections::BTreeSet<String> = s
         .env()

@@ -1,5 +1,6 @@
 //! Workstations: list (refreshed from EC2), launch, stop, start, delete.
 
+use crate::body::Body;
 use crate::errors::{HttpError, HttpResult};
 use crate::routes::operations::to_api;
 use crate::routes::{region_of, templates};
@@ -122,7 +123,7 @@ pub async fn list(
 #[utoipa::path(post, path = "/v1/workstations", request_body = LaunchRequest, responses((status = 200, body = Submitted), (status = 400, body = prism_api::ApiError)))]
 pub async fn launch(
     State(s): State<AppState>,
-    Json(req): Json<LaunchRequest>,
+    Body(req): Body<LaunchRequest>,
 ) -> HttpResult<Submitted> {
     let region = region_of(&s, &req.aws)?;
     let c = templates::load(&s).await?;
@@ -138,7 +139,7 @@ pub async fn launch(
 pub async fn action(
     State(s): State<AppState>,
     Path((name, action)): Path<(String, String)>,
-    Json(req): Json<WorkstationAction>,
+    Body(req): Body<WorkstationAction>,
 ) -> HttpResult<Submitted> {
     let action = match action.as_str() {
         "stop" => Action::Stop,
