@@ -150,23 +150,7 @@ pub async fn prepare(
     req: &prism_api::CopyRequest,
 ) -> Result<NewOperation, OpsError> {
     max_wait::check(req.max_wait_seconds)?;
-    let entry = catalogue.get(&req.template).map_err(|e| {
-        OpsError::not_found(
-            e.to_string(),
-            Some("list templates with: prism templates".to_string()),
-        )
-    })?;
-    let t = &entry.raw;
-    if !t.is_saved() {
-        return Err(OpsError::invalid(
-            format!(
-                "template '{}' is not a saved template; only saved templates have images to copy",
-                t.id()
-            ),
-            None,
-        ));
-    }
-    let version = t.version.clone().unwrap_or_else(|| "1".into());
+    let (t, version) = crate::saved::saved_version(catalogue, &req.template, "copy")?;
     let cloud = env.clouds.cloud(req.aws.profile.as_deref()).await?;
     crate::regions::check(cloud.as_ref(), &req.to_region).await?;
     if t.ami_config.amis.contains_key(&req.to_region) {

@@ -24,6 +24,7 @@ pub mod regions;
 pub mod runner;
 pub mod saga;
 pub mod save;
+pub mod saved;
 pub mod share;
 pub mod sizes;
 pub mod template_delete;

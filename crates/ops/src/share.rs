@@ -177,23 +177,7 @@ pub async fn prepare(
     req: &ShareRequest,
 ) -> Result<(SharePlan, NewOperation), OpsError> {
     let share = check_targets(req)?;
-    let entry = catalogue.get(&req.template).map_err(|e| {
-        OpsError::not_found(
-            e.to_string(),
-            Some("list templates with: prism templates".to_string()),
-        )
-    })?;
-    let t = &entry.raw;
-    if !t.is_saved() {
-        return Err(invalid(
-            format!(
-                "template '{}' is not a saved template; only saved templates have images to share",
-                t.id()
-            ),
-            "save a workstation as a template first: prism save WORKSTATION TEMPLATE",
-        ));
-    }
-    let version = t.version.clone().unwrap_or_else(|| "1".into());
+    let (t, version) = crate::saved::saved_version(catalogue, &req.template, "share")?;
     crate::runner::ensure_free(
         env,
         &format!("template:{}", t.id()),

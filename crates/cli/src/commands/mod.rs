@@ -24,6 +24,56 @@ pub fn target(cli: &Cli) -> AwsTarget {
     }
 }
 
+/// A daemon's answer to a change that plans first: the plan, and the operation unless it was
+/// a dry run.
+#[derive(serde::Deserialize)]
+pub struct PlanAnswer<P> {
+    /// What the change does.
+    pub plan: P,
+    /// The submitted operation.
+    pub submitted: Option<Submitted>,
+}
+
+/// How a planned change is confirmed: `--yes`, `--dry-run`.
+pub struct Confirm {
+    /// Do not ask.
+    pub yes: bool,
+    /// Only show the plan.
+    pub dry_run: bool,
+}
+
+/// The flow of every change that shows its plan first: asks the daemon for the plan (the
+/// request built with `dry_run = true`), shows it, asks `question` unless `--yes`, then submits
+/// (`dry_run = false`). `None` after a dry run, whose plan is printed as the output.
+pub async fn plan_then_submit<R, P>(
+    client: &Client,
+    cli: &Cli,
+    path: &str,
+    request: impl Fn(bool) -> R,
+    describe: impl Fn(&P),
+    confirm: Confirm,
+    question: &str,
+) -> CliResult<Option<(P, Submitted)>>
+where
+    R: serde::Serialize,
+    P: serde::Serialize + serde::de::DeserializeOwned,
+{
+    let planned: PlanAnswer<P> = client.post(path, &request(true)).await?;
+    if confirm.dry_run {
+        print(cli.output, &planned.plan, describe)?;
+        return Ok(None);
+    }
+    if cli.output == Format::Table || !confirm.yes {
+        describe(&planned.plan);
+    }
+    crate::prompt::confirm(question, confirm.yes)?;
+    let ans: PlanAnswer<P> = client.post(path, &request(false)).await?;
+    let sub = ans.submitted.ok_or_else(|| {
+        crate::error::CliError::refused("the daemon planned the change but did not submit it", None)
+    })?;
+    Ok(Some((ans.plan, sub)))
+}
+
 /// Follows a submitted operation (unless `detach`) and prints the final operation.
 pub async fn finish(
     client: &Client,

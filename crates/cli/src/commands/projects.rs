@@ -1,21 +1,14 @@
 //! `prism project create|list|info|templates|share-template|cost`.
 
-use super::{finish, target};
+use super::{finish, plan_then_submit, target, Confirm};
 use crate::args::{Cli, ProjectCommand};
 use crate::client::{segment, Client};
-use crate::error::{CliError, CliResult};
-use crate::output::{dash, print, table, Format};
-use crate::prompt::confirm;
+use crate::error::CliResult;
+use crate::output::{dash, print, table};
 use prism_api::{
     Project, ProjectCost, ProjectCreateRequest, ProjectDetail, ProjectList, ProjectShareRequest,
-    SharePlan, Submitted, TemplateSummary,
+    SharePlan, TemplateSummary,
 };
-
-#[derive(serde::Deserialize)]
-struct ShareAnswer {
-    plan: SharePlan,
-    submitted: Option<Submitted>,
-}
 
 fn budget(b: Option<f64>) -> String {
     b.map(|b| format!("${b:.2}/month"))
@@ -163,12 +156,11 @@ pub async fn project(cli: &Cli, cmd: &ProjectCommand) -> CliResult {
         } => {
             let c = Client::connect(true).await?;
             let path = format!("/v1/projects/{}/shares", segment(name));
-            let mut req = ProjectShareRequest {
+            let req = |dry_run| ProjectShareRequest {
                 template: template.clone(),
-                dry_run: true,
+                dry_run,
                 aws: target(cli),
             };
-            let plan: ShareAnswer = c.post(&path, &req).await?;
             let describe = |p: &SharePlan| {
                 eprintln!(
                     "Sharing {}@{} with project {name}'s accounts: {}",
@@ -183,19 +175,15 @@ pub async fn project(cli: &Cli, cmd: &ProjectCommand) -> CliResult {
                     eprintln!("  warning: {w}");
                 }
             };
-            if *dry_run {
-                return print(cli.output, &plan.plan, describe);
-            }
-            if cli.output == Format::Table || !yes {
-                describe(&plan.plan);
-            }
-            confirm("Continue?", *yes)?;
-            req.dry_run = false;
-            let ans: ShareAnswer = c.post(&path, &req).await?;
-            let sub = ans
-                .submitted
-                .ok_or_else(|| CliError::refused("the daemon did not submit the share", None))?;
-            let p = ans.plan;
+            let confirm = Confirm {
+                yes: *yes,
+                dry_run: *dry_run,
+            };
+            let Some((p, sub)) =
+                plan_then_submit(&c, cli, &path, req, describe, confirm, "Continue?").await?
+            else {
+                return Ok(());
+            };
             finish(&c, cli.output, sub, *detach, |_| {
                 println!(
                     "{}@{} is shared with project {name}'s accounts: {}",

@@ -1,18 +1,11 @@
 //! `prism save`: show the plan, confirm, submit, follow, summarize.
 
-use super::{finish, target};
+use super::{finish, plan_then_submit, target, Confirm};
 use crate::args::{Cli, Mode, SaveArgs};
 use crate::client::Client;
-use crate::error::{CliError, CliResult};
-use crate::output::{print, Format};
-use crate::prompt::confirm;
-use prism_api::{CaptureMode, SavePlan, SaveRequest, SaveResult, Submitted};
-
-#[derive(serde::Deserialize)]
-struct SaveAnswer {
-    plan: SavePlan,
-    submitted: Option<Submitted>,
-}
+use crate::error::CliResult;
+use crate::output::Format;
+use prism_api::{CaptureMode, SavePlan, SaveRequest, SaveResult};
 
 fn describe(p: &SavePlan) {
     eprintln!(
@@ -53,7 +46,7 @@ fn describe(p: &SavePlan) {
 /// `prism save`.
 pub async fn save(cli: &Cli, a: &SaveArgs) -> CliResult {
     let c = Client::connect(true).await?;
-    let mut req = SaveRequest {
+    let req = |dry_run| SaveRequest {
         workstation: a.workstation.clone(),
         template: a.template.clone(),
         description: a.description.clone(),
@@ -68,21 +61,17 @@ pub async fn save(cli: &Cli, a: &SaveArgs) -> CliResult {
         tags: a.tags.iter().cloned().collect(),
         aws: target(cli),
         max_wait_seconds: a.max_wait,
-        dry_run: true,
+        dry_run,
     };
-    let plan: SaveAnswer = c.post("/v1/saves", &req).await?;
-    if a.dry_run {
-        return print(cli.output, &plan.plan, describe);
-    }
-    if cli.output == Format::Table || !a.yes {
-        describe(&plan.plan);
-    }
-    confirm("Continue?", a.yes)?;
-    req.dry_run = false;
-    let ans: SaveAnswer = c.post("/v1/saves", &req).await?;
-    let sub = ans
-        .submitted
-        .ok_or_else(|| CliError::refused("the daemon did not submit the save", None))?;
+    let confirm = Confirm {
+        yes: a.yes,
+        dry_run: a.dry_run,
+    };
+    let Some((_, sub)) =
+        plan_then_submit(&c, cli, "/v1/saves", req, describe, confirm, "Continue?").await?
+    else {
+        return Ok(());
+    };
     if cli.output == Format::Table && !a.detach {
         eprintln!(
             "operation {} (Ctrl-C detaches; the save goes on)",

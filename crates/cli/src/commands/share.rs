@@ -1,19 +1,11 @@
 //! `prism template share|unshare`: show whom a saved version is shared with, confirm, submit,
 //! follow, and tell the user how colleagues find it.
 
-use super::{finish, target};
+use super::{finish, plan_then_submit, target, Confirm};
 use crate::args::{Cli, ShareArgs};
 use crate::client::Client;
-use crate::error::{CliError, CliResult};
-use crate::output::{print, Format};
-use crate::prompt::confirm;
-use prism_api::{SharePlan, ShareRequest, Submitted};
-
-#[derive(serde::Deserialize)]
-struct ShareAnswer {
-    plan: SharePlan,
-    submitted: Option<Submitted>,
-}
+use crate::error::CliResult;
+use prism_api::{SharePlan, ShareRequest};
 
 /// Whom the plan names, for people.
 fn whom(p: &SharePlan) -> String {
@@ -48,30 +40,26 @@ fn describe(p: &SharePlan) {
 /// `prism template share` (`remove`: `unshare`).
 pub async fn share(cli: &Cli, a: &ShareArgs, remove: bool) -> CliResult {
     let c = Client::connect(true).await?;
-    let mut req = ShareRequest {
+    let req = |dry_run| ShareRequest {
         template: a.name.clone(),
         accounts: a.accounts.clone(),
         organizations: a.organizations.clone(),
         organizational_units: a.organizational_units.clone(),
         public: a.public,
         remove,
-        dry_run: true,
+        dry_run,
         aws: target(cli),
     };
-    let plan: ShareAnswer = c.post("/v1/templates/shares", &req).await?;
-    if a.dry_run {
-        return print(cli.output, &plan.plan, describe);
-    }
-    if cli.output == Format::Table || !a.yes {
-        describe(&plan.plan);
-    }
-    confirm("Continue?", a.yes)?;
-    req.dry_run = false;
-    let ans: ShareAnswer = c.post("/v1/templates/shares", &req).await?;
-    let sub = ans
-        .submitted
-        .ok_or_else(|| CliError::refused("the daemon did not submit the share", None))?;
-    let p = ans.plan;
+    let confirm = Confirm {
+        yes: a.yes,
+        dry_run: a.dry_run,
+    };
+    let path = "/v1/templates/shares";
+    let Some((p, sub)) =
+        plan_then_submit(&c, cli, path, req, describe, confirm, "Continue?").await?
+    else {
+        return Ok(());
+    };
     finish(&c, cli.output, sub, a.detach, |_| {
         let reference = format!("{}@{}", p.template, p.version);
         if remove {

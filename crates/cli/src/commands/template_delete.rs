@@ -1,18 +1,10 @@
 //! `prism template delete`: show what goes, confirm, submit, follow.
 
-use super::{finish, target};
+use super::{finish, plan_then_submit, target, Confirm};
 use crate::args::Cli;
 use crate::client::Client;
-use crate::error::{CliError, CliResult};
-use crate::output::{print, Format};
-use crate::prompt::confirm;
-use prism_api::{Submitted, TemplateDeletePlan, TemplateDeleteRequest};
-
-#[derive(serde::Deserialize)]
-struct DeleteAnswer {
-    plan: TemplateDeletePlan,
-    submitted: Option<Submitted>,
-}
+use crate::error::CliResult;
+use prism_api::{TemplateDeletePlan, TemplateDeleteRequest};
 
 fn describe(p: &TemplateDeletePlan) {
     eprintln!(
@@ -46,31 +38,25 @@ pub async fn delete(
     detach: bool,
 ) -> CliResult {
     let c = Client::connect(true).await?;
-    let mut req = TemplateDeleteRequest {
+    let req = |dry_run| TemplateDeleteRequest {
         template: name.to_string(),
         all_versions,
-        dry_run: true,
+        dry_run,
         aws: target(cli),
     };
-    let plan: DeleteAnswer = c.post("/v1/templates/deletions", &req).await?;
-    if dry_run {
-        return print(cli.output, &plan.plan, describe);
-    }
-    if cli.output == Format::Table || !yes {
-        describe(&plan.plan);
-    }
-    confirm("Delete?", yes)?;
-    req.dry_run = false;
-    let ans: DeleteAnswer = c.post("/v1/templates/deletions", &req).await?;
-    let sub = ans
-        .submitted
-        .ok_or_else(|| CliError::refused("the daemon did not submit the deletion", None))?;
+    let path = "/v1/templates/deletions";
+    let confirm = Confirm { yes, dry_run };
+    let Some((plan, sub)) =
+        plan_then_submit(&c, cli, path, req, describe, confirm, "Delete?").await?
+    else {
+        return Ok(());
+    };
     finish(&c, cli.output, sub, detach, |op| {
         let r = op.result.clone().unwrap_or_default();
         println!(
             "deleted {} version(s) {}: {} image(s), {} snapshot(s)",
-            ans.plan.template,
-            ans.plan.versions.join(", "),
+            plan.template,
+            plan.versions.join(", "),
             r["images_deregistered"],
             r["snapshots_deleted"]
         );

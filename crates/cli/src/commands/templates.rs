@@ -10,6 +10,19 @@ use prism_api::{
 };
 use prism_api::{ImportReport, ImportRequest, RefreshReport, RefreshRequest};
 
+/// `file` as an absolute path to an existing regular file (the daemon reads it by path).
+fn template_file(file: &std::path::Path) -> CliResult<std::path::PathBuf> {
+    let path = std::path::absolute(file)
+        .map_err(|e| CliError::refused(format!("{}: {e}", file.display()), None))?;
+    if !path.is_file() {
+        return Err(CliError::refused(
+            format!("no such file: {}", file.display()),
+            Some("give the path of a template YAML file".into()),
+        ));
+    }
+    Ok(path)
+}
+
 /// Writes an exported template where the user asked, atomically (no half-written file).
 fn write_export(dir: &std::path::Path, file: &str, yaml: &str) -> CliResult {
     let tmp = dir.join(format!(".{file}.prism-export.tmp"));
@@ -147,14 +160,7 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
             Ok(())
         }
         TemplateCommand::Import { file, force } => {
-            let path = std::path::absolute(file)
-                .map_err(|e| CliError::refused(format!("{}: {e}", file.display()), None))?;
-            if !path.is_file() {
-                return Err(CliError::refused(
-                    format!("no such file: {}", file.display()),
-                    Some("give the path of a template YAML file".into()),
-                ));
-            }
+            let path = template_file(file)?;
             let c = Client::connect(false).await?;
             let r: ImportReport = c
                 .post(
@@ -178,14 +184,7 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
             })
         }
         TemplateCommand::Validate { file, verbose } => {
-            let path = std::path::absolute(file)
-                .map_err(|e| CliError::refused(format!("{}: {e}", file.display()), None))?;
-            if !path.is_file() {
-                return Err(CliError::refused(
-                    format!("no such file: {}", file.display()),
-                    Some("give the path of a template YAML file".into()),
-                ));
-            }
+            let path = template_file(file)?;
             let c = Client::connect(false).await?;
             let r: ValidateReport = c
                 .post(
