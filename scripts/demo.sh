@@ -28,5 +28,7 @@ run templates
 run launch my-env next-project --size GPU-L
 run launch my-env west-project --region us-west-2
 run list --region us-west-2
+# A lab lead shares the saved template with a colleague's account (images in every region).
+run template share my-env --account 111122223333 --yes
 run operations
 echo; echo "demo finished: launch -> save -> launch from the saved template worked on the local emulator"
