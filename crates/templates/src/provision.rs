@@ -209,6 +209,37 @@ pub fn user_data(t: &Template) -> Result<Option<String>, ProvisionError> {
     line("set -euo pipefail");
     line(&format!("exec >>{LOG_FILE} 2>&1"));
     line("echo \"prism: provisioning started $(date -u +%FT%TZ)\"");
+    // Users first: cheap and independent of the network, so they exist even if a download fails.
+    for u in &t.users {
+        let name = u
+            .get("name")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| malformed(t, "users", u, "it needs a name"))?;
+        let name = account(t, "user name", name)?;
+        line(&format!(
+            "id -u {0} >/dev/null 2>&1 || useradd -m -s /bin/bash {0}",
+            q(name)
+        ));
+        let groups: Vec<&str> = match u.get("groups") {
+            None | Some(serde_json::Value::Null) => vec![],
+            Some(serde_json::Value::Array(g)) => g
+                .iter()
+                .map(|g| {
+                    g.as_str()
+                        .ok_or_else(|| malformed(t, "users", u, "groups must be names"))
+                        .and_then(|g| account(t, "group name", g))
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err(malformed(t, "users", u, "groups must be a list")),
+        };
+        for g in groups {
+            line(&format!(
+                "getent group {0} >/dev/null || groupadd {0}",
+                q(g)
+            ));
+            line(&format!("usermod -aG {} {}", q(g), q(name)));
+        }
+    }
     if !system.is_empty() {
         line("if command -v apt-get >/dev/null; then");
         line("  export DEBIAN_FRONTEND=noninteractive");
@@ -257,36 +288,6 @@ pub fn user_data(t: &Template) -> Result<Option<String>, ProvisionError> {
             "echo 'prism: spack packages are not installed automatically: {}' >&2",
             spack.join(" ").replace('\'', "")
         ));
-    }
-    for u in &t.users {
-        let name = u
-            .get("name")
-            .and_then(|v| v.as_str())
-            .ok_or_else(|| malformed(t, "users", u, "it needs a name"))?;
-        let name = account(t, "user name", name)?;
-        line(&format!(
-            "id -u {0} >/dev/null 2>&1 || useradd -m -s /bin/bash {0}",
-            q(name)
-        ));
-        let groups: Vec<&str> = match u.get("groups") {
-            None | Some(serde_json::Value::Null) => vec![],
-            Some(serde_json::Value::Array(g)) => g
-                .iter()
-                .map(|g| {
-                    g.as_str()
-                        .ok_or_else(|| malformed(t, "users", u, "groups must be names"))
-                        .and_then(|g| account(t, "group name", g))
-                })
-                .collect::<Result<_, _>>()?,
-            Some(_) => return Err(malformed(t, "users", u, "groups must be a list")),
-        };
-        for g in groups {
-            line(&format!(
-                "getent group {0} >/dev/null || groupadd {0}",
-                q(g)
-            ));
-            line(&format!("usermod -aG {} {}", q(g), q(name)));
-        }
     }
     for svc in &t.services {
         let name = svc
@@ -410,6 +411,8 @@ mod tests {
         assert!(s.contains("bin/pip install 'seaborn' 'plotly'"), "{s}");
         assert!(s.contains("usermod -aG 'sudo' 'ubuntu'"), "{s}");
         assert!(s.contains("jupyter lab --ip=127.0.0.1 --port=8888"), "{s}");
+        let at = |needle: &str| s.find(needle).unwrap();
+        assert!(at("usermod") < at("apt-get"), "users before downloads: {s}");
         let r = c.get("r-research").unwrap();
         let s = user_data(&r.template).unwrap().unwrap();
         assert!(s.contains("systemctl enable --now 'rstudio-server'"), "{s}");
