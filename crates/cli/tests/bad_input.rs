@@ -29,7 +29,7 @@ use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -1365,16 +1365,10 @@ impl World {
 
     /// Runs `prism` (stdin not a terminal), killing it after [`CLI_TIMEOUT`].
     fn run<S: AsRef<str>>(&self, args: &[S]) -> Out {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_prism"));
-        self.moto.configure_command(&mut c);
-        c.env("PRISM_HOME", self.home())
-            .env("PRISM_FAST_POLL", "1")
-            .env("NO_COLOR", "1")
-            .env_remove("PRISM_TEST_CRASH_AT")
-            .env_remove("AWS_PROFILE")
-            .env_remove("RUST_BACKTRACE")
-            .args(args.iter().map(|a| self.subst(a.as_ref())))
-            .stdin(Stdio::null())
+        let mut c = self
+            .moto
+            .prism_command(env!("CARGO_BIN_EXE_prism"), self.home());
+        c.args(args.iter().map(|a| self.subst(a.as_ref())))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = c.spawn().expect("run prism");

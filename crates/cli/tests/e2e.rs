@@ -38,15 +38,8 @@ impl World {
 
     /// Runs prism as another machine of the same account: its own PRISM_HOME, same EC2.
     fn cmd_in(&self, home: &std::path::Path, args: &[&str], extra: &[(&str, &str)]) -> Output {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_prism"));
-        self.moto.configure_command(&mut c);
-        c.env("PRISM_HOME", home)
-            .env("PRISM_FAST_POLL", "1")
-            .env_remove("PRISM_TEST_CRASH_AT")
-            .env_remove("AWS_PROFILE")
-            .env("NO_COLOR", "1")
-            .args(args)
-            .stdin(std::process::Stdio::null());
+        let mut c = self.moto.prism_command(env!("CARGO_BIN_EXE_prism"), home);
+        c.args(args);
         for (k, v) in extra {
             c.env(k, v);
         }

@@ -8,7 +8,7 @@ use prism_cloud::{tags, CloudFactory, ImageQuery, InstanceFilter, InstanceState,
 use prism_testkit::{Fault, FaultPlan, FaultProxy, FaultRule, Moto};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 const LAUNCHES: usize = 30;
@@ -23,15 +23,10 @@ struct Rig {
 
 impl Rig {
     fn prism(&self, args: &[&str]) -> Output {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_prism"));
-        self.moto.configure_command(&mut c);
-        c.env("AWS_ENDPOINT_URL", &self.proxy.endpoint)
-            .env("PRISM_HOME", self.home.path())
-            .env("PRISM_FAST_POLL", "1")
-            .env_remove("PRISM_TEST_CRASH_AT")
-            .env_remove("AWS_PROFILE")
-            .args(args)
-            .stdin(std::process::Stdio::null());
+        let mut c = self
+            .moto
+            .prism_command(env!("CARGO_BIN_EXE_prism"), self.home.path());
+        c.env("AWS_ENDPOINT_URL", &self.proxy.endpoint).args(args);
         c.output().expect("run prism")
     }
 

@@ -166,6 +166,24 @@ impl Moto {
         cmd.envs(self.aws_env())
     }
 
+    /// A command running the `prism` binary at `bin` against this moto with state in `home`:
+    /// the emulator's AWS environment, fast polling, plain output, stdin closed, and none of
+    /// the caller's settings that would change Prism's behaviour (profile, crash hook,
+    /// attempt timeout, backtraces).
+    pub fn prism_command(&self, bin: &str, home: &std::path::Path) -> Command {
+        let mut c = Command::new(bin);
+        self.configure_command(&mut c);
+        c.env("PRISM_HOME", home)
+            .env("PRISM_FAST_POLL", "1")
+            .env("NO_COLOR", "1")
+            .env_remove("PRISM_TEST_CRASH_AT")
+            .env_remove("PRISM_AWS_ATTEMPT_TIMEOUT")
+            .env_remove("AWS_PROFILE")
+            .env_remove("RUST_BACKTRACE")
+            .stdin(std::process::Stdio::null());
+        c
+    }
+
     /// The last lines of moto's log (for failure messages).
     pub fn log_tail(&self) -> String {
         log_tail(&self.log_path)
