@@ -276,15 +276,9 @@ pub enum TemplateCommand {
         /// Every version of the template.
         #[arg(long)]
         all_versions: bool,
-        /// Do not ask for confirmation.
-        #[arg(long, short = 'y')]
-        yes: bool,
-        /// Only check and show the plan.
-        #[arg(long)]
-        dry_run: bool,
-        /// Return the operation id at once.
-        #[arg(long)]
-        detach: bool,
+        /// Confirmation and following.
+        #[command(flatten)]
+        flags: ChangeFlags,
     },
 }
 
@@ -324,15 +318,9 @@ pub enum ProjectCommand {
         name: String,
         /// Template (`T` or `T@N`), saved with --project NAME.
         template: String,
-        /// Do not ask for confirmation.
-        #[arg(long, short = 'y')]
-        yes: bool,
-        /// Only check and show the plan.
-        #[arg(long)]
-        dry_run: bool,
-        /// Return the operation id at once.
-        #[arg(long)]
-        detach: bool,
+        /// Confirmation and following.
+        #[command(flatten)]
+        flags: ChangeFlags,
     },
     /// What the project's saved images cost to keep, against its budget.
     Cost {
@@ -358,6 +346,14 @@ pub struct ShareArgs {
     /// Everyone on AWS.
     #[arg(long)]
     pub public: bool,
+    /// Confirmation and following.
+    #[command(flatten)]
+    pub flags: ChangeFlags,
+}
+
+/// The options of every change that shows its plan first.
+#[derive(Debug, Args)]
+pub struct ChangeFlags {
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -367,6 +363,16 @@ pub struct ShareArgs {
     /// Return the operation id at once.
     #[arg(long)]
     pub detach: bool,
+}
+
+impl ChangeFlags {
+    /// How the plan is confirmed.
+    pub fn confirm(&self) -> crate::commands::Confirm {
+        crate::commands::Confirm {
+            yes: self.yes,
+            dry_run: self.dry_run,
+        }
+    }
 }
 
 /// `operations`.

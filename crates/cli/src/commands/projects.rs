@@ -1,6 +1,6 @@
 //! `prism project create|list|info|templates|share-template|cost`.
 
-use super::{finish, plan_then_submit, target, Confirm};
+use super::{finish, plan_then_submit, target};
 use crate::args::{Cli, ProjectCommand};
 use crate::client::{segment, Client};
 use crate::error::CliResult;
@@ -150,9 +150,7 @@ pub async fn project(cli: &Cli, cmd: &ProjectCommand) -> CliResult {
         ProjectCommand::ShareTemplate {
             name,
             template,
-            yes,
-            dry_run,
-            detach,
+            flags,
         } => {
             let c = Client::connect(true).await?;
             let path = format!("/v1/projects/{}/shares", segment(name));
@@ -175,16 +173,13 @@ pub async fn project(cli: &Cli, cmd: &ProjectCommand) -> CliResult {
                     eprintln!("  warning: {w}");
                 }
             };
-            let confirm = Confirm {
-                yes: *yes,
-                dry_run: *dry_run,
-            };
             let Some((p, sub)) =
-                plan_then_submit(&c, cli, &path, req, describe, confirm, "Continue?").await?
+                plan_then_submit(&c, cli, &path, req, describe, flags.confirm(), "Continue?")
+                    .await?
             else {
                 return Ok(());
             };
-            finish(&c, cli.output, sub, *detach, |_| {
+            finish(&c, cli.output, sub, flags.detach, |_| {
                 println!(
                     "{}@{} is shared with project {name}'s accounts: {}",
                     p.template,

@@ -1,7 +1,7 @@
 //! `prism template share|unshare`: show whom a saved version is shared with, confirm, submit,
 //! follow, and tell the user how colleagues find it.
 
-use super::{finish, plan_then_submit, target, Confirm};
+use super::{finish, plan_then_submit, target};
 use crate::args::{Cli, ShareArgs};
 use crate::client::Client;
 use crate::error::CliResult;
@@ -50,17 +50,13 @@ pub async fn share(cli: &Cli, a: &ShareArgs, remove: bool) -> CliResult {
         dry_run,
         aws: target(cli),
     };
-    let confirm = Confirm {
-        yes: a.yes,
-        dry_run: a.dry_run,
-    };
     let path = "/v1/templates/shares";
     let Some((p, sub)) =
-        plan_then_submit(&c, cli, path, req, describe, confirm, "Continue?").await?
+        plan_then_submit(&c, cli, path, req, describe, a.flags.confirm(), "Continue?").await?
     else {
         return Ok(());
     };
-    finish(&c, cli.output, sub, a.detach, |_| {
+    finish(&c, cli.output, sub, a.flags.detach, |_| {
         let reference = format!("{}@{}", p.template, p.version);
         if remove {
             println!("{reference} is no longer shared with {}", whom(&p));

@@ -1,7 +1,7 @@
 //! `prism template delete`: show what goes, confirm, submit, follow.
 
-use super::{finish, plan_then_submit, target, Confirm};
-use crate::args::Cli;
+use super::{finish, plan_then_submit, target};
+use crate::args::{ChangeFlags, Cli};
 use crate::client::Client;
 use crate::error::CliResult;
 use prism_api::{TemplateDeletePlan, TemplateDeleteRequest};
@@ -29,14 +29,7 @@ fn describe(p: &TemplateDeletePlan) {
 }
 
 /// `prism template delete`.
-pub async fn delete(
-    cli: &Cli,
-    name: &str,
-    all_versions: bool,
-    yes: bool,
-    dry_run: bool,
-    detach: bool,
-) -> CliResult {
+pub async fn delete(cli: &Cli, name: &str, all_versions: bool, flags: &ChangeFlags) -> CliResult {
     let c = Client::connect(true).await?;
     let req = |dry_run| TemplateDeleteRequest {
         template: name.to_string(),
@@ -45,13 +38,12 @@ pub async fn delete(
         aws: target(cli),
     };
     let path = "/v1/templates/deletions";
-    let confirm = Confirm { yes, dry_run };
     let Some((plan, sub)) =
-        plan_then_submit(&c, cli, path, req, describe, confirm, "Delete?").await?
+        plan_then_submit(&c, cli, path, req, describe, flags.confirm(), "Delete?").await?
     else {
         return Ok(());
     };
-    finish(&c, cli.output, sub, detach, |op| {
+    finish(&c, cli.output, sub, flags.detach, |op| {
         let r = op.result.clone().unwrap_or_default();
         println!(
             "deleted {} version(s) {}: {} image(s), {} snapshot(s)",

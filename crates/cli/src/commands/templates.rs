@@ -262,11 +262,7 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
         TemplateCommand::Delete {
             name,
             all_versions,
-            yes,
-            dry_run,
-            detach,
-        } => {
-            super::template_delete::delete(cli, name, *all_versions, *yes, *dry_run, *detach).await
-        }
+            flags,
+        } => super::template_delete::delete(cli, name, *all_versions, flags).await,
     }
 }
