@@ -656,6 +656,36 @@ pub struct ProjectShareRequest {
     pub aws: AwsTarget,
 }
 
+/// `GET /v1/templates/{name}/sharing`: who may launch a saved version, read from EC2.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TemplateSharing {
+    /// Template name.
+    pub template: String,
+    /// Version.
+    pub version: String,
+    /// Each region's image and its launch permissions.
+    pub regions: Vec<RegionSharing>,
+}
+
+/// The launch permissions of one region's image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RegionSharing {
+    /// Region.
+    pub region: String,
+    /// AMI id.
+    pub image_id: String,
+    /// Everyone may launch it.
+    pub public: bool,
+    /// Accounts that may launch it.
+    pub accounts: Vec<String>,
+    /// Organizations that may launch it.
+    pub organizations: Vec<String>,
+    /// OUs that may launch it.
+    pub organizational_units: Vec<String>,
+    /// Why this region could not be read.
+    pub error: Option<String>,
+}
+
 /// One region's image of a saved version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RegionImage {

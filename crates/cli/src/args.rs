@@ -216,6 +216,9 @@ pub enum TemplateCommand {
     Info {
         /// Template (`T` or `T@N`).
         name: String,
+        /// Also show who may launch it (saved templates; reads EC2).
+        #[arg(long)]
+        sharing: bool,
     },
     /// List the versions of a template.
     Versions {

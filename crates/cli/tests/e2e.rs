@@ -1242,6 +1242,20 @@ fn a_lab_lead_shares_a_saved_template_with_an_account_and_takes_it_back() {
     assert!(err.contains("prism templates --refresh"), "{err}");
     assert_eq!(perms("us-east-1", &east).accounts, vec!["111122223333"]);
     assert_eq!(perms("us-west-2", &west).accounts, vec!["111122223333"]);
+    // The lab lead sees who has access, per region, read back from EC2.
+    let info = w.json(&["template", "info", "team-env", "--sharing"]);
+    let regions = info["sharing"]["regions"].as_array().unwrap();
+    assert_eq!(regions.len(), 2, "{info}");
+    for r in regions {
+        assert_eq!(r["accounts"], serde_json::json!(["111122223333"]), "{info}");
+        assert_eq!(r["public"], false, "{info}");
+    }
+    assert_eq!(info["template"]["summary"]["name"], "team-env", "{info}");
+    let text = w.ok(&["template", "info", "team-env", "--sharing"]);
+    assert!(
+        text.contains("who may launch it") && text.contains("111122223333"),
+        "{text}"
+    );
 
     // Refusals change nothing.
     w.fails(
@@ -1301,6 +1315,20 @@ fn a_lab_lead_shares_a_saved_template_with_an_account_and_takes_it_back() {
     assert_eq!(op["result"]["regions"].as_array().unwrap().len(), 2, "{op}");
     assert!(perms("us-east-1", &east).accounts.is_empty());
     assert!(perms("us-west-2", &west).accounts.is_empty());
+    let info = w.json(&["template", "info", "team-env", "--sharing"]);
+    assert!(
+        info["sharing"]["regions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["accounts"] == serde_json::json!([])),
+        "{info}"
+    );
+    w.fails(
+        &["template", "info", "python-ml", "--sharing"],
+        1,
+        "not a saved template",
+    );
 
     // Public: moto lacks GetImageBlockPublicAccessState, so the plan warns and EC2 decides.
     let o = w.cmd(&["template", "share", "team-env", "--public", "--yes"], &[]);

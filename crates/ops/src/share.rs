@@ -292,6 +292,49 @@ pub async fn prepare(
     Ok((plan, op))
 }
 
+/// Who may launch the saved version `reference` names, per region, read from EC2 (a region
+/// that cannot be read says why; the others are still answered).
+pub async fn sharing(
+    env: &Env,
+    catalogue: &prism_templates::Catalogue,
+    reference: &str,
+    profile: Option<&str>,
+) -> Result<prism_api::TemplateSharing, OpsError> {
+    let (t, version) = crate::saved::saved_version(catalogue, reference, "share")?;
+    let cloud = env.clouds.cloud(profile).await?;
+    let images: Vec<(String, String)> = t
+        .ami_config
+        .amis
+        .iter()
+        .flat_map(|(r, m)| m.values().map(move |id| (r.clone(), id.clone())))
+        .collect();
+    let regions = futures_util::future::join_all(images.into_iter().map(|(region, id)| {
+        let cloud = cloud.clone();
+        async move {
+            let read = retry(|| cloud.launch_permissions(&region, &id)).await;
+            let (share, error) = match read {
+                Ok(s) => (s, None),
+                Err(e) => (Share::default(), Some(e.to_string())),
+            };
+            prism_api::RegionSharing {
+                region,
+                image_id: id,
+                public: share.public,
+                accounts: share.accounts,
+                organizations: share.organizations,
+                organizational_units: share.organizational_units,
+                error,
+            }
+        }
+    }))
+    .await;
+    Ok(prism_api::TemplateSharing {
+        template: t.id().to_string(),
+        version,
+        regions,
+    })
+}
+
 /// What of `share` an image did not have in `before` (what a share added, so its undo
 /// removes only that).
 fn added(share: &Share, before: &Share) -> Share {

@@ -8,7 +8,7 @@ use crate::output::{dash, print, table};
 use prism_api::{
     CopyRequest, Submitted, TemplateDetail, TemplateList, ValidateReport, ValidateRequest,
 };
-use prism_api::{ImportReport, ImportRequest, RefreshReport, RefreshRequest};
+use prism_api::{ImportReport, ImportRequest, RefreshReport, RefreshRequest, TemplateSharing};
 
 /// `file` as an absolute path to an existing regular file (the daemon reads it by path).
 fn template_file(file: &std::path::Path) -> CliResult<std::path::PathBuf> {
@@ -96,11 +96,54 @@ pub async fn list(cli: &Cli, a: &TemplatesArgs) -> CliResult {
 /// `prism template …`.
 pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
     match cmd {
-        TemplateCommand::Info { name } => {
-            let c = Client::connect(false).await?;
+        TemplateCommand::Info { name, sharing } => {
+            let c = Client::connect(*sharing).await?;
             let d: TemplateDetail = c
                 .get(&format!("/v1/templates/{}", crate::client::segment(name)))
                 .await?;
+            if *sharing {
+                let s: TemplateSharing = c
+                    .get_query(
+                        &format!("/v1/templates/{}/sharing", crate::client::segment(name)),
+                        &[("profile", target(cli).profile)],
+                    )
+                    .await?;
+                let both = serde_json::json!({ "template": d, "sharing": s });
+                return print(cli.output, &both, |_| {
+                    println!("# {}@{}: who may launch it", s.template, s.version);
+                    let mut t = table(&[
+                        "REGION",
+                        "IMAGE",
+                        "PUBLIC",
+                        "ACCOUNTS",
+                        "ORGANIZATIONS / OUS",
+                    ]);
+                    for r in &s.regions {
+                        let mut orgs = r.organizations.clone();
+                        orgs.extend(r.organizational_units.iter().cloned());
+                        t.add_row(vec![
+                            r.region.clone(),
+                            r.image_id.clone(),
+                            match (&r.error, r.public) {
+                                (Some(e), _) => format!("? ({e})"),
+                                (None, true) => "yes".into(),
+                                (None, false) => "no".into(),
+                            },
+                            if r.accounts.is_empty() {
+                                "-".into()
+                            } else {
+                                r.accounts.join(",")
+                            },
+                            if orgs.is_empty() {
+                                "-".into()
+                            } else {
+                                orgs.join(",")
+                            },
+                        ]);
+                    }
+                    println!("{t}");
+                });
+            }
             print(cli.output, &d, |d| {
                 for w in &d.warnings {
                     eprintln!("warning: {w}");

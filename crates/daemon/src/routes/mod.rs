@@ -90,6 +90,7 @@ impl utoipa::Modify for CommonResponses {
         workstations::action,
         saves::save,
         shares::share,
+        shares::sharing,
         deletions::delete,
         imports::import,
         projects::list,
@@ -125,6 +126,8 @@ impl utoipa::Modify for CommonResponses {
         prism_api::SharePlan,
         prism_api::RegionImage,
         shares::ShareAnswer,
+        prism_api::TemplateSharing,
+        prism_api::RegionSharing,
         prism_api::TemplateDeleteRequest,
         prism_api::TemplateDeletePlan,
         deletions::DeleteAnswer,
@@ -182,6 +185,7 @@ pub fn router(state: AppState, token: Token) -> Router {
             post(deletions::delete).get(|s| templates::info_named(s, "deletions")),
         )
         .route("/v1/templates/{name}", get(templates::info))
+        .route("/v1/templates/{name}/sharing", get(shares::sharing))
         .route(
             "/v1/workstations",
             get(workstations::list).post(workstations::launch),

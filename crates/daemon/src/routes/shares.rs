@@ -5,7 +5,7 @@ use crate::errors::HttpResult;
 use crate::routes::operations::to_api;
 use crate::routes::templates;
 use crate::state::AppState;
-use axum::extract::State;
+use axum::extract::{Path, Query, State};
 use axum::Json;
 use prism_api::{SharePlan, ShareRequest, Submitted};
 
@@ -39,4 +39,25 @@ pub async fn share(
             operation: to_api(row, vec![]),
         }),
     }))
+}
+
+/// Query of a sharing read.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SharingQuery {
+    /// AWS profile.
+    pub profile: Option<String>,
+}
+
+/// Who may launch a saved version, per region, read from EC2.
+#[utoipa::path(get, path = "/v1/templates/{name}/sharing", operation_id = "template_sharing", params(("name" = String, Path), SharingQuery), responses((status = 200, body = prism_api::TemplateSharing), (status = 400, body = prism_api::ApiError), (status = 404, body = prism_api::ApiError)))]
+pub async fn sharing(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<SharingQuery>,
+) -> HttpResult<prism_api::TemplateSharing> {
+    let c = templates::load(&s).await?;
+    Ok(Json(
+        prism_ops::share::sharing(s.env(), &c, &name, q.profile.as_deref()).await?,
+    ))
 }
