@@ -22,16 +22,26 @@ pub async fn find_by_name(
     Ok(found.into_iter().next())
 }
 
-/// One image by id (`None` when it does not exist).
+/// One image by id (`None` when it does not exist), for steps.
 pub async fn get(cloud: &dyn Cloud, region: &str, id: &str) -> Result<Option<Image>, StepError> {
+    Ok(lookup(cloud, region, id).await?)
+}
+
+/// One image by id, `None` when it does not exist (EC2 answers an unknown id with an error
+/// or, for a recently deregistered one, with nothing).
+pub async fn lookup(
+    cloud: &dyn Cloud,
+    region: &str,
+    id: &str,
+) -> Result<Option<Image>, prism_cloud::CloudError> {
     let q = ImageQuery {
         ids: vec![id.to_string()],
         ..Default::default()
     };
     match retry(|| cloud.describe_images(region, &q)).await {
-        Ok(v) => Ok(v.into_iter().next()),
+        Ok(v) => Ok(v.into_iter().find(|i| i.id == id)),
         Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e),
     }
 }
 

@@ -12,7 +12,7 @@ use crate::error::{OpsError, StepError};
 use crate::saga::{Saga, Step};
 use async_trait::async_trait;
 use prism_api::{RegionImage, RegionOutcome, SharePlan, ShareRequest};
-use prism_cloud::{CloudErrorKind, ImageQuery, Share};
+use prism_cloud::{CloudErrorKind, Share};
 use prism_store::NewOperation;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -206,12 +206,8 @@ pub async fn prepare(
     let mut before = BTreeMap::new();
     let mut own_account = None;
     for img in &images {
-        let query = ImageQuery {
-            ids: vec![img.image_id.clone()],
-            ..Default::default()
-        };
-        let found = retry(|| cloud.describe_images(&img.region, &query)).await?;
-        let Some(found) = found.into_iter().find(|i| i.id == img.image_id) else {
+        let found = crate::images::lookup(cloud.as_ref(), &img.region, &img.image_id).await?;
+        let Some(found) = found.filter(|i| i.state != prism_cloud::ImageState::Deregistered) else {
             return Err(OpsError::not_found(
                 format!(
                     "image {} of {}@{version} no longer exists in {}",

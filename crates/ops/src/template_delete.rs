@@ -10,7 +10,7 @@ use crate::error::{OpsError, StepError};
 use crate::saga::{Saga, Step};
 use async_trait::async_trait;
 use prism_api::{RegionImage, TemplateDeletePlan, TemplateDeleteRequest};
-use prism_cloud::{Cloud, ImageQuery};
+use prism_cloud::ImageState;
 use prism_store::NewOperation;
 use prism_templates::{Catalogue, Origin};
 use serde::{Deserialize, Serialize};
@@ -129,7 +129,8 @@ pub async fn prepare(
         let version = e.raw.version.clone().unwrap_or_else(|| "1".into());
         for (region, by_arch) in &e.raw.ami_config.amis {
             for id in by_arch.values() {
-                let Some(img) = describe(cloud.as_ref(), region, id).await? else {
+                let found = crate::images::lookup(cloud.as_ref(), region, id).await?;
+                let Some(img) = found.filter(|i| i.state != ImageState::Deregistered) else {
                     continue; // already gone
                 };
                 if own_account.is_none() {
@@ -221,25 +222,6 @@ pub async fn prepare(
         input: serde_json::to_value(&input).map_err(|e| OpsError::Internal(e.to_string()))?,
     };
     Ok((plan, op))
-}
-
-/// One image by id, `None` when it does not exist (or is already deregistered).
-async fn describe(
-    cloud: &dyn Cloud,
-    region: &str,
-    id: &str,
-) -> Result<Option<prism_cloud::Image>, OpsError> {
-    let q = ImageQuery {
-        ids: vec![id.to_string()],
-        ..Default::default()
-    };
-    match retry(|| cloud.describe_images(region, &q)).await {
-        Ok(v) => Ok(v
-            .into_iter()
-            .find(|i| i.id == id && i.state != prism_cloud::ImageState::Deregistered)),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// Deregisters every image and deletes its recorded snapshots; gone is done.
