@@ -3,6 +3,10 @@
 //! Everything here is plain serde data with OpenAPI schemas; field names are the stable JSON
 //! contract that `--output json` prints, so add fields, never rename them.
 
+pub mod hello;
+
+pub use hello::{Hello, CHALLENGE_HEADER};
+
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;

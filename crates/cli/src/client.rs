@@ -1,11 +1,21 @@
 //! Finding, starting and talking to the daemon.
 
 use crate::error::{CliError, CliResult};
-use prism_api::{ApiError, Health, TOKEN_HEADER};
+use prism_api::{ApiError, Health, Hello, TOKEN_HEADER};
 use prism_daemon::{DaemonAddress, Paths};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::time::Duration;
+
+/// What answers at the address in `daemon.json`.
+enum Probe {
+    /// Our daemon: it proved it knows the token.
+    Ours(Client),
+    /// No address file, or nobody listens there.
+    Absent,
+    /// Something that cannot prove it knows the token (at this address).
+    Impostor(String),
+}
 
 /// A connection to the running daemon.
 pub struct Client {
@@ -27,9 +37,19 @@ impl Client {
         let paths = Paths::from_env().map_err(|e| daemon_err(e, "set PRISM_HOME"))?;
         // Checked here too, so a bad value is refused before a daemon starts with it.
         prism_daemon::aws_attempt_timeout().map_err(|e| CliError::refused(e, None))?;
-        let c = match Self::existing(&paths).await {
-            Some(c) => c,
-            None => {
+        let c = match Self::probe(&paths).await {
+            Probe::Ours(c) => c,
+            Probe::Absent => {
+                let child = start_daemon(&paths)?;
+                Self::wait_ready(&paths, child).await?
+            }
+            Probe::Impostor(addr) => {
+                // Another process holds the port of a daemon that is gone: it got a random
+                // challenge and nothing else. Forget the stale address and start our own.
+                eprintln!(
+                    "prism: warning: something other than prismd answers at {addr} (the address of a daemon that is no longer running); starting a new daemon"
+                );
+                let _ = std::fs::remove_file(paths.address());
                 let child = start_daemon(&paths)?;
                 Self::wait_ready(&paths, child).await?
             }
@@ -52,14 +72,61 @@ impl Client {
         Ok(c)
     }
 
-    /// Connects only if a daemon already runs.
+    /// Connects only if our daemon already runs (an impostor on a stale address is ignored).
     pub async fn existing(paths: &Paths) -> Option<Client> {
-        let addr: DaemonAddress =
-            serde_json::from_slice(&std::fs::read(paths.address()).ok()?).ok()?;
-        let token = std::fs::read_to_string(paths.token()).ok()?;
+        match Self::probe(paths).await {
+            Probe::Ours(c) => Some(c),
+            Probe::Absent | Probe::Impostor(_) => None,
+        }
+    }
+
+    /// Looks for the daemon `daemon.json` names and makes it prove, before anything secret is
+    /// sent, that it read our token file (see [`prism_api::hello`]).
+    async fn probe(paths: &Paths) -> Probe {
+        let Some(addr) = std::fs::read(paths.address())
+            .ok()
+            .and_then(|b| serde_json::from_slice::<DaemonAddress>(&b).ok())
+        else {
+            return Probe::Absent;
+        };
+        let Ok(token) = std::fs::read_to_string(paths.token()) else {
+            return Probe::Absent;
+        };
+        let Ok(sock) = addr.addr.parse::<std::net::SocketAddr>() else {
+            return Probe::Absent;
+        };
+        // Only loopback: daemon.json is ours (0700 directory), but never send a token elsewhere.
+        if !sock.ip().is_loopback() {
+            return Probe::Impostor(addr.addr);
+        }
         let c = Client::new(&addr.addr, token.trim());
-        c.get::<Health>("/v1/health").await.ok()?;
-        Some(c)
+        let challenge = prism_api::hello::new_challenge(rand::random());
+        let answer = c
+            .http
+            .get(format!("{}{}", c.base, "/v1/hello"))
+            .header(prism_api::CHALLENGE_HEADER, &challenge)
+            // A daemon answers at once; a squatter that keeps the line open is not one.
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await;
+        let resp = match answer {
+            Ok(r) => r,
+            // Nobody listens: the daemon is gone and daemon.json is stale.
+            Err(e) if e.is_connect() => return Probe::Absent,
+            Err(_) => return Probe::Impostor(addr.addr),
+        };
+        let hello = match resp.status().is_success() {
+            true => resp.json::<Hello>().await.ok(),
+            false => None,
+        };
+        match hello {
+            Some(h)
+                if prism_api::hello::verify(c.token.trim(), sock.port(), &challenge, &h.proof) =>
+            {
+                Probe::Ours(c)
+            }
+            _ => Probe::Impostor(addr.addr),
+        }
     }
 
     fn new(addr: &str, token: &str) -> Client {
@@ -187,16 +254,20 @@ pub fn start_daemon(paths: &Paths) -> CliResult<std::process::Child> {
             "check permissions or set PRISM_HOME",
         )
     })?;
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(paths.log())
-        .map_err(|e| {
-            daemon_err(
-                format!("cannot open {}: {e}", paths.log().display()),
-                "check permissions",
-            )
-        })?;
+    let mut log_opts = std::fs::OpenOptions::new();
+    log_opts.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // The log names workstations, templates and operations: the owner's eyes only.
+        log_opts.mode(0o600);
+    }
+    let log = log_opts.open(paths.log()).map_err(|e| {
+        daemon_err(
+            format!("cannot open {}: {e}", paths.log().display()),
+            "check permissions",
+        )
+    })?;
     let log2 = log
         .try_clone()
         .map_err(|e| daemon_err(e.to_string(), "check permissions"))?;

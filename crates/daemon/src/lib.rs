@@ -5,6 +5,7 @@ pub mod body;
 pub mod errors;
 pub mod paths;
 pub mod routes;
+pub mod serve;
 pub mod server;
 pub mod state;
 

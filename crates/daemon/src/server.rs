@@ -1,7 +1,7 @@
 //! Daemon start-up: single-instance lock, token, store (set aside if damaged), resume of
 //! unfinished operations, and serving on 127.0.0.1 until asked to stop.
 
-use crate::auth::Token;
+use crate::auth::Gate;
 use crate::paths::{DaemonAddress, Paths};
 use crate::routes;
 use crate::state::AppState;
@@ -16,21 +16,63 @@ use tokio::sync::Notify;
 fn write_private(path: &std::path::Path, contents: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     let _ = std::fs::remove_file(&tmp);
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(&tmp)?;
+    let mut f = private_options().write(true).create_new(true).open(&tmp)?;
     f.write_all(contents)?;
     f.sync_all()?;
     std::fs::rename(&tmp, path)
 }
 
+/// Options that create a file readable by its owner only (0600).
+fn private_options() -> std::fs::OpenOptions {
+    #[allow(unused_mut)]
+    let mut opts = std::fs::OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts
+}
+
+/// Makes the state files 0600: they sit in a 0700 directory, but a file that is world-readable
+/// by mode is one `chmod` of the directory away from being read. Files made before this rule
+/// (older versions created them 0644) are tightened too.
+fn tighten_state_files(paths: &Paths) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let store = paths.store();
+        for f in [
+            store.clone(),
+            store.with_extension("db-wal"),
+            store.with_extension("db-shm"),
+            paths.lock(),
+            paths.log(),
+            paths.token(),
+            paths.address(),
+        ] {
+            if let Ok(meta) = std::fs::symlink_metadata(&f) {
+                if meta.is_file() && meta.permissions().mode() & 0o077 != 0 {
+                    let _ = std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600));
+                }
+            }
+        }
+    }
+}
+
+/// Creates the store file 0600 before SQLite opens it: SQLite gives its WAL and shared-memory
+/// files the database file's mode, so all three stay private.
+fn precreate_store(path: &std::path::Path) -> std::io::Result<()> {
+    match private_options().write(true).create_new(true).open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 fn open_store(paths: &Paths) -> anyhow::Result<Store> {
     let path = paths.store();
+    precreate_store(&path).with_context(|| format!("creating {}", path.display()))?;
     match Store::open(&path) {
         Ok(s) => Ok(s),
         Err(e @ StoreError::Corrupt { .. }) | Err(e @ StoreError::Sqlite { .. })
@@ -47,6 +89,7 @@ fn open_store(paths: &Paths) -> anyhow::Result<Store> {
             for ext in ["db-wal", "db-shm"] {
                 let _ = std::fs::remove_file(path.with_extension(ext));
             }
+            precreate_store(&path).with_context(|| format!("creating {}", path.display()))?;
             Ok(Store::open(&path)?)
         }
         Err(e) => Err(e.into()),
@@ -75,7 +118,8 @@ pub async fn run() -> anyhow::Result<()> {
     paths
         .ensure_state_dir()
         .with_context(|| format!("creating {}", paths.state_dir.display()))?;
-    let lock = std::fs::OpenOptions::new()
+    tighten_state_files(&paths);
+    let lock = private_options()
         .create(true)
         .truncate(false)
         .write(true)
@@ -134,7 +178,13 @@ pub async fn run() -> anyhow::Result<()> {
         .context("binding 127.0.0.1")?;
     let addr = listener.local_addr()?;
     let resumed = runner.resume_all().await?;
-    let app = routes::router(state, Token(Arc::new(token)));
+    let app = routes::router(
+        state,
+        Gate {
+            token: Arc::new(token),
+            port: addr.port(),
+        },
+    );
     let info = DaemonAddress {
         addr: addr.to_string(),
         pid: std::process::id(),
@@ -162,9 +212,7 @@ pub async fn run() -> anyhow::Result<()> {
             _ = term => {},
         }
     };
-    axum::serve(listener, app)
-        .with_graceful_shutdown(stop)
-        .await?;
+    crate::serve::serve(listener, app, stop).await?;
     let _ = std::fs::remove_file(paths.address());
     tracing::info!("prismd stopped; unfinished operations resume at the next start");
     drop(lock);

@@ -34,3 +34,32 @@ pub async fn shutdown(State(s): State<AppState>) -> Json<serde_json::Value> {
     s.shutdown.notify_one();
     Json(serde_json::json!({ "stopping": true }))
 }
+
+/// Proves this is the daemon that wrote the token file, without the caller sending the token:
+/// the answer is an HMAC of the caller's challenge keyed with the token (no token needed).
+#[utoipa::path(
+    get,
+    path = "/v1/hello",
+    params(("x-prism-challenge" = String, Header, description = "64 lowercase hex digits, fresh for each connection")),
+    responses((status = 200, body = prism_api::Hello), (status = 400, body = prism_api::ApiError))
+)]
+pub async fn hello(
+    axum::Extension(gate): axum::Extension<crate::auth::Gate>,
+    headers: axum::http::HeaderMap,
+) -> HttpResult<prism_api::Hello> {
+    let challenge = headers
+        .get(prism_api::CHALLENGE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|c| prism_api::hello::is_challenge(c))
+        .ok_or_else(|| {
+            crate::errors::HttpError::bad_request(
+                "x-prism-challenge must be 64 lowercase hex digits",
+                Some("the prism CLI sends a fresh random challenge".into()),
+            )
+        })?;
+    Ok(Json(prism_api::Hello {
+        proof: prism_api::hello::proof(&gate.token, gate.port, challenge),
+        pid: std::process::id(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    }))
+}

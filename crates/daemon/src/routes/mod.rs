@@ -10,7 +10,7 @@ pub mod shares;
 pub mod templates;
 pub mod workstations;
 
-use crate::auth::{self, Token};
+use crate::auth::{self, Gate};
 use crate::state::AppState;
 use axum::routing::{get, post};
 use axum::Router;
@@ -74,10 +74,11 @@ impl utoipa::Modify for CommonResponses {
     modifiers(&CommonResponses),
     info(
         title = "prismd",
-        description = "Prism daemon API (loopback only; every request needs the x-prism-token header)."
+        description = "Prism daemon API (loopback only; every request but GET /v1/hello needs the x-prism-token header; Host must be exactly 127.0.0.1:PORT or localhost:PORT)."
     ),
     paths(
         daemon::health,
+        daemon::hello,
         daemon::openapi,
         daemon::shutdown,
         templates::list,
@@ -104,6 +105,7 @@ impl utoipa::Modify for CommonResponses {
     ),
     components(schemas(
         prism_api::Health,
+        prism_api::Hello,
         prism_api::ApiError,
         prism_api::TemplateList,
         prism_api::TemplateSummary,
@@ -155,11 +157,12 @@ pub struct ApiDoc;
 pub const MAX_BODY: usize = 1024 * 1024;
 
 /// Builds the router with authentication, body limit and per-request timeout.
-pub fn router(state: AppState, token: Token) -> Router {
+pub fn router(state: AppState, gate: Gate) -> Router {
     // Handlers only check and submit; long work runs in operations. 120 s bounds a pre-flight
     // that waits on slow AWS answers.
     let quick = Router::new()
         .route("/v1/health", get(daemon::health))
+        .route(auth::HELLO_PATH, get(daemon::hello))
         .route("/v1/openapi.json", get(daemon::openapi))
         .route("/v1/daemon/shutdown", post(daemon::shutdown))
         .route("/v1/templates", get(templates::list))
@@ -221,7 +224,7 @@ pub fn router(state: AppState, token: Token) -> Router {
         .merge(bulk)
         .with_state(state)
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(token, auth::require))
+        .layer(axum::middleware::from_fn_with_state(gate, auth::require))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
         .layer(axum::middleware::map_response(json_errors))
 }
