@@ -29,6 +29,7 @@ pub use fingerprint::dir_fingerprint;
 pub use model::{AmiConfig, AmiSearch, InstanceDefaults, Packages, Template, SAVED_FROM_INSTANCE};
 pub use names::{parse_template_ref, validate_template_name};
 pub use parse::{looks_like_instance_type, parse_template, Parsed, MAX_TEMPLATE_BYTES};
+pub use text::{is_hazardous, printable};
 pub use validate::{validate_file, Report};
 pub use version::{compare_versions, next_version};
 pub use write::{saved_file_name, sync_directory, write_atomically, write_atomically_unsynced};

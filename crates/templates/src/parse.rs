@@ -5,7 +5,7 @@ use serde_json::Value;
 use crate::errors::TemplateError;
 use crate::model::Template;
 use crate::names::validate_template_name;
-use crate::text::printable;
+use crate::text::{is_hazardous, printable};
 use crate::{shape, yaml};
 
 /// Largest accepted template file, in bytes (1 MiB).
@@ -31,7 +31,9 @@ pub struct Parsed {
 /// Unknown fields are never an error: they are reported as warnings. Refused: input over
 /// [`MAX_TEMPLATE_BYTES`], an empty document, a non-mapping top level, a missing `name`,
 /// an identifier breaking [`validate_template_name`], ports outside 1–65535, a
-/// malformed `ami_config.amis`, and anything the YAML parser rejects.
+/// malformed `ami_config.amis`, a control or invisible formatting character in any text
+/// field (line breaks and tabs only in `description`, `ami_config.user_data_script`,
+/// `parameters` and `idle_detection`), and anything the YAML parser rejects.
 pub fn parse_template(text: &str, origin: &str) -> Result<Parsed, TemplateError> {
     if text.len() > MAX_TEMPLATE_BYTES {
         return Err(TemplateError::TooLarge {
@@ -57,9 +59,9 @@ pub fn parse_template(text: &str, origin: &str) -> Result<Parsed, TemplateError>
     };
     let shape = shape::check(&top, origin)?;
     let mut template: Template = yaml::from_str(text, origin)?;
+    check_text(&template, origin)?;
     check_identity(&template, origin)?;
     check_costs(&template, origin)?;
-    check_text(&template, origin)?;
 
     let mut warnings: Vec<String> = shape
         .unknown
@@ -88,7 +90,8 @@ pub fn parse_template(text: &str, origin: &str) -> Result<Parsed, TemplateError>
 }
 
 /// The identifier (slug, else name) must be a valid template name; a display name
-/// next to a slug must be non-empty, short and free of control characters.
+/// next to a slug must be non-empty and short ([`check_text`] has refused control and
+/// invisible formatting characters in both).
 fn check_identity(t: &Template, origin: &str) -> Result<(), TemplateError> {
     let invalid_name = |field: &'static str, source| TemplateError::InvalidName {
         origin: origin.to_string(),
@@ -102,8 +105,6 @@ fn check_identity(t: &Template, origin: &str) -> Result<(), TemplateError> {
                 Some("must not be empty")
             } else if t.name.chars().count() > MAX_DISPLAY_NAME_LEN {
                 Some("is longer than 200 characters")
-            } else if t.name.chars().any(char::is_control) {
-                Some("must not contain control characters")
             } else {
                 None
             };
@@ -120,39 +121,194 @@ fn check_identity(t: &Template, origin: &str) -> Result<(), TemplateError> {
     }
 }
 
-/// Text that is printed or becomes a tag (description, project, instance type, tags) must
-/// carry no control characters (a terminal escape in a description would run in the user's
-/// terminal); an instance type must look like one (`family.size`).
+/// Which characters besides printable ones a text field may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Allow {
+    /// None: one line of plain text (identifiers, versions, packages, tags, AMI ids, ...).
+    Line,
+    /// Line breaks and tabs: `description`, `ami_config.user_data_script` and the opaque
+    /// `parameters` / `idle_detection` values.
+    Lines,
+}
+
+/// Every string of a template, with its dotted field path and what it may hold.
+#[derive(Default)]
+struct Texts<'a> {
+    /// `(field, is a mapping key, text, allowed)`.
+    items: Vec<(String, bool, &'a str, Allow)>,
+}
+
+impl<'a> Texts<'a> {
+    fn one(&mut self, field: impl Into<String>, v: &'a str) {
+        self.items.push((field.into(), false, v, Allow::Line));
+    }
+
+    fn opt(&mut self, field: &str, v: &'a Option<String>) {
+        if let Some(v) = v {
+            self.one(field, v);
+        }
+    }
+
+    fn list(&mut self, field: &str, vs: &'a [String]) {
+        for (i, v) in vs.iter().enumerate() {
+            self.one(format!("{field}[{i}]"), v);
+        }
+    }
+
+    /// A mapping's keys, and its values through `value`.
+    fn map<V>(
+        &mut self,
+        field: &str,
+        m: &'a std::collections::BTreeMap<String, V>,
+        mut value: impl FnMut(&mut Self, String, &'a V),
+    ) {
+        for (k, v) in m {
+            let at = format!("{field}.{}", printable(k));
+            self.items.push((at.clone(), true, k, Allow::Line));
+            value(self, at, v);
+        }
+    }
+
+    fn strings(&mut self, field: &str, m: &'a std::collections::BTreeMap<String, String>) {
+        self.map(field, m, |s, at, v| s.one(at, v));
+    }
+
+    /// Every string (keys included) of an opaque JSON value.
+    fn json(&mut self, field: String, v: &'a Value, allow: Allow) {
+        match v {
+            Value::String(s) => self.items.push((field, false, s, allow)),
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    self.json(format!("{field}[{i}]"), x, allow);
+                }
+            }
+            Value::Object(o) => {
+                for (k, x) in o {
+                    let at = format!("{field}.{}", printable(k));
+                    self.items.push((at.clone(), true, k, Allow::Line));
+                    self.json(at, x, allow);
+                }
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+    }
+
+    /// Every string field of `t` (walk new fields here).
+    fn of(t: &'a Template) -> Texts<'a> {
+        let mut f = Texts::default();
+        f.one("name", &t.name);
+        f.opt("slug", &t.slug);
+        if let Some(d) = &t.description {
+            f.items.push(("description".into(), false, d, Allow::Lines));
+        }
+        f.opt("version", &t.version);
+        f.opt("base", &t.base);
+        f.list("inherits", &t.inherits);
+        f.opt("package_manager", &t.package_manager);
+        f.list("packages.system", &t.packages.system);
+        f.list("packages.conda", &t.packages.conda);
+        f.list("packages.pip", &t.packages.pip);
+        f.list("packages.spack", &t.packages.spack);
+        for (i, u) in t.users.iter().enumerate() {
+            f.json(format!("users[{i}]"), u, Allow::Line);
+        }
+        for (i, s) in t.services.iter().enumerate() {
+            f.json(format!("services[{i}]"), s, Allow::Line);
+        }
+        let c = &t.ami_config;
+        f.map("ami_config.amis", &c.amis, |f, at, arches| {
+            f.strings(&at, arches)
+        });
+        f.strings("ami_config.ami_mappings", &c.ami_mappings);
+        if let Some(s) = &c.ami_search {
+            f.one("ami_config.ami_search.owner", &s.owner);
+            f.one("ami_config.ami_search.name_pattern", &s.name_pattern);
+            f.list("ami_config.ami_search.architecture", &s.architecture);
+            f.strings("ami_config.ami_search.required_tags", &s.required_tags);
+        }
+        f.strings("ami_config.instance_types", &c.instance_types);
+        f.opt("ami_config.ssh_user", &c.ssh_user);
+        if let Some(s) = &c.user_data_script {
+            f.items
+                .push(("ami_config.user_data_script".into(), false, s, Allow::Lines));
+        }
+        let d = &t.instance_defaults;
+        f.opt("instance_defaults.type", &d.r#type);
+        f.map(
+            "instance_defaults.estimated_cost_per_hour",
+            &d.estimated_cost_per_hour,
+            |_, _, _| {},
+        );
+        f.opt("minimum_size", &t.minimum_size);
+        f.strings("tags", &t.tags);
+        f.opt("category", &t.category);
+        f.opt("icon", &t.icon);
+        f.opt("complexity", &t.complexity);
+        if let Some(p) = &t.parameters {
+            f.json("parameters".into(), p, Allow::Lines);
+        }
+        if let Some(p) = &t.idle_detection {
+            f.json("idle_detection".into(), p, Allow::Lines);
+        }
+        f.opt("source", &t.source);
+        f.opt("saved_from", &t.saved_from);
+        f.opt("saved_from_instance", &t.saved_from_instance);
+        f.opt("original_template", &t.original_template);
+        f.opt("original_template_version", &t.original_template_version);
+        f.opt("saved_by", &t.saved_by);
+        f.opt("saved_date", &t.saved_date);
+        f.opt("capture_mode", &t.capture_mode);
+        f.opt("project", &t.project);
+        f
+    }
+}
+
+/// The first character of `v` that `allow` does not permit: a control character or an
+/// invisible formatting character ([`crate::is_hazardous`]).
+fn forbidden_char(v: &str, allow: Allow) -> Option<char> {
+    v.chars()
+        .find(|&c| is_hazardous(c) && !(allow == Allow::Lines && matches!(c, '\n' | '\t')))
+}
+
+/// Why `c` is refused, for people.
+fn char_problem(c: char, allow: Allow) -> String {
+    let what = match c {
+        '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}' => "a line break",
+        '\0' => "a NUL character",
+        '\t' => "a tab",
+        '\u{1b}' | '\u{9b}' => "a terminal escape",
+        c if c.is_control() => "a control character",
+        _ => "an invisible formatting character, which can reorder or hide text",
+    };
+    let rule = match allow {
+        Allow::Line => "this field is one line of printable text",
+        Allow::Lines => "only line breaks and tabs are allowed here",
+    };
+    format!(
+        "contains {what} (U+{:04X}); {rule}: remove it (control characters could run commands in the first-boot script or drive a terminal)",
+        c as u32
+    )
+}
+
+/// No text field may carry a control or invisible formatting character (only
+/// `description`, `ami_config.user_data_script` and the opaque `parameters` /
+/// `idle_detection` may hold line breaks and tabs): text ends up in the first-boot shell
+/// script, in EC2 tags and on terminals. An instance type must look like one (`family.size`).
 fn check_text(t: &Template, origin: &str) -> Result<(), TemplateError> {
     let bad = |field: String, message: String| TemplateError::InvalidField {
         origin: origin.to_string(),
         field,
         message,
     };
-    let control = |v: &str| {
-        v.chars()
-            .find(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
-    };
-    let mut fields: Vec<(String, &str)> = vec![];
-    if let Some(d) = &t.description {
-        fields.push(("description".into(), d));
-    }
-    if let Some(p) = &t.project {
-        fields.push(("project".into(), p));
-    }
-    for (k, v) in &t.tags {
-        fields.push((format!("tags.{}", printable(k)), k));
-        fields.push((format!("tags.{}", printable(k)), v));
-    }
-    for (f, v) in fields {
-        if let Some(c) = control(v) {
-            return Err(bad(
-                f,
-                format!(
-                    "contains a control character (U+{:04X}); remove it",
-                    c as u32
-                ),
-            ));
+    for (field, is_key, v, allow) in Texts::of(t).items {
+        if let Some(c) = forbidden_char(v, allow) {
+            let problem = char_problem(c, allow);
+            let message = if is_key {
+                format!("the key '{}' {problem}", printable(v))
+            } else {
+                problem
+            };
+            return Err(bad(field, message));
         }
     }
     let types = t

@@ -7,6 +7,7 @@
 //! must never be able to run a command it does not spell out in `user_data_script`.
 
 use crate::model::Template;
+use crate::text::printable;
 
 /// EC2 refuses user data over 16 KiB (before base64).
 pub const MAX_USER_DATA_BYTES: usize = 16 * 1024;
@@ -18,12 +19,15 @@ pub const CONDA_ENV: &str = "prism";
 pub const LOG_FILE: &str = "/var/log/prism-provision.log";
 
 const USER_SCRIPT_EOF: &str = "PRISM_USER_SCRIPT_EOF";
+/// The script's second line. Constant on purpose: a comment quoting template text (its id
+/// or version) would end at a line break in that text, and the rest would run as root.
+pub const HEADER_COMMENT: &str = "# Written by Prism: installs what the template lists.";
 
 /// Why a template cannot be turned into a first-boot script.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProvisionError {
     /// A package, user, group or service name that is not safe to hand to a shell command.
-    #[error("template '{template}': {what} {value:?} is not allowed ({why})")]
+    #[error("template '{}': {what} {value:?} is not allowed ({why})", printable(.template))]
     Unsafe {
         /// Template id.
         template: String,
@@ -35,7 +39,7 @@ pub enum ProvisionError {
         why: &'static str,
     },
     /// A `users` or `services` entry without the fields it needs.
-    #[error("template '{template}': {what} entry {entry} is malformed: {why}")]
+    #[error("template '{}': {what} entry {entry} is malformed: {why}", printable(.template))]
     Malformed {
         /// Template id.
         template: String,
@@ -47,7 +51,7 @@ pub enum ProvisionError {
         why: &'static str,
     },
     /// The script is larger than EC2 accepts.
-    #[error("template '{template}': its first-boot script is {bytes} bytes; EC2 accepts at most {MAX_USER_DATA_BYTES}")]
+    #[error("template '{}': its first-boot script is {bytes} bytes; EC2 accepts at most {MAX_USER_DATA_BYTES}", printable(.template))]
     TooLarge {
         /// Template id.
         template: String,
@@ -147,7 +151,7 @@ fn malformed(
     ProvisionError::Malformed {
         template: t.id().to_string(),
         what,
-        entry: entry.to_string(),
+        entry: printable(&entry.to_string()),
         why,
     }
 }
@@ -201,11 +205,8 @@ pub fn user_data(t: &Template) -> Result<Option<String>, ProvisionError> {
         s.push('\n');
     };
     line("#!/bin/bash");
-    line(&format!(
-        "# Written by Prism from template {} {}: installs what the template lists.",
-        q(t.id()),
-        q(t.version.as_deref().unwrap_or("-"))
-    ));
+    // Constant: no template text in comments, where a line break would end the comment.
+    line(HEADER_COMMENT);
     line("set -euo pipefail");
     line(&format!("exec >>{LOG_FILE} 2>&1"));
     line("echo \"prism: provisioning started $(date -u +%FT%TZ)\"");
@@ -285,8 +286,8 @@ pub fn user_data(t: &Template) -> Result<Option<String>, ProvisionError> {
     }
     if !spack.is_empty() {
         line(&format!(
-            "echo 'prism: spack packages are not installed automatically: {}' >&2",
-            spack.join(" ").replace('\'', "")
+            "echo 'prism: spack packages are not installed automatically:' {} >&2",
+            quoted(&spack)
         ));
     }
     for svc in &t.services {
@@ -328,7 +329,7 @@ pub fn user_data(t: &Template) -> Result<Option<String>, ProvisionError> {
             line("systemctl enable --now prism-jupyter.service");
         } else {
             line(&format!(
-                "if systemctl list-unit-files {0}.service >/dev/null 2>&1; then systemctl enable --now {0}; else echo \"prism: service {0} is not installed; install it, then: systemctl enable --now {0}\" >&2; fi",
+                "if systemctl list-unit-files {0}.service >/dev/null 2>&1; then systemctl enable --now {0}; else echo 'prism: service' {0} 'is not installed; install it, then: systemctl enable --now' {0} >&2; fi",
                 q(name)
             ));
         }
@@ -454,6 +455,49 @@ mod tests {
         );
         t.ami_config.user_data_script = Some("PRISM_USER_SCRIPT_EOF\nrm -rf /\n".into());
         assert!(user_data(&t).is_err());
+    }
+
+    /// Lines of `s` that are shell comments (the user's own script excluded).
+    fn comments(s: &str) -> Vec<&str> {
+        s.split(&format!("<<'{USER_SCRIPT_EOF}'"))
+            .next()
+            .unwrap()
+            .lines()
+            .filter(|l| l.trim_start().starts_with('#'))
+            .collect()
+    }
+
+    #[test]
+    fn template_text_never_reaches_a_comment() {
+        // Weird but valid: the parser accepts this id, display name and version.
+        let yaml = "name: \"It's $(id) `id` # ; \\\\ \\\"q\\\"\"\nslug: odd.name_1-x\nversion: \"2.0 'x' $(touch /tmp/p) `id`; # \\\\\"\nbase: ubuntu-22.04\npackages:\n  system: [vim]\n  spack: [\"gcc@12\"]\nservices:\n  - name: web\n";
+        let t = crate::parse_template(yaml, "odd.yaml").unwrap().template;
+        let version = t.version.clone().unwrap();
+        assert!(version.contains("$(touch"), "{version}");
+        let s = user_data(&t).unwrap().unwrap();
+        assert_eq!(comments(&s), vec!["#!/bin/bash", HEADER_COMMENT], "{s}");
+        for text in [t.id(), t.display_name(), &version] {
+            assert!(!s.contains(text), "{text:?} is in the script:\n{s}");
+        }
+        bash_syntax_ok(&s);
+    }
+
+    #[test]
+    fn a_line_break_in_the_version_cannot_add_a_command() {
+        // Not through the parser (which refuses it): the generator holds on its own.
+        let mut t = Catalogue::load(None)
+            .get("python-ml")
+            .unwrap()
+            .template
+            .clone();
+        t.version = Some("1\ntouch /tmp/pwned\n".into());
+        t.name = "x\nrm -rf /tmp/pwned\n".into();
+        t.slug = Some("python-ml".into());
+        let s = user_data(&t).unwrap().unwrap();
+        assert!(!s.contains("pwned"), "{s}");
+        assert_eq!(comments(&s), vec!["#!/bin/bash", HEADER_COMMENT], "{s}");
+        assert_eq!(s.lines().nth(2), Some("set -euo pipefail"), "{s}");
+        bash_syntax_ok(&s);
     }
 
     #[test]

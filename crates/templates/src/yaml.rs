@@ -56,7 +56,7 @@ fn convert(err: &serde_saphyr::Error, text: &str, origin: &str) -> TemplateError
         origin: origin.to_string(),
         line: location.map(|l| l.line()),
         column: location.map(|l| l.column()).filter(|c| *c > 0),
-        field,
+        field: field.map(|f| printable(&f)),
         message,
     }
 }

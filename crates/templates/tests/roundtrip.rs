@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use prism_templates::{
-    parse_template, AmiConfig, AmiSearch, Catalogue, InstanceDefaults, Origin, Packages, Template,
+    is_hazardous, parse_template, AmiConfig, AmiSearch, Catalogue, InstanceDefaults, Origin,
+    Packages, Template,
 };
 use proptest::prelude::*;
 
@@ -145,6 +146,7 @@ fn ami_search_round_trips() {
     );
 }
 
+/// One line of text: no control or invisible formatting character (the parser refuses them).
 fn text() -> impl Strategy<Value = String> {
     prop_oneof![
         "\\PC{0,40}",
@@ -158,10 +160,21 @@ fn text() -> impl Strategy<Value = String> {
         Just("- item".to_string()),
         Just("key: value # c".to_string()),
         Just("  leading and trailing  ".to_string()),
-        Just("line one\nline two\n".to_string()),
-        Just("tab\there\r\n".to_string()),
-        "\\PC{0,20}\n\\PC{0,20}",
     ]
+    .prop_filter("no hazardous characters", |s| !s.chars().any(is_hazardous))
+}
+
+/// Text that may span lines (`description`, `user_data_script`): line breaks and tabs too.
+fn lines() -> impl Strategy<Value = String> {
+    prop_oneof![
+        text(),
+        Just("line one\nline two\n".to_string()),
+        Just("tab\there\n".to_string()),
+        "\\PC{0,20}\n\t?\\PC{0,20}",
+    ]
+    .prop_filter("no hazardous characters but line breaks and tabs", |s| {
+        !s.chars().any(|c| is_hazardous(c) && c != '\n' && c != '\t')
+    })
 }
 
 fn name() -> impl Strategy<Value = String> {
@@ -170,6 +183,7 @@ fn name() -> impl Strategy<Value = String> {
 
 fn region() -> impl Strategy<Value = String> {
     prop_oneof!["[a-z]{2}-(gov-)?[a-z]{4,9}-[1-9]", "\\PC{1,12}",]
+        .prop_filter("no hazardous characters", |s| !s.chars().any(is_hazardous))
 }
 
 fn ami() -> impl Strategy<Value = String> {
@@ -185,10 +199,10 @@ fn template() -> impl Strategy<Value = Template> {
     let identity = (
         name(),
         proptest::option::of(name()),
-        proptest::option::of(text()),
+        proptest::option::of(lines()),
         proptest::option::of("[0-9]{1,3}(\\.[0-9]{1,3}){0,2}"),
         proptest::option::of(text()),
-        "\\PC{1,30}",
+        "\\PC{1,30}".prop_filter("no hazardous characters", |s| !s.chars().any(is_hazardous)),
     );
     let content = (
         proptest::collection::btree_map(
@@ -201,7 +215,7 @@ fn template() -> impl Strategy<Value = Template> {
         proptest::collection::vec(1u16..=65535, 0..4),
         proptest::collection::btree_map(arch(), 0.0f64..100.0, 0..3),
         proptest::option::of(0.0f64..100_000.0),
-        proptest::option::of(text()),
+        proptest::option::of(lines()),
     );
     (identity, content).prop_map(
         |(
