@@ -1,9 +1,15 @@
 //! Printing data as a table, JSON or YAML (data on stdout; progress and errors on stderr).
+//!
+//! Text from templates, the daemon or EC2 (names, versions, descriptions, tags, messages) may
+//! carry terminal escapes or invisible characters. Everything the commands print goes through
+//! here and is neutralised: table cells ([`Table::add_row`]), lines of text ([`outln!`],
+//! [`errln!`], [`out!`]) and JSON/YAML ([`print`]).
 
 use crate::error::{CliError, CliResult};
 use clap::ValueEnum;
-use comfy_table::{presets, ContentArrangement, Table};
+use comfy_table::{presets, ContentArrangement};
 use serde::Serialize;
+use std::fmt::Write as _;
 
 /// `--output`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -23,34 +29,248 @@ pub fn fancy() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
+/// Whether `c` can drive a terminal, break a line or hide text: a control character (C0, DEL,
+/// C1 such as U+009B CSI) or an invisible formatting character (zero-width characters, bidi
+/// marks, embeddings, overrides and isolates, line/paragraph separators, BOM). The same set as
+/// `prism_templates::is_hazardous`, which the template parser refuses.
+pub fn is_hazardous(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{061C}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}')
+}
+
+/// `s` with every character for which `escape` holds written as `\u{..}`.
+fn escape_where(s: &str, escape: impl Fn(char) -> bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if escape(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `s` safe to show on a terminal: every control and invisible formatting character
+/// ([`is_hazardous`]) is written as `\u{..}` (ESC becomes `\u{1b}`); the rest is kept.
+pub fn escape_for_terminal(s: &str) -> String {
+    escape_where(s, is_hazardous)
+}
+
+/// A table cell: line breaks and tabs become spaces, every other control or invisible
+/// formatting character is escaped as by [`escape_for_terminal`].
+pub fn cell(s: &str) -> String {
+    escape_for_terminal(&s.replace(['\n', '\t'], " "))
+}
+
+/// Lines of text for a terminal: like [`escape_for_terminal`], but line breaks and tabs are
+/// kept (the text is printed as lines).
+pub fn terminal_text(s: &str) -> String {
+    escape_where(s, |c| is_hazardous(c) && c != '\n' && c != '\t')
+}
+
+/// `println!` for text that may carry values from templates, the daemon or EC2: control and
+/// invisible formatting characters are escaped ([`terminal_text`]).
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        println!("{}", $crate::output::terminal_text(&format!($($arg)*)))
+    };
+}
+pub(crate) use outln;
+
+/// `print!` with [`outln!`]'s escaping.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        print!("{}", $crate::output::terminal_text(&format!($($arg)*)))
+    };
+}
+pub(crate) use out;
+
+/// `eprintln!` with [`outln!`]'s escaping.
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        eprintln!("{}", $crate::output::terminal_text(&format!($($arg)*)))
+    };
+}
+pub(crate) use errln;
+
+/// JSON text with the hazardous characters serde_json leaves raw (DEL, C1 controls such as
+/// U+009B CSI, invisible formatting characters) written as `\uXXXX` escapes, which mean the
+/// same to any JSON reader. serde_json already escapes C0 controls inside strings, so a raw
+/// line break is layout and is kept.
+pub fn json_for_terminal(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if is_hazardous(c) && c != '\n' {
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                let _ = write!(out, "\\u{unit:04x}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `value` as JSON for a terminal (pretty, see [`json_for_terminal`]).
+pub fn render_json<T: Serialize>(value: &T) -> CliResult<String> {
+    let s =
+        serde_json::to_string_pretty(value).map_err(|e| CliError::refused(e.to_string(), None))?;
+    Ok(json_for_terminal(&s))
+}
+
+/// `value` as YAML for a terminal. serde-saphyr escapes control characters, but leaves
+/// invisible formatting characters (bidi overrides, zero-width) raw in plain scalars; when
+/// there are any, the document is written as escaped JSON instead, which is valid YAML and
+/// reads back to the same value.
+pub fn render_yaml<T: Serialize>(value: &T) -> CliResult<String> {
+    let s = serde_saphyr::to_string(value).map_err(|e| CliError::refused(e.to_string(), None))?;
+    if s.chars().any(|c| is_hazardous(c) && c != '\n' && c != '\t') {
+        return Ok(render_json(value)? + "\n");
+    }
+    Ok(s)
+}
+
 /// Prints `value` as JSON or YAML; for tables, calls `table`.
 pub fn print<T: Serialize>(format: Format, value: &T, table: impl FnOnce(&T)) -> CliResult {
     match format {
-        Format::Json => {
-            let s = serde_json::to_string_pretty(value)
-                .map_err(|e| CliError::refused(e.to_string(), None))?;
-            println!("{s}");
-        }
-        Format::Yaml => {
-            let s = serde_saphyr::to_string(value)
-                .map_err(|e| CliError::refused(e.to_string(), None))?;
-            print!("{s}");
-        }
+        Format::Json => println!("{}", render_json(value)?),
+        Format::Yaml => print!("{}", render_yaml(value)?),
         Format::Table => table(value),
     }
     Ok(())
 }
 
+/// A plain table whose cells are escaped for the terminal ([`cell`]): the only way the
+/// commands print tables.
+pub struct Table(comfy_table::Table);
+
+impl Table {
+    /// Adds a row; every cell goes through [`cell`].
+    pub fn add_row<S: AsRef<str>>(&mut self, cells: impl IntoIterator<Item = S>) -> &mut Self {
+        self.0.add_row(
+            cells
+                .into_iter()
+                .map(|c| cell(c.as_ref()))
+                .collect::<Vec<_>>(),
+        );
+        self
+    }
+}
+
+impl std::fmt::Display for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// A table with the given header, plain (no colour) and sized to the terminal.
 pub fn table(header: &[&str]) -> Table {
-    let mut t = Table::new();
+    let mut t = comfy_table::Table::new();
     t.load_preset(presets::NOTHING)
         .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(header.iter().map(|h| h.to_string()));
-    t
+        .set_header(header.iter().map(|h| cell(h)));
+    Table(t)
 }
 
 /// `-` for an absent value.
 pub fn dash(v: &Option<String>) -> String {
     v.clone().unwrap_or_else(|| "-".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Terminal control sequences and hiding characters an attacker might plant.
+    const HOSTILE: &[&str] = &[
+        "red\u{1b}[31mtext",
+        "title\u{1b}]0;owned\u{7}",
+        "csi\u{9b}2J",
+        "bell\u{7}",
+        "over\rwrite",
+        "rlo\u{202e}fdp.exe",
+        "zero\u{200b}width",
+        "nul\0del\u{7f}",
+    ];
+
+    fn assert_clean(s: &str, keep: &[char]) {
+        assert!(
+            !s.chars().any(|c| is_hazardous(c) && !keep.contains(&c)),
+            "raw character in {s:?}"
+        );
+    }
+
+    #[test]
+    fn table_cells_are_neutralised() {
+        let mut t = table(&["NAME", "VERSION", "DESCRIPTION"]);
+        for h in HOSTILE {
+            t.add_row(vec![h.to_string(), "1".into(), format!("multi\nline\t{h}")]);
+        }
+        let shown = t.to_string();
+        // The table's own layout is the only line break.
+        assert_clean(&shown, &['\n']);
+        assert_eq!(shown.lines().count(), HOSTILE.len() + 1, "{shown}");
+        for needle in [
+            "red\\u{1b}[31mtext",
+            "title\\u{1b}]0;owned\\u{7}",
+            "csi\\u{9b}2J",
+            "over\\u{d}write",
+            "rlo\\u{202e}fdp.exe",
+            "zero\\u{200b}width",
+            "nul\\u{0}del\\u{7f}",
+            "multi line ",
+        ] {
+            assert!(shown.contains(needle), "{needle} in {shown}");
+        }
+    }
+
+    #[test]
+    fn plain_text_keeps_lines_and_tabs_only() {
+        for h in HOSTILE {
+            let s = terminal_text(&format!("a: {h}\n\tb"));
+            assert_clean(&s, &['\n', '\t']);
+            assert!(s.ends_with("\n\tb"), "{s:?}");
+        }
+        assert_eq!(escape_for_terminal("a\nb"), "a\\u{a}b");
+        assert_eq!(cell("a\nb\tc\rd"), "a b c\\u{d}d");
+    }
+
+    #[test]
+    fn json_output_is_escaped_and_reads_back_the_same() {
+        let v = serde_json::json!({ "name": HOSTILE, "k\u{9b}\u{202e}": "v" });
+        let s = render_json(&v).unwrap();
+        assert_clean(&s, &['\n']);
+        assert!(
+            s.contains("csi\\u009b2J") && s.contains("rlo\\u202efdp"),
+            "{s}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(back, v);
+    }
+
+    #[test]
+    fn yaml_output_is_escaped_and_reads_back_the_same() {
+        // Control characters only: serde-saphyr's own double-quoted escapes.
+        let v = serde_json::json!({ "a": "red\u{1b}[31m\u{9b}\u{7f}\r", "b": "x\ny\n" });
+        let s = render_yaml(&v).unwrap();
+        assert_clean(&s, &['\n']);
+        let back: serde_json::Value = serde_saphyr::from_str(&s).unwrap();
+        assert_eq!(back, v);
+        // Invisible formatting characters: written as escaped JSON, which is YAML too.
+        let v = serde_json::json!({ "name": HOSTILE, "k\u{202e}": ["x\u{200b}y", 1, null] });
+        let s = render_yaml(&v).unwrap();
+        assert_clean(&s, &['\n']);
+        let back: serde_json::Value = serde_saphyr::from_str(&s).unwrap();
+        assert_eq!(back, v);
+        // Ordinary values stay ordinary YAML.
+        let s = render_yaml(&serde_json::json!({"name": "café ☕"})).unwrap();
+        assert_eq!(s, "name: café ☕\n");
+    }
 }

@@ -3,7 +3,7 @@
 use crate::args::{Cli, DaemonCommand};
 use crate::client::Client;
 use crate::error::{CliError, CliResult};
-use crate::output::print;
+use crate::output::{errln, outln, print};
 use prism_api::Health;
 use prism_daemon::Paths;
 
@@ -35,15 +35,20 @@ pub async fn daemon(cli: &Cli, cmd: &DaemonCommand) -> CliResult {
             };
             print(cli.output, &s, |s| {
                 match &s.health {
-                    Some(h) => println!(
+                    Some(h) => outln!(
                         "prismd {} running (pid {}, since {}, {} active operations)",
-                        h.version, h.pid, h.started_at, h.active_operations
+                        h.version,
+                        h.pid,
+                        h.started_at,
+                        h.active_operations
                     ),
                     None => println!("prismd is not running (any prism command starts it)"),
                 }
-                println!(
+                outln!(
                     "state:     {}\ntemplates: {}\nlog:       {}",
-                    s.state_dir, s.template_dir, s.log
+                    s.state_dir,
+                    s.template_dir,
+                    s.log
                 );
             })?;
             Ok(())
@@ -60,7 +65,7 @@ pub async fn daemon(cli: &Cli, cmd: &DaemonCommand) -> CliResult {
                 // Gone when its address file is removed and (on Linux) the process has exited.
                 let alive = process_alive(h.pid);
                 if !paths.address().exists() && !alive {
-                    eprintln!("prismd (pid {}) stopped", h.pid);
+                    errln!("prismd (pid {}) stopped", h.pid);
                     return Ok(());
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;

@@ -13,7 +13,7 @@ use crate::args::Cli;
 use crate::client::Client;
 use crate::error::CliResult;
 use crate::follow::follow;
-use crate::output::{print, Format};
+use crate::output::{errln, outln, print, Format};
 use prism_api::{AwsTarget, Operation, Submitted};
 
 /// The AWS target of this invocation.
@@ -84,8 +84,8 @@ pub async fn finish(
 ) -> CliResult {
     if detach {
         return print(format, &sub.operation, |o| {
-            println!("{}", o.id);
-            eprintln!("submitted; follow it with: prism operation follow {}", o.id);
+            outln!("{}", o.id);
+            errln!("submitted; follow it with: prism operation follow {}", o.id);
         });
     }
     let op = follow(client, &sub.operation.id, format != Format::Table).await?;

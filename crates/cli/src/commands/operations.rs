@@ -4,7 +4,7 @@ use crate::args::{Cli, OperationCommand, OperationsArgs};
 use crate::client::Client;
 use crate::error::CliResult;
 use crate::follow::follow;
-use crate::output::{dash, print, table, Format};
+use crate::output::{dash, outln, print, table, Format};
 use crate::prompt::confirm;
 use prism_api::{Operation, OperationList};
 
@@ -40,7 +40,7 @@ pub async fn list(cli: &Cli, a: &OperationsArgs) -> CliResult {
 }
 
 fn show_table(o: &Operation) {
-    println!(
+    outln!(
         "operation {} ({}) on '{}': {}",
         o.id,
         o.kind,
@@ -48,10 +48,10 @@ fn show_table(o: &Operation) {
         o.status.as_str()
     );
     if let Some(e) = &o.error {
-        println!("error: {e}");
+        outln!("error: {e}");
     }
     if let Some(p) = &o.progress {
-        println!("progress: {p}");
+        outln!("progress: {p}");
     }
     let mut t = table(&["#", "STEP", "EVENT", "AT", "DETAIL"]);
     for e in &o.events {
@@ -70,7 +70,7 @@ fn show_table(o: &Operation) {
     }
     println!("{t}");
     if let Some(r) = &o.result {
-        println!(
+        outln!(
             "result: {}",
             serde_json::to_string_pretty(r).unwrap_or_default()
         );
@@ -100,14 +100,14 @@ pub async fn operation(cli: &Cli, cmd: &OperationCommand) -> CliResult {
         OperationCommand::Follow { .. } => {
             let o = follow(&c, &seg, cli.output != Format::Table).await?;
             print(cli.output, &o, |o| {
-                println!("operation {} {}", o.id, o.status.as_str())
+                outln!("operation {} {}", o.id, o.status.as_str())
             })
         }
         OperationCommand::Cancel { id, yes } => {
             confirm(&format!("Cancel operation {id}? Its work is undone"), *yes)?;
             let o: Operation = c.post(&format!("/v1/operations/{seg}/cancel"), &()).await?;
             print(cli.output, &o, |o| {
-                println!("cancel requested for {}; it is compensating (follow: prism operation follow {})", o.id, o.id)
+                outln!("cancel requested for {}; it is compensating (follow: prism operation follow {})", o.id, o.id)
             })
         }
     }

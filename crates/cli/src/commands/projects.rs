@@ -4,7 +4,7 @@ use super::{finish, plan_then_submit, target};
 use crate::args::{Cli, ProjectCommand};
 use crate::client::{segment, Client};
 use crate::error::CliResult;
-use crate::output::{dash, print, table};
+use crate::output::{dash, errln, outln, print, table};
 use prism_api::{
     Project, ProjectCost, ProjectCreateRequest, ProjectDetail, ProjectList, ProjectShareRequest,
     SharePlan, TemplateSummary,
@@ -51,8 +51,8 @@ pub async fn project(cli: &Cli, cmd: &ProjectCommand) -> CliResult {
                 )
                 .await?;
             print(cli.output, &p, |p| {
-                println!("created project {}", p.name);
-                eprintln!(
+                outln!("created project {}", p.name);
+                errln!(
                     "save templates into it with: prism save WORKSTATION TEMPLATE --project {}",
                     p.name
                 );
@@ -78,10 +78,10 @@ pub async fn project(cli: &Cli, cmd: &ProjectCommand) -> CliResult {
             let c = Client::connect(false).await?;
             let d: ProjectDetail = c.get(&format!("/v1/projects/{}", segment(name))).await?;
             print(cli.output, &d, |d| {
-                println!("Project:      {}", d.project.name);
-                println!("Description:  {}", dash(&d.project.description));
-                println!("Budget:       {}", budget(d.project.budget_usd_per_month));
-                println!(
+                outln!("Project:      {}", d.project.name);
+                outln!("Description:  {}", dash(&d.project.description));
+                outln!("Budget:       {}", budget(d.project.budget_usd_per_month));
+                outln!(
                     "Accounts:     {}",
                     if d.project.accounts.is_empty() {
                         "-".into()
@@ -89,7 +89,7 @@ pub async fn project(cli: &Cli, cmd: &ProjectCommand) -> CliResult {
                         d.project.accounts.join(", ")
                     }
                 );
-                println!("Created:      {}", d.project.created_at);
+                outln!("Created:      {}", d.project.created_at);
                 println!("\nTemplates:");
                 templates_table(&d.templates);
                 println!("\nWorkstations:");
@@ -120,7 +120,7 @@ pub async fn project(cli: &Cli, cmd: &ProjectCommand) -> CliResult {
                 )
                 .await?;
             for e in &cost.errors {
-                eprintln!("warning: {e}");
+                errln!("warning: {e}");
             }
             print(cli.output, &cost, |cost| {
                 let mut t = table(&["TEMPLATE", "VERSION", "REGION", "IMAGE", "GIB", "USD/MONTH"]);
@@ -135,7 +135,7 @@ pub async fn project(cli: &Cli, cmd: &ProjectCommand) -> CliResult {
                     ]);
                 }
                 println!("{t}");
-                println!(
+                outln!(
                     "Image storage: ${:.2}/month for {} GiB in {} image(s) (regions looked in: {})",
                     cost.storage_usd_per_month,
                     cost.size_gb,
@@ -143,7 +143,7 @@ pub async fn project(cli: &Cli, cmd: &ProjectCommand) -> CliResult {
                     cost.regions.join(", ")
                 );
                 if let (Some(b), Some(p)) = (cost.budget_usd_per_month, cost.budget_used_percent) {
-                    println!("Budget: ${b:.2}/month; image storage uses {p:.1}% of it");
+                    outln!("Budget: ${b:.2}/month; image storage uses {p:.1}% of it");
                 }
             })
         }
@@ -160,17 +160,17 @@ pub async fn project(cli: &Cli, cmd: &ProjectCommand) -> CliResult {
                 aws: target(cli),
             };
             let describe = |p: &SharePlan| {
-                eprintln!(
+                errln!(
                     "Sharing {}@{} with project {name}'s accounts: {}",
                     p.template,
                     p.version,
                     p.accounts.join(", ")
                 );
                 for i in &p.images {
-                    eprintln!("  {}: {}", i.region, i.image_id);
+                    errln!("  {}: {}", i.region, i.image_id);
                 }
                 for w in &p.warnings {
-                    eprintln!("  warning: {w}");
+                    errln!("  warning: {w}");
                 }
             };
             let Some((p, sub)) =
@@ -180,7 +180,7 @@ pub async fn project(cli: &Cli, cmd: &ProjectCommand) -> CliResult {
                 return Ok(());
             };
             finish(&c, cli.output, sub, flags.detach, |_| {
-                println!(
+                outln!(
                     "{}@{} is shared with project {name}'s accounts: {}",
                     p.template,
                     p.version,

@@ -4,42 +4,48 @@ use super::{finish, plan_then_submit, target, Confirm};
 use crate::args::{Cli, Mode, SaveArgs};
 use crate::client::Client;
 use crate::error::CliResult;
-use crate::output::Format;
+use crate::output::{errln, outln, Format};
 use prism_api::{CaptureMode, SavePlan, SaveRequest, SaveResult};
 
 fn describe(p: &SavePlan) {
-    eprintln!(
+    errln!(
         "Saving workstation '{}' ({}, {} in {}) as template '{}' version {}",
-        p.workstation, p.instance_id, p.state, p.region, p.template, p.version
+        p.workstation,
+        p.instance_id,
+        p.state,
+        p.region,
+        p.template,
+        p.version
     );
     if p.will_stop {
-        eprintln!(
+        errln!(
             "  The workstation will be stopped for about {} minutes: it is started again as soon as the image's snapshots are initiated.",
             p.estimated_downtime_seconds.unwrap_or(120).div_ceil(60)
         );
     } else if p.state == "stopped" {
         eprintln!("  The workstation is stopped and stays stopped.");
     }
-    eprintln!("  Regions: {}", p.regions.join(", "));
+    errln!("  Regions: {}", p.regions.join(", "));
     let hours = |s: u64| humantime::format_duration(std::time::Duration::from_secs(s)).to_string();
     if p.copy_wait_seconds > 0 {
-        eprintln!(
+        errln!(
             "  Waits up to {} for the image and {} per copy (--max-wait)",
             hours(p.image_wait_seconds),
             hours(p.copy_wait_seconds)
         );
     } else if p.image_wait_seconds > 0 {
-        eprintln!(
+        errln!(
             "  Waits up to {} for the image (--max-wait)",
             hours(p.image_wait_seconds)
         );
     }
-    eprintln!(
+    errln!(
         "  Volume: {} GiB; estimated snapshot storage: ${:.2}/month",
-        p.volume_gb, p.estimated_monthly_cost_usd
+        p.volume_gb,
+        p.estimated_monthly_cost_usd
     );
     for w in &p.warnings {
-        eprintln!("  warning: {w}");
+        errln!("  warning: {w}");
     }
 }
 
@@ -73,7 +79,7 @@ pub async fn save(cli: &Cli, a: &SaveArgs) -> CliResult {
         return Ok(());
     };
     if cli.output == Format::Table && !a.detach {
-        eprintln!(
+        errln!(
             "operation {} (Ctrl-C detaches; the save goes on)",
             sub.operation.id
         );
@@ -86,28 +92,32 @@ pub async fn save(cli: &Cli, a: &SaveArgs) -> CliResult {
         else {
             return;
         };
-        println!(
+        outln!(
             "Saved template '{}' version {} ({})",
-            r.template, r.version, r.path
+            r.template,
+            r.version,
+            r.path
         );
         for reg in &r.regions {
             match &reg.error {
-                None => println!(
+                None => outln!(
                     "  {:<16} {}",
                     reg.region,
                     reg.image_id.clone().unwrap_or_default()
                 ),
-                Some(e) => println!("  {:<16} FAILED: {e}", reg.region),
+                Some(e) => outln!("  {:<16} FAILED: {e}", reg.region),
             }
         }
-        println!(
+        outln!(
             "  downtime {:.1}s, total {:.1}s, estimated storage ${:.2}/month",
-            r.downtime_seconds, r.total_seconds, r.estimated_monthly_cost_usd
+            r.downtime_seconds,
+            r.total_seconds,
+            r.estimated_monthly_cost_usd
         );
         for w in &r.warnings {
-            println!("  warning: {w}");
+            outln!("  warning: {w}");
         }
-        println!("Launch it with: {}", r.launch_command);
+        outln!("Launch it with: {}", r.launch_command);
     })
     .await
 }

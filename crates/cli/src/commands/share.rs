@@ -5,6 +5,7 @@ use super::{finish, plan_then_submit, target};
 use crate::args::{Cli, ShareArgs};
 use crate::client::Client;
 use crate::error::CliResult;
+use crate::output::{errln, outln};
 use prism_api::{SharePlan, ShareRequest};
 
 /// Whom the plan names, for people.
@@ -25,15 +26,15 @@ fn describe(p: &SharePlan) {
     } else {
         ("Sharing", "with")
     };
-    eprintln!("{verb} {}@{} {prep} {}", p.template, p.version, whom(p));
+    errln!("{verb} {}@{} {prep} {}", p.template, p.version, whom(p));
     for i in &p.images {
-        eprintln!("  {}: {}", i.region, i.image_id);
+        errln!("  {}: {}", i.region, i.image_id);
     }
     if p.public && !p.remove {
         eprintln!("  Anyone with an AWS account will be able to launch these images and read their disks.");
     }
     for w in &p.warnings {
-        eprintln!("  warning: {w}");
+        errln!("  warning: {w}");
     }
 }
 
@@ -59,9 +60,9 @@ pub async fn share(cli: &Cli, a: &ShareArgs, remove: bool) -> CliResult {
     finish(&c, cli.output, sub, a.flags.detach, |_| {
         let reference = format!("{}@{}", p.template, p.version);
         if remove {
-            println!("{reference} is no longer shared with {}", whom(&p));
+            outln!("{reference} is no longer shared with {}", whom(&p));
         } else {
-            println!(
+            outln!(
                 "{reference} is shared with {} in {}",
                 whom(&p),
                 p.images
@@ -70,7 +71,7 @@ pub async fn share(cli: &Cli, a: &ShareArgs, remove: bool) -> CliResult {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            eprintln!(
+            errln!(
                 "They find it with: prism templates --refresh, and launch it with: prism launch {} NEW-NAME",
                 p.template
             );

@@ -4,26 +4,28 @@ use super::{finish, plan_then_submit, target};
 use crate::args::{ChangeFlags, Cli};
 use crate::client::Client;
 use crate::error::CliResult;
+use crate::output::{errln, outln};
 use prism_api::{TemplateDeletePlan, TemplateDeleteRequest};
 
 fn describe(p: &TemplateDeletePlan) {
-    eprintln!(
+    errln!(
         "Deleting {} version(s) {} for good:",
         p.template,
         p.versions.join(", ")
     );
     for i in &p.images {
-        eprintln!("  deregister {} in {}", i.image_id, i.region);
+        errln!("  deregister {} in {}", i.image_id, i.region);
     }
-    eprintln!(
+    errln!(
         "  delete {} snapshot(s), saving up to ${:.2}/month",
-        p.snapshots, p.monthly_savings_usd
+        p.snapshots,
+        p.monthly_savings_usd
     );
     for f in &p.files {
-        eprintln!("  remove {f}");
+        errln!("  remove {f}");
     }
     for w in &p.warnings {
-        eprintln!("  note: {w}");
+        errln!("  note: {w}");
     }
     eprintln!("  This cannot be undone; colleagues it was shared with lose it too.");
 }
@@ -45,7 +47,7 @@ pub async fn delete(cli: &Cli, name: &str, all_versions: bool, flags: &ChangeFla
     };
     finish(&c, cli.output, sub, flags.detach, |op| {
         let r = op.result.clone().unwrap_or_default();
-        println!(
+        outln!(
             "deleted {} version(s) {}: {} image(s), {} snapshot(s)",
             plan.template,
             plan.versions.join(", "),

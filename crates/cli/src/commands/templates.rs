@@ -4,7 +4,7 @@ use super::{finish, target};
 use crate::args::{Cli, TemplateCommand, TemplatesArgs};
 use crate::client::Client;
 use crate::error::{CliError, CliResult};
-use crate::output::{dash, print, table};
+use crate::output::{dash, errln, out, outln, print, table};
 use prism_api::{
     CopyRequest, Submitted, TemplateDetail, TemplateList, ValidateReport, ValidateRequest,
 };
@@ -48,9 +48,9 @@ pub async fn list(cli: &Cli, a: &TemplatesArgs) -> CliResult {
             )
             .await?;
         for e in &r.errors {
-            eprintln!("warning: {e}");
+            errln!("warning: {e}");
         }
-        eprintln!(
+        errln!(
             "refreshed from EC2 in {}: {} images, {} versions updated, {} removed",
             r.regions.join(", "),
             r.images,
@@ -60,7 +60,7 @@ pub async fn list(cli: &Cli, a: &TemplatesArgs) -> CliResult {
     }
     let l: TemplateList = c.get("/v1/templates").await?;
     for i in &l.issues {
-        eprintln!("warning: skipped {}: {}", i.origin, i.message);
+        errln!("warning: skipped {}: {}", i.origin, i.message);
     }
     print(cli.output, &l, |l| {
         let mut t = table(&[
@@ -110,7 +110,7 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
                     .await?;
                 let both = serde_json::json!({ "template": d, "sharing": s });
                 return print(cli.output, &both, |_| {
-                    println!("# {}@{}: who may launch it", s.template, s.version);
+                    outln!("# {}@{}: who may launch it", s.template, s.version);
                     let mut t = table(&[
                         "REGION",
                         "IMAGE",
@@ -146,14 +146,14 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
             }
             print(cli.output, &d, |d| {
                 for w in &d.warnings {
-                    eprintln!("warning: {w}");
+                    errln!("warning: {w}");
                 }
                 if let Some(p) = &d.summary.path {
-                    println!("# {} ({})", d.summary.name, p);
+                    outln!("# {} ({})", d.summary.name, p);
                 } else {
-                    println!("# {} ({})", d.summary.name, d.summary.origin);
+                    outln!("# {} ({})", d.summary.name, d.summary.origin);
                 }
-                print!("{}", d.yaml);
+                out!("{}", d.yaml);
             })
         }
         TemplateCommand::Versions { name } => {
@@ -163,7 +163,7 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
                 .await?;
             print(cli.output, &d.summary.versions, |v| {
                 for x in v {
-                    println!("{}@{x}", d.summary.name);
+                    outln!("{}@{x}", d.summary.name);
                 }
             })
         }
@@ -173,7 +173,12 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
                 .get(&format!("/v1/templates/{}", crate::client::segment(name)))
                 .await?;
             let Some(file) = file else {
-                print!("{}", d.yaml);
+                // Exact bytes into a pipe or file; escaped on a terminal.
+                if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                    out!("{}", d.yaml);
+                } else {
+                    print!("{}", d.yaml);
+                }
                 return Ok(());
             };
             if file.exists() && !force {
@@ -194,7 +199,7 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
                 }
             };
             write_export(&dir, &base, &d.yaml)?;
-            eprintln!(
+            errln!(
                 "wrote {} ({}); import it elsewhere with: prism template import {}",
                 path.display(),
                 d.summary.name,
@@ -215,10 +220,10 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
                 )
                 .await?;
             for w in &r.warnings {
-                eprintln!("warning: {w}");
+                errln!("warning: {w}");
             }
             print(cli.output, &r, |r| {
-                println!(
+                outln!(
                     "imported {} ({}{})",
                     r.template,
                     r.path,
@@ -239,18 +244,18 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
                 .await?;
             print(cli.output, &r, |r| {
                 for e in &r.errors {
-                    println!("error: {e}");
+                    outln!("error: {e}");
                 }
                 for w in &r.warnings {
-                    println!("warning: {w}");
+                    outln!("warning: {w}");
                 }
                 if *verbose {
                     for u in &r.unused_fields {
-                        println!("accepted, not used yet: {u}");
+                        outln!("accepted, not used yet: {u}");
                     }
                 }
                 if r.valid {
-                    println!(
+                    outln!(
                         "{}: valid template '{}'",
                         r.path,
                         r.template.clone().unwrap_or_default()
@@ -290,7 +295,7 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
                 .await?;
             finish(&c, cli.output, sub, *detach, |op| {
                 let r = op.result.clone().unwrap_or_default();
-                println!(
+                outln!(
                     "{}@{} is now in {}: {}",
                     r["template"].as_str().unwrap_or("?"),
                     r["version"].as_str().unwrap_or("?"),

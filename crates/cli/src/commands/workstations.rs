@@ -4,7 +4,7 @@ use super::{finish, target};
 use crate::args::{Cli, DeleteArgs, LaunchArgs, ListArgs, NameArgs};
 use crate::client::Client;
 use crate::error::CliResult;
-use crate::output::{dash, print, table};
+use crate::output::{dash, errln, outln, print, table};
 use crate::prompt::confirm;
 use prism_api::{LaunchRequest, Submitted, WorkstationAction, WorkstationList};
 
@@ -21,14 +21,16 @@ pub async fn launch(cli: &Cli, a: &LaunchArgs) -> CliResult {
     };
     let sub: Submitted = c.post("/v1/workstations", &req).await?;
     if cli.output == crate::output::Format::Table && !a.detach {
-        eprintln!(
+        errln!(
             "launching '{}' from template '{}' ({})",
-            a.name, a.template, sub.operation.id
+            a.name,
+            a.template,
+            sub.operation.id
         );
     }
     finish(&c, cli.output, sub, a.detach, |op| {
         let r = op.result.clone().unwrap_or_default();
-        println!(
+        outln!(
             "workstation '{}' is running: {} in {} ({}), public IP {}",
             a.name,
             r["instance_id"].as_str().unwrap_or("?"),
@@ -53,7 +55,7 @@ pub async fn list(cli: &Cli, a: &ListArgs) -> CliResult {
     }
     let l: WorkstationList = c.get_query("/v1/workstations", &q).await?;
     for e in &l.errors {
-        eprintln!("warning: {e} (showing cached rows for that region)");
+        errln!("warning: {e} (showing cached rows for that region)");
     }
     print(cli.output, &l, |l| {
         if l.workstations.is_empty() {
@@ -102,11 +104,11 @@ async fn act(cli: &Cli, name: &str, action: &str, detach: bool) -> CliResult {
     finish(&c, cli.output, sub, detach, |op| {
         let r = op.result.clone().unwrap_or_default();
         match action {
-            "delete" => println!(
+            "delete" => outln!(
                 "workstation '{name}' deleted ({})",
                 r["instance_id"].as_str().unwrap_or("?")
             ),
-            _ => println!(
+            _ => outln!(
                 "workstation '{name}' is {}",
                 r["state"].as_str().unwrap_or("?")
             ),
