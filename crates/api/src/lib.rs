@@ -426,8 +426,12 @@ pub struct OperationEvent {
     pub seq: i64,
     /// Step name.
     pub step: String,
-    /// `started`, `succeeded`, `failed`, `undo-started`, `undo-finished`, `undo-failed`.
+    /// `started`, `succeeded`, `failed`, `undo-started`, `undo-finished`, `undo-failed`, or
+    /// `record` (a sub-record of the step: one region's or target's outcome, keyed by `sub`).
     pub event: String,
+    /// The key of a `record` event (a region, a target); absent for step events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
     /// Step output or error, as JSON.
     #[schema(value_type = Option<Object>)]
     pub payload: Option<serde_json::Value>,

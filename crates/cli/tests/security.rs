@@ -139,8 +139,18 @@ fn a_squatter_on_a_dead_daemons_port_receives_no_token() {
     );
 }
 
+/// A daemon started by the test: killed and reaped when the test ends.
+struct Daemon(std::process::Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts prismd for `home` with an open-file limit of `nofile`, and waits for its address.
-fn start_limited_daemon(moto: &Moto, home: &Path, nofile: u64) -> String {
+fn start_limited_daemon(moto: &Moto, home: &Path, nofile: u64) -> (String, Daemon) {
     let state = home.join("state");
     std::fs::create_dir_all(&state).unwrap();
     let mut c: Command = moto.prism_command(env!("CARGO_BIN_EXE_prismd"), home);
@@ -161,13 +171,13 @@ fn start_limited_daemon(moto: &Moto, home: &Path, nofile: u64) -> String {
             Ok(())
         });
     }
-    c.spawn().expect("start prismd");
+    let daemon = Daemon(c.spawn().expect("start prismd"));
     // A daemon binds in well under a second; 20 s covers a loaded machine.
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if let Ok(b) = std::fs::read(state.join("daemon.json")) {
             if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&b) {
-                return v["addr"].as_str().unwrap().to_string();
+                return (v["addr"].as_str().unwrap().to_string(), daemon);
             }
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -204,7 +214,7 @@ fn half_sent_connections_cannot_starve_the_users_commands() {
     let _stop = StopDaemon(&moto, home.path());
     // A daemon limited to 200 open files, and a neighbour holding 400 connections open with
     // half a request head each (more than the daemon could ever hold at once).
-    let addr = start_limited_daemon(&moto, home.path(), 200);
+    let (addr, _daemon) = start_limited_daemon(&moto, home.path(), 200);
     let mut held = Vec::new();
     for _ in 0..400 {
         let mut s = TcpStream::connect(&addr).unwrap();

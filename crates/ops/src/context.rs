@@ -203,6 +203,21 @@ impl StepCx {
             .unwrap_or(false)
     }
 
+    /// Journals a sub-record of this step (one region's or target's outcome) durably, so
+    /// `operation show` shows it as it ends. Replay never reads it as the step's own result.
+    /// Also a crash point: `kind:step:record`.
+    pub async fn record<T: serde::Serialize>(&self, key: &str, value: &T) -> Result<(), StepError> {
+        let payload = serde_json::to_value(value).map_err(|e| {
+            StepError::Internal(format!("sub-record {key} of step {}: {e}", self.step))
+        })?;
+        self.env
+            .store
+            .append_record(&self.op_id, &self.step, key, payload)
+            .await?;
+        self.env.hooks.at(&self.kind, &self.step, "record");
+        Ok(())
+    }
+
     /// Marks "the AWS call acted but its result is not journaled yet" (a crash point).
     pub fn acted(&self) {
         self.env.hooks.at(&self.kind, &self.step, "acted");

@@ -29,6 +29,9 @@ pub mod event {
     pub const UNDO_FINISHED: &str = "undo-finished";
     /// The undo failed; payload is the error.
     pub const UNDO_FAILED: &str = "undo-failed";
+    /// A sub-record of a step (one region's or target's outcome), keyed by the event's `sub`.
+    /// Informational for replay: it never makes a step started, succeeded or failed.
+    pub const RECORD: &str = "record";
 }
 
 /// One step of a saga.
@@ -66,9 +69,31 @@ struct StepState {
     undo_finished: bool,
 }
 
-fn replay(events: &[prism_store::EventRow]) -> BTreeMap<String, StepState> {
+/// The state of each of `saga`'s steps from the journal. Only the step events of the saga's
+/// own steps count: sub-records, and events of names that are not steps of this saga (a
+/// journal from an older version), can never fail a step.
+fn replay(
+    saga: &Saga,
+    events: &[prism_store::EventRow],
+) -> Result<BTreeMap<String, StepState>, StepError> {
+    if let Some(e) = events
+        .iter()
+        .find(|e| e.schema > prism_store::JOURNAL_SCHEMA)
+    {
+        return Err(StepError::Internal(format!(
+            "the journal was written by a newer Prism (schema {} > {}): upgrade prism to resume it",
+            e.schema,
+            prism_store::JOURNAL_SCHEMA
+        )));
+    }
     let mut m: BTreeMap<String, StepState> = BTreeMap::new();
     for e in events {
+        if e.sub.is_some()
+            || e.event == event::RECORD
+            || !saga.steps.iter().any(|s| s.name() == e.step)
+        {
+            continue;
+        }
         let s = m.entry(e.step.clone()).or_default();
         match e.event.as_str() {
             event::STARTED => s.started = true,
@@ -85,7 +110,7 @@ fn replay(events: &[prism_store::EventRow]) -> BTreeMap<String, StepState> {
             _ => {}
         }
     }
-    m
+    Ok(m)
 }
 
 /// How many times an undo is retried before the operation is marked as needing a person.
@@ -103,7 +128,7 @@ pub async fn execute(env: &Env, saga: &Saga, op_id: &str) -> Result<OperationSta
         return Ok(status);
     }
     let events = env.store.events(op_id).await?;
-    let states = replay(&events);
+    let states = replay(saga, &events)?;
     let mut outputs: BTreeMap<String, Value> = states
         .iter()
         .filter_map(|(k, s)| s.output.clone().map(|o| (k.clone(), o)))
@@ -185,7 +210,7 @@ pub async fn execute(env: &Env, saga: &Saga, op_id: &str) -> Result<OperationSta
 
     // Unwind: every step that started (including the failed one), newest first.
     let events = env.store.events(op_id).await?;
-    let states = replay(&events);
+    let states = replay(saga, &events)?;
     for step in saga.steps.iter().rev() {
         let Some(st) = states.get(step.name()) else {
             continue;

@@ -738,21 +738,8 @@ impl Step for CopyRegions {
             let (cloud, spec) = (cloud.clone(), spec.clone());
             async move {
                 let out = copy_to_region(cx, cloud.as_ref(), &spec, r).await;
-                let ev = if out.error.is_none() {
-                    "succeeded"
-                } else {
-                    "failed"
-                };
-                let _ = cx
-                    .env
-                    .store
-                    .append_event(
-                        &cx.op_id,
-                        &format!("copy:{r}"),
-                        ev,
-                        serde_json::to_value(&out).ok(),
-                    )
-                    .await;
+                // Best effort: the step's output holds every outcome anyway.
+                let _ = cx.record(r, &out).await;
                 out
             }
         }))

@@ -401,20 +401,8 @@ impl Step for Apply {
                     .into(),
                     error: res.err().map(|e| e.to_string()),
                 };
-                let _ = cx
-                    .env
-                    .store
-                    .append_event(
-                        &cx.op_id,
-                        &format!("{}:{}", self.name(), img.region),
-                        if out.error.is_none() {
-                            "succeeded"
-                        } else {
-                            "failed"
-                        },
-                        serde_json::to_value(&out).ok(),
-                    )
-                    .await;
+                // Best effort: the step's output holds every outcome anyway.
+                let _ = cx.record(&img.region, &out).await;
                 out
             }
         }))

@@ -254,13 +254,9 @@ impl Step for DeregisterImages {
                 }
             }
             let _ = cx
-                .env
-                .store
-                .append_event(
-                    &cx.op_id,
-                    &format!("deregister:{}", img.region),
-                    "succeeded",
-                    Some(json!({ "image_id": img.image_id, "snapshot_ids": img.snapshot_ids })),
+                .record(
+                    &img.region,
+                    &json!({ "image_id": img.image_id, "snapshot_ids": img.snapshot_ids }),
                 )
                 .await;
         }

@@ -11,7 +11,7 @@ mod projects;
 mod templates;
 mod workstations;
 
-pub use operations::{EventRow, NewOperation, OperationRow};
+pub use operations::{EventRow, NewOperation, OperationRow, JOURNAL_SCHEMA};
 pub use projects::ProjectRow;
 pub use templates::TemplateVersionRow;
 pub use workstations::WorkstationRow;

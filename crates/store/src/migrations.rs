@@ -73,6 +73,42 @@ const MIGRATIONS: &[&str] = &[
         created_at TEXT NOT NULL
     );
     "#,
+    // 3: typed journal. Each event carries the journal schema it was written with, and a
+    // step's sub-records (one per region or target) are their own event kind, `record`, keyed
+    // by `sub`, which replay cannot mistake for a step's own success or failure. Schema-1
+    // sub-records were events of pseudo-steps named `copy:REGION`, `share:REGION`,
+    // `unshare:REGION` and `deregister:REGION` carrying `succeeded`/`failed`: the replay of a
+    // resumed save read a failed region as a failed step and unwound a good save. They become
+    // records of their parent step here. The (step, event) uniqueness stays for step events.
+    r#"
+    CREATE TABLE operation_events_v3 (
+        op_id TEXT NOT NULL REFERENCES operations(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        step TEXT NOT NULL,
+        event TEXT NOT NULL,
+        sub TEXT,
+        schema INTEGER NOT NULL DEFAULT 1,
+        payload TEXT,
+        at TEXT NOT NULL,
+        PRIMARY KEY (op_id, seq)
+    );
+    INSERT INTO operation_events_v3 (op_id, seq, step, event, sub, schema, payload, at)
+        SELECT op_id, seq,
+            CASE substr(step, 1, instr(step, ':') - 1)
+                WHEN 'copy' THEN 'copy_regions'
+                WHEN 'deregister' THEN 'deregister_images'
+                ELSE substr(step, 1, instr(step, ':') - 1)
+            END,
+            'record', substr(step, instr(step, ':') + 1), 1, payload, at
+        FROM operation_events WHERE instr(step, ':') > 0;
+    INSERT INTO operation_events_v3 (op_id, seq, step, event, sub, schema, payload, at)
+        SELECT op_id, seq, step, event, NULL, 1, payload, at
+        FROM operation_events WHERE instr(step, ':') = 0;
+    DROP TABLE operation_events;
+    ALTER TABLE operation_events_v3 RENAME TO operation_events;
+    CREATE UNIQUE INDEX operation_events_step_event
+        ON operation_events(op_id, step, event) WHERE sub IS NULL;
+    "#,
 ];
 
 /// Newest schema version this build knows.
@@ -102,4 +138,85 @@ pub(crate) fn apply(conn: &Connection, path: &str) -> StoreResult<()> {
         .map_err(sql)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A journal written by the previous format (schema 2 of the store: sub-records as
+    /// pseudo-steps `copy:REGION` with `failed`) is converted so that replay sees the step's
+    /// own events unchanged and the regions as records.
+    #[test]
+    fn legacy_sub_records_become_records_of_their_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            for (i, m) in MIGRATIONS.iter().take(2).enumerate() {
+                c.execute_batch(&format!(
+                    "BEGIN; {m}; PRAGMA user_version = {}; COMMIT;",
+                    i + 1
+                ))
+                .unwrap();
+            }
+            c.execute_batch(
+                r#"INSERT INTO operations (id, kind, status, target, lock_keys, input, created_at, updated_at)
+                   VALUES ('op', 'save.v1', 'running', 'ws', '[]', '{}', 't', 't');
+                 INSERT INTO operation_events (op_id, seq, step, event, payload, at) VALUES
+                   ('op', 1, 'copy_regions', 'started', NULL, 't'),
+                   ('op', 2, 'copy:us-west-2', 'succeeded', '{"region":"us-west-2","status":"available"}', 't'),
+                   ('op', 3, 'copy:eu-west-1', 'failed', '{"region":"eu-west-1","status":"failed","error":"denied"}', 't'),
+                   ('op', 4, 'copy_regions', 'succeeded', '{"regions":[]}', 't'),
+                   ('op', 5, 'register', 'started', NULL, 't'),
+                   ('op', 6, 'deregister:eu-west-1', 'succeeded', '{}', 't'),
+                   ('op', 7, 'unshare:us-east-1', 'failed', '"x"', 't');"#,
+            )
+            .unwrap();
+        }
+        let c = Connection::open(&path).unwrap();
+        apply(&c, "old.db").unwrap();
+        let rows: Vec<(i64, String, String, Option<String>, i64)> = c
+            .prepare("SELECT seq, step, event, sub, schema FROM operation_events ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let want = |seq: i64, step: &str, event: &str, sub: Option<&str>| {
+            (
+                seq,
+                step.to_string(),
+                event.to_string(),
+                sub.map(String::from),
+                1,
+            )
+        };
+        assert_eq!(
+            rows,
+            vec![
+                want(1, "copy_regions", "started", None),
+                want(2, "copy_regions", "record", Some("us-west-2")),
+                want(3, "copy_regions", "record", Some("eu-west-1")),
+                want(4, "copy_regions", "succeeded", None),
+                want(5, "register", "started", None),
+                want(6, "deregister_images", "record", Some("eu-west-1")),
+                want(7, "unshare", "record", Some("us-east-1")),
+            ]
+        );
+        // Step events stay unique per (step, event); records are not.
+        assert!(c
+            .execute(
+                "INSERT INTO operation_events (op_id, seq, step, event, at) VALUES ('op', 8, 'register', 'started', 't')",
+                [],
+            )
+            .is_err());
+        c.execute(
+            "INSERT INTO operation_events (op_id, seq, step, event, sub, at) VALUES ('op', 9, 'copy_regions', 'record', 'eu-west-1', 't')",
+            [],
+        )
+        .unwrap();
+    }
 }

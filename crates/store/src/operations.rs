@@ -60,11 +60,20 @@ pub struct EventRow {
     pub step: String,
     /// Event name.
     pub event: String,
+    /// The key of a sub-record (`event` = `record`): a region, a target.
+    pub sub: Option<String>,
+    /// The journal schema the event was written with ([`JOURNAL_SCHEMA`] now; 1 before
+    /// sub-records had their own kind).
+    pub schema: i64,
     /// Payload.
     pub payload: Option<Value>,
     /// Time.
     pub at: String,
 }
+
+/// The journal schema events are written with now: 2 = sub-records are `record` events of
+/// their parent step (1 = pseudo-steps named `STEP:KEY`, converted by migration 3).
+pub const JOURNAL_SCHEMA: i64 = 2;
 
 fn parse_json(s: Option<String>) -> Option<Value> {
     s.and_then(|s| serde_json::from_str(&s).ok())
@@ -250,6 +259,38 @@ impl Store {
         .await
     }
 
+    /// Appends a sub-record of `step` (one region's or target's outcome) durably, keyed by
+    /// `sub`. A step re-run after a restart may record the same key again: the newest wins.
+    pub async fn append_record(
+        &self,
+        op_id: &str,
+        step: &str,
+        sub: &str,
+        payload: Value,
+    ) -> StoreResult<()> {
+        let (op_id, step, sub) = (op_id.to_string(), step.to_string(), sub.to_string());
+        self.call(move |c| {
+            let payload = serde_json::to_string(&payload).map_err(|e| json_err("payload", e))?;
+            let tx = c.unchecked_transaction()?;
+            let seq: i64 = tx.query_row(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM operation_events WHERE op_id = ?1",
+                [&op_id],
+                |r| r.get(0),
+            )?;
+            tx.execute(
+                "INSERT INTO operation_events (op_id, seq, step, event, sub, schema, payload, at) VALUES (?1, ?2, ?3, 'record', ?4, ?5, ?6, ?7)",
+                params![op_id, seq, step, sub, JOURNAL_SCHEMA, payload, now()],
+            )?;
+            tx.execute(
+                "UPDATE operations SET updated_at = ?2 WHERE id = ?1",
+                params![op_id, now()],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Appends a journal event durably. Writing the same (step, event) twice keeps the first
     /// (a re-run step announces itself again harmlessly); returns whether it was new.
     pub async fn append_event(
@@ -272,8 +313,8 @@ impl Store {
                 |r| r.get(0),
             )?;
             let n = tx.execute(
-                "INSERT OR IGNORE INTO operation_events (op_id, seq, step, event, payload, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![op_id, seq, step, event, payload, now()],
+                "INSERT OR IGNORE INTO operation_events (op_id, seq, step, event, sub, schema, payload, at) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7)",
+                params![op_id, seq, step, event, JOURNAL_SCHEMA, payload, now()],
             )?;
             tx.execute(
                 "UPDATE operations SET updated_at = ?2 WHERE id = ?1",
@@ -290,7 +331,7 @@ impl Store {
         let op_id = op_id.to_string();
         self.call(move |c| {
             let mut s = c.prepare(
-                "SELECT seq, step, event, payload, at FROM operation_events WHERE op_id = ?1 ORDER BY seq",
+                "SELECT seq, step, event, sub, schema, payload, at FROM operation_events WHERE op_id = ?1 ORDER BY seq",
             )?;
             let rows = s
                 .query_map([op_id], |r| {
@@ -298,8 +339,10 @@ impl Store {
                         seq: r.get(0)?,
                         step: r.get(1)?,
                         event: r.get(2)?,
-                        payload: parse_json(r.get(3)?),
-                        at: r.get(4)?,
+                        sub: r.get(3)?,
+                        schema: r.get(4)?,
+                        payload: parse_json(r.get(5)?),
+                        at: r.get(6)?,
                     })
                 })?
                 .collect();

@@ -63,8 +63,7 @@ mod tests {
         let outside = tempfile::tempdir().unwrap();
         std::fs::write(outside.path().join("x.yaml"), "name: abc\n").unwrap();
         std::os::unix::fs::symlink(outside.path(), d.path().join("elsewhere")).unwrap();
-        std::os::unix::fs::symlink(outside.path().join("x.yaml"), d.path().join("x.yaml"))
-            .unwrap();
+        std::os::unix::fs::symlink(outside.path().join("x.yaml"), d.path().join("x.yaml")).unwrap();
         let a = dir_fingerprint(d.path());
         // What happens outside does not change the fingerprint...
         std::fs::write(outside.path().join("x.yaml"), "name: abcdef\n").unwrap();

@@ -62,7 +62,10 @@ fn show_table(o: &Operation) {
             .unwrap_or_default();
         t.add_row(vec![
             e.seq.to_string(),
-            e.step.clone(),
+            match &e.sub {
+                Some(sub) => format!("{}[{sub}]", e.step),
+                None => e.step.clone(),
+            },
             e.event.clone(),
             e.at.clone(),
             d,

@@ -27,6 +27,7 @@ pub fn to_api(row: OperationRow, events: Vec<EventRow>) -> Operation {
                 seq: e.seq,
                 step: e.step,
                 event: e.event,
+                sub: e.sub,
                 payload: e.payload,
                 at: e.at,
             })
