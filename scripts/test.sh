@@ -7,15 +7,22 @@ export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 log=$(mktemp)
-# --nocapture shows the crash matrix's and the soak's figure lines in CI's output.
+# --no-fail-fast: every test binary runs even when one fails, so one failure never hides
+# another. --nocapture shows the crash matrix's and the soak's figure lines in CI's output.
 set +e
-cargo test --workspace -- --nocapture 2>&1 | tee "$log"
+cargo test --workspace --no-fail-fast -- --nocapture 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 echo
-grep -hE "crash points covered|^operations [0-9]+, succeeded" "$log" || true
+grep -hE "crash points covered|^operations [0-9]+, succeeded|saga helpers cover" "$log" || true
 # One closing line over every test binary (cargo's own last line is a doc-test summary).
-awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
-     END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+# A binary whose tests failed is followed by cargo's "error: test failed, to rerun pass"
+# line; one that crashed (signal, abort) prints that line with no "test result:" line of its
+# own, and one that failed to build an "error: could not compile" line: each counts here.
+awk '/^ +Running / { result = 0 }
+     /^test result:/ { result = 1; for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
+     /^error: test failed, to rerun pass/ { bad += 1; if (!result) crashed += 1 }
+     /^error: could not compile/ { unbuilt += 1 }
+     END { printf "tests: %d passed, %d failed, %d skipped; test binaries failed: %d (of which crashed: %d), failed to build: %d\n", p, f, s, bad, crashed, unbuilt }' "$log"
 rm -f "$log"
 exit "$status"
