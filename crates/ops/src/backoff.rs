@@ -1,12 +1,9 @@
-//! The one shared backoff helper: bounded exponential polling with an overall deadline, and
-//! bounded retries of calls that failed transiently.
+//! The one shared backoff schedule (bounded exponential, with an overall deadline; polled by
+//! `poll::poll_until`) and bounded retries of calls that failed transiently.
 
-use crate::context::StepCx;
-use crate::error::StepError;
 use prism_cloud::CloudError;
 use std::future::Future;
 use std::time::Duration;
-use tokio::time::Instant;
 
 /// Poll schedule: `initial`, doubling up to `max`, until `deadline` has passed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -31,59 +28,6 @@ impl Backoff {
     /// wait is noticed within about 10% of its length, with a logarithmic number of polls.
     pub fn interval_after(&self, n: u32, elapsed: Duration) -> Duration {
         self.interval(n).min((elapsed / 10).max(self.initial))
-    }
-}
-
-/// One probe's answer.
-pub enum Poll<T> {
-    /// Done.
-    Ready(T),
-    /// Not yet; optional progress line.
-    Pending(Option<String>),
-}
-
-/// Polls `probe` on `b`'s schedule until it is ready, it fails permanently, the deadline
-/// passes, or a cancel is requested. Transient cloud errors count as "not yet".
-pub async fn poll_until<T, F, Fut>(
-    cx: &StepCx,
-    what: &str,
-    b: &Backoff,
-    mut probe: F,
-) -> Result<T, StepError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Poll<T>, StepError>>,
-{
-    let start = Instant::now();
-    let mut n = 0;
-    loop {
-        match probe().await {
-            Ok(Poll::Ready(v)) => return Ok(v),
-            Ok(Poll::Pending(p)) => {
-                let line = match p {
-                    Some(p) => format!("waiting for {what}: {p}"),
-                    None => format!("waiting for {what}"),
-                };
-                cx.progress(&line).await;
-            }
-            Err(StepError::Cloud(e)) if e.is_transient() => {
-                tracing::debug!(error = %e, "transient error while polling; will retry");
-            }
-            Err(e) => return Err(e),
-        }
-        if cx.cancel_requested().await {
-            return Err(StepError::Cancelled);
-        }
-        let elapsed = start.elapsed();
-        if elapsed >= b.deadline {
-            return Err(StepError::Timeout {
-                what: what.to_string(),
-                after: b.deadline,
-            });
-        }
-        let wait = b.interval_after(n, elapsed).min(b.deadline - elapsed);
-        n += 1;
-        tokio::time::sleep(wait).await;
     }
 }
 

@@ -3,6 +3,7 @@
 
 use crate::backoff::Backoff;
 use crate::error::StepError;
+use crate::output::{self, StepOutput};
 use prism_cloud::{Cloud, CloudFactory};
 use prism_store::{OperationRow, Store};
 use serde::de::DeserializeOwned;
@@ -165,19 +166,22 @@ impl StepCx {
             .map_err(|e| StepError::Internal(format!("operation input does not parse: {e}")))
     }
 
-    /// The output of an earlier step, when it has succeeded.
-    pub fn output<T: DeserializeOwned>(&self, step: &str) -> Result<Option<T>, StepError> {
-        self.outputs
-            .get(step)
-            .map(|v| serde_json::from_value(v.clone()))
-            .transpose()
-            .map_err(|e| StepError::Internal(format!("output of step {step} does not parse: {e}")))
+    /// The output of an earlier step, by type, when that step has succeeded. A journaled
+    /// output that does not parse (a missing field, a wrong type) is an error naming the step
+    /// and the field.
+    pub fn out<T: StepOutput>(&self) -> Result<Option<T>, StepError> {
+        self.outputs.get(T::STEP).map(output::parse).transpose()
     }
 
-    /// The output of an earlier step that must have succeeded.
-    pub fn require<T: DeserializeOwned>(&self, step: &str) -> Result<T, StepError> {
-        self.output(step)?
-            .ok_or_else(|| StepError::Internal(format!("step {step} has no output")))
+    /// The output of an earlier step that must have succeeded (an error names it if not).
+    pub fn need<T: StepOutput>(&self) -> Result<T, StepError> {
+        self.out()?.ok_or_else(|| {
+            StepError::Internal(format!(
+                "step {} needs the output of step {}, which has not succeeded",
+                self.step,
+                T::STEP
+            ))
+        })
     }
 
     /// The cloud for a profile.

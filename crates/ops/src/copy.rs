@@ -1,129 +1,48 @@
-//! Region copies: one region's copy of a saved image (used by save's fan-out and by
-//! `prism template copy`), and the copy operation that adds or retries a region later.
+//! The copy operation (`prism template copy`): adds a region to a saved version, or retries
+//! one whose copy failed during the save. The copy itself is [`crate::copy_image`].
 
-use crate::backoff::retry;
 use crate::context::{Env, StepCx};
+use crate::copy_image::{copy_to_region, CopySpec};
 use crate::error::{OpsError, StepError};
 use crate::images;
+use crate::locks;
 use crate::max_wait;
-use crate::saga::{Saga, Step};
-use crate::save::{register_amis, RegisterTarget};
+use crate::output::StepOutput;
+use crate::saga::{step, Saga, TypedStep};
+use crate::save::template_file::{register_amis, RegisterOut, RegisterTarget};
 use async_trait::async_trait;
 use prism_api::RegionOutcome;
-use prism_cloud::{tags, Cloud, CopyImageRequest, Tags};
+use prism_cloud::tags;
 use prism_store::NewOperation;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
-use std::sync::Arc;
+use serde_json::json;
 
-/// Everything needed to make one region's copy.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CopySpec {
-    /// Source region.
-    pub source_region: String,
-    /// Source image.
-    pub source_image: String,
-    /// Name of the copy (same as the source: operation-unique).
-    pub image_name: String,
-    /// Description.
-    pub description: String,
-    /// Tags for the copy and its snapshots.
-    pub tags: Tags,
-    /// Requested bound on the wait for the copy; `None`: the default.
-    #[serde(default)]
-    pub max_wait_seconds: Option<u64>,
-}
+/// Operation kind.
+pub const KIND: &str = "copy.v1";
 
-/// Makes (or finds) the copy in `dest`, waits for it, tags it and its snapshots. Never fails:
-/// a failure is reported in the outcome, and a failed copy is deregistered.
-pub async fn copy_to_region(
-    cx: &StepCx,
-    cloud: &dyn Cloud,
-    spec: &CopySpec,
-    dest: &str,
-) -> RegionOutcome {
-    match copy_inner(cx, cloud, spec, dest).await {
-        Ok(id) => RegionOutcome {
-            region: dest.to_string(),
-            image_id: Some(id),
-            status: "available".into(),
-            error: None,
-        },
-        Err((id, e)) => RegionOutcome {
-            region: dest.to_string(),
-            image_id: id,
-            status: "failed".into(),
-            error: Some(e.to_string()),
+/// The copy saga: its steps in order (names are persisted: never rename one).
+pub fn saga() -> Saga {
+    Saga {
+        kind: KIND,
+        steps: vec![
+            step("copy", "copying the image", CopyStep),
+            step("register", "adding the region to the template", Register),
+        ],
+        finish: |cx| {
+            let i: CopyInput = cx.input()?;
+            let out: CopyOut = cx.need()?;
+            Ok(json!({ "template": i.template, "version": i.version, "region": out.0 }))
         },
     }
 }
 
-async fn copy_inner(
-    cx: &StepCx,
-    cloud: &dyn Cloud,
-    spec: &CopySpec,
-    dest: &str,
-) -> Result<String, (Option<String>, StepError)> {
-    let id = start_copy(cx, cloud, spec, dest)
-        .await
-        .map_err(|e| (None, e))?;
-    let wait = max_wait::backoff(&cx.env.config.copy_wait, spec.max_wait_seconds);
-    let waited = images::wait_available(cx, cloud, dest, &id, &wait).await;
-    if let Err(e) = waited {
-        // A copy that can never become available is removed, not left behind.
-        let _ =
-            images::delete_with_snapshots(cx, cloud, dest, &id, &cx.env.config.snapshot_wait).await;
-        return Err((None, e));
-    }
-    let mut t = spec.tags.clone();
-    t.insert(tags::SOURCE_REGION.into(), spec.source_region.clone());
-    t.insert(tags::SOURCE_IMAGE.into(), spec.source_image.clone());
-    images::tag_with_snapshots(cloud, dest, &id, &t)
-        .await
-        .map_err(|e| (Some(id.clone()), e))?;
-    Ok(id)
-}
+/// Output of `copy`: the region's outcome (journaled as the outcome itself).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CopyOut(pub RegionOutcome);
 
-async fn start_copy(
-    cx: &StepCx,
-    cloud: &dyn Cloud,
-    spec: &CopySpec,
-    dest: &str,
-) -> Result<String, StepError> {
-    // Find before create: CopyImage has a client token on EC2 but not on every emulator.
-    if let Some(img) = images::find_by_name(cloud, dest, &spec.image_name).await? {
-        return Ok(img.id);
-    }
-    let req = CopyImageRequest {
-        source_region: spec.source_region.clone(),
-        source_image_id: spec.source_image.clone(),
-        name: spec.image_name.clone(),
-        description: spec.description.clone(),
-        client_token: format!("{}-{dest}", &cx.op_id),
-    };
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        match cloud.copy_image(dest, &req).await {
-            Ok(id) => {
-                cx.acted();
-                // Tag at once so the copy is accounted for even if we crash now.
-                let t = Tags::from([
-                    (tags::OPERATION.to_string(), cx.op_id.clone()),
-                    (tags::MANAGED.to_string(), "true".to_string()),
-                ]);
-                retry(|| cloud.create_tags(dest, std::slice::from_ref(&id), &t)).await?;
-                return Ok(id);
-            }
-            Err(e) if e.is_transient() && attempts < crate::backoff::CALL_ATTEMPTS => {
-                if let Some(img) = images::find_by_name(cloud, dest, &spec.image_name).await? {
-                    return Ok(img.id);
-                }
-                tokio::time::sleep(std::time::Duration::from_secs(1 << attempts)).await;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
+impl StepOutput for CopyOut {
+    const STEP: &'static str = "copy";
 }
 
 /// Input of `prism template copy`.
@@ -206,25 +125,17 @@ pub async fn prepare(
         id: uuid::Uuid::new_v4().to_string(),
         kind: KIND.into(),
         target: format!("{}@{version}", t.id()),
-        lock_keys: vec![format!("template:{}", t.id())],
+        lock_keys: vec![locks::template(t.id())],
         input: serde_json::to_value(&input).map_err(|e| OpsError::Internal(e.to_string()))?,
     })
 }
 
-/// Operation kind.
-pub const KIND: &str = "copy.v1";
-
 struct CopyStep;
 
 #[async_trait]
-impl Step for CopyStep {
-    fn name(&self) -> &'static str {
-        "copy"
-    }
-    fn label(&self) -> &'static str {
-        "copying the image"
-    }
-    async fn run(&self, cx: &StepCx) -> Result<Value, StepError> {
+impl TypedStep for CopyStep {
+    type Out = CopyOut;
+    async fn run(&self, cx: &StepCx) -> Result<CopyOut, StepError> {
         let i: CopyInput = cx.input()?;
         let cloud = cx.cloud(i.profile.as_deref()).await?;
         let out = copy_to_region(cx, cloud.as_ref(), &i.spec, &i.dest_region).await;
@@ -234,7 +145,7 @@ impl Step for CopyStep {
                 i.dest_region
             )));
         }
-        Ok(serde_json::to_value(&out).map_err(|e| StepError::Internal(e.to_string()))?)
+        Ok(CopyOut(out))
     }
     async fn undo(&self, cx: &StepCx) -> Result<(), StepError> {
         let i: CopyInput = cx.input()?;
@@ -258,42 +169,26 @@ impl Step for CopyStep {
 struct Register;
 
 #[async_trait]
-impl Step for Register {
-    fn name(&self) -> &'static str {
-        "register"
-    }
-    fn label(&self) -> &'static str {
-        "adding the region to the template"
-    }
-    async fn run(&self, cx: &StepCx) -> Result<Value, StepError> {
+impl TypedStep for Register {
+    type Out = RegisterOut;
+    async fn run(&self, cx: &StepCx) -> Result<RegisterOut, StepError> {
         let i: CopyInput = cx.input()?;
-        let out: RegionOutcome = cx.require("copy")?;
+        let CopyOut(out) = cx.need()?;
+        let image_id = out.image_id.ok_or_else(|| {
+            StepError::Internal(format!(
+                "step copy succeeded without an image id in {}",
+                i.dest_region
+            ))
+        })?;
         let path = register_amis(
             &cx.env,
             &RegisterTarget {
                 template: i.template.clone(),
                 version: i.version.clone(),
             },
-            &[(
-                i.dest_region.clone(),
-                i.arch.clone(),
-                out.image_id.clone().unwrap_or_default(),
-            )],
+            &[(i.dest_region.clone(), i.arch.clone(), image_id)],
         )
         .await?;
-        Ok(json!({ "path": path }))
-    }
-}
-
-/// The copy saga.
-pub fn saga() -> Saga {
-    Saga {
-        kind: KIND,
-        steps: vec![Arc::new(CopyStep), Arc::new(Register)],
-        finish: |cx| {
-            let i: CopyInput = cx.input()?;
-            let out: RegionOutcome = cx.require("copy")?;
-            Ok(json!({ "template": i.template, "version": i.version, "region": out }))
-        },
+        Ok(RegisterOut { path })
     }
 }

@@ -1,9 +1,10 @@
 //! Image helpers shared by save and copy: find by name, tag with snapshots, delete with
 //! snapshots, wait for `available`.
 
-use crate::backoff::{poll_until, retry, Backoff, Poll};
+use crate::backoff::{retry, Backoff};
 use crate::context::StepCx;
 use crate::error::StepError;
+use crate::poll::{poll_until, Poll};
 use prism_cloud::{Cloud, Image, ImageQuery, ImageState, SnapshotQuery, Tags};
 
 /// Our image named `name` in `region`, if any (names are operation-unique).

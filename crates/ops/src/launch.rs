@@ -1,11 +1,13 @@
 //! Launch: run an instance from a template, tagged with the `prism:*` schema, and wait until
 //! it runs.
 
-use crate::backoff::{poll_until, retry, Poll};
+use crate::backoff::retry;
 use crate::context::{Env, StepCx};
 use crate::error::{OpsError, StepError};
 use crate::naming::validate_workstation_name;
-use crate::saga::{Saga, Step};
+use crate::output::StepOutput;
+use crate::poll::{poll_until, Poll};
+use crate::saga::{step, Saga, TypedStep};
 use crate::{regions, sizes};
 use async_trait::async_trait;
 use prism_api::LaunchRequest;
@@ -13,11 +15,59 @@ use prism_cloud::{tags, Cloud, ImageQuery, InstanceFilter, InstanceState, RunSpe
 use prism_store::{NewOperation, WorkstationRow};
 use prism_templates::{Catalogue, Template};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
-use std::sync::Arc;
+use serde_json::json;
 
 /// Operation kind.
 pub const KIND: &str = "launch.v1";
+
+/// The launch saga: its steps in order (names are persisted: never rename one).
+pub fn saga() -> Saga {
+    Saga {
+        kind: KIND,
+        steps: vec![
+            step("run_instance", "starting the instance", RunInstance),
+            step(
+                "wait_running",
+                "waiting for the instance to run",
+                WaitRunning,
+            ),
+        ],
+        finish: |cx| {
+            let i: LaunchInput = cx.input()?;
+            let w: WaitRunningOut = cx.need()?;
+            Ok(json!({
+                "name": i.name, "instance_id": w.instance_id, "region": i.region,
+                "public_ip": w.public_ip, "template": i.template, "instance_type": i.instance_type,
+            }))
+        },
+    }
+}
+
+/// Output of `run_instance`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunInstanceOut {
+    /// The instance this operation runs.
+    pub instance_id: String,
+}
+
+impl StepOutput for RunInstanceOut {
+    const STEP: &'static str = "run_instance";
+}
+
+/// Output of `wait_running`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaitRunningOut {
+    /// The instance.
+    pub instance_id: String,
+    /// Its public address, if any.
+    pub public_ip: Option<String>,
+    /// Always `running`.
+    pub state: String,
+}
+
+impl StepOutput for WaitRunningOut {
+    const STEP: &'static str = "wait_running";
+}
 
 /// Everything the launch saga needs, resolved before it starts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -282,14 +332,9 @@ async fn created_by(
 struct RunInstance;
 
 #[async_trait]
-impl Step for RunInstance {
-    fn name(&self) -> &'static str {
-        "run_instance"
-    }
-    fn label(&self) -> &'static str {
-        "starting the instance"
-    }
-    async fn run(&self, cx: &StepCx) -> Result<Value, StepError> {
+impl TypedStep for RunInstance {
+    type Out = RunInstanceOut;
+    async fn run(&self, cx: &StepCx) -> Result<RunInstanceOut, StepError> {
         let i: LaunchInput = cx.input()?;
         let cloud = cx.cloud(i.profile.as_deref()).await?;
         // Find before create: a retried or resumed step must not make a second instance.
@@ -297,7 +342,9 @@ impl Step for RunInstance {
             .await?
             .first()
         {
-            return Ok(json!({ "instance_id": id }));
+            return Ok(RunInstanceOut {
+                instance_id: id.clone(),
+            });
         }
         let spec = RunSpec {
             image_id: i.image_id.clone(),
@@ -318,7 +365,9 @@ impl Step for RunInstance {
                         .await?
                         .first()
                     {
-                        return Ok(json!({ "instance_id": id }));
+                        return Ok(RunInstanceOut {
+                            instance_id: id.clone(),
+                        });
                     }
                     tokio::time::sleep(std::time::Duration::from_secs(1 << attempts)).await;
                 }
@@ -336,17 +385,17 @@ impl Step for RunInstance {
                 inst.launch_time.clone(),
             ))
             .await?;
-        Ok(json!({ "instance_id": inst.id }))
+        Ok(RunInstanceOut {
+            instance_id: inst.id,
+        })
     }
     async fn undo(&self, cx: &StepCx) -> Result<(), StepError> {
         let i: LaunchInput = cx.input()?;
         let cloud = cx.cloud(i.profile.as_deref()).await?;
         let mut ids = created_by(cloud.as_ref(), &i.region, &cx.op_id).await?;
-        if let Some(out) = cx.output::<Value>("run_instance")? {
-            if let Some(id) = out["instance_id"].as_str() {
-                if !ids.iter().any(|x| x == id) {
-                    ids.push(id.to_string());
-                }
+        if let Some(out) = cx.out::<RunInstanceOut>()? {
+            if !ids.contains(&out.instance_id) {
+                ids.push(out.instance_id);
             }
         }
         for id in ids {
@@ -388,19 +437,11 @@ fn row(
 struct WaitRunning;
 
 #[async_trait]
-impl Step for WaitRunning {
-    fn name(&self) -> &'static str {
-        "wait_running"
-    }
-    fn label(&self) -> &'static str {
-        "waiting for the instance to run"
-    }
-    async fn run(&self, cx: &StepCx) -> Result<Value, StepError> {
+impl TypedStep for WaitRunning {
+    type Out = WaitRunningOut;
+    async fn run(&self, cx: &StepCx) -> Result<WaitRunningOut, StepError> {
         let i: LaunchInput = cx.input()?;
-        let id: String = cx.require::<Value>("run_instance")?["instance_id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let id = cx.need::<RunInstanceOut>()?.instance_id;
         let cloud = cx.cloud(i.profile.as_deref()).await?;
         let inst =
             wait_instance_state(cx, cloud.as_ref(), &i.region, &id, InstanceState::Running).await?;
@@ -414,7 +455,11 @@ impl Step for WaitRunning {
                 inst.launch_time.clone(),
             ))
             .await?;
-        Ok(json!({ "instance_id": id, "public_ip": inst.public_ip, "state": "running" }))
+        Ok(WaitRunningOut {
+            instance_id: id,
+            public_ip: inst.public_ip,
+            state: "running".into(),
+        })
     }
 }
 
@@ -458,20 +503,4 @@ pub async fn wait_instance_state(
         Ok(Poll::Pending(Some(inst.state.to_string())))
     })
     .await
-}
-
-/// The launch saga.
-pub fn saga() -> Saga {
-    Saga {
-        kind: KIND,
-        steps: vec![Arc::new(RunInstance), Arc::new(WaitRunning)],
-        finish: |cx| {
-            let i: LaunchInput = cx.input()?;
-            let w: Value = cx.require("wait_running")?;
-            Ok(json!({
-                "name": i.name, "instance_id": w["instance_id"], "region": i.region,
-                "public_ip": w["public_ip"], "template": i.template, "instance_type": i.instance_type,
-            }))
-        },
-    }
 }

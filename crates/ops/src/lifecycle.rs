@@ -4,13 +4,63 @@ use crate::backoff::retry;
 use crate::context::{Env, StepCx};
 use crate::error::{OpsError, StepError};
 use crate::launch::wait_instance_state;
-use crate::saga::{Saga, Step};
+use crate::locks;
+use crate::output::StepOutput;
+use crate::saga::{step, Saga, TypedStep};
 use async_trait::async_trait;
 use prism_cloud::{tags, Cloud, InstanceFilter, InstanceState, Tags};
 use prism_store::NewOperation;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
-use std::sync::Arc;
+use serde_json::json;
+
+/// Operation kind of a stop.
+pub const KIND_STOP: &str = "stop.v1";
+/// Operation kind of a start.
+pub const KIND_START: &str = "start.v1";
+/// Operation kind of a delete.
+pub const KIND_DELETE: &str = "delete.v1";
+
+/// The saga for `action`: its steps in order (names are persisted: never rename one).
+pub fn saga(action: Action) -> Saga {
+    Saga {
+        kind: action.kind(),
+        steps: vec![
+            step("request", "sending the request to EC2", Request),
+            step("wait", "waiting for EC2", Wait),
+        ],
+        finish: |cx| {
+            let i: LifecycleInput = cx.input()?;
+            let w: WaitOut = cx.need()?;
+            Ok(
+                json!({ "name": i.name, "instance_id": i.instance_id, "region": i.region, "state": w.state }),
+            )
+        },
+    }
+}
+
+/// Output of `request`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestOut {
+    /// When EC2 accepted the request.
+    pub requested_at: String,
+}
+
+impl StepOutput for RequestOut {
+    const STEP: &'static str = "request";
+}
+
+/// Output of `wait`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaitOut {
+    /// The state reached.
+    pub state: String,
+    /// The public address, if any.
+    pub public_ip: Option<String>,
+}
+
+impl StepOutput for WaitOut {
+    const STEP: &'static str = "wait";
+}
 
 /// What to do to a workstation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,9 +78,9 @@ impl Action {
     /// Operation kind.
     pub fn kind(&self) -> &'static str {
         match self {
-            Action::Stop => "stop.v1",
-            Action::Start => "start.v1",
-            Action::Delete => "delete.v1",
+            Action::Stop => KIND_STOP,
+            Action::Start => KIND_START,
+            Action::Delete => KIND_DELETE,
         }
     }
 }
@@ -108,9 +158,9 @@ pub async fn prepare(
     profile: Option<String>,
     action: Action,
 ) -> Result<NewOperation, OpsError> {
-    crate::runner::ensure_free(
+    locks::ensure_free(
         env,
-        &format!("workstation:{name}"),
+        &locks::workstation(name),
         &format!("workstation '{name}'"),
     )
     .await?;
@@ -149,7 +199,7 @@ pub async fn prepare(
         id: uuid::Uuid::new_v4().to_string(),
         kind: action.kind().into(),
         target: name.to_string(),
-        lock_keys: vec![format!("workstation:{name}")],
+        lock_keys: vec![locks::workstation(name)],
         input: serde_json::to_value(&input).map_err(|e| OpsError::Internal(e.to_string()))?,
     })
 }
@@ -157,14 +207,9 @@ pub async fn prepare(
 struct Request;
 
 #[async_trait]
-impl Step for Request {
-    fn name(&self) -> &'static str {
-        "request"
-    }
-    fn label(&self) -> &'static str {
-        "sending the request to EC2"
-    }
-    async fn run(&self, cx: &StepCx) -> Result<Value, StepError> {
+impl TypedStep for Request {
+    type Out = RequestOut;
+    async fn run(&self, cx: &StepCx) -> Result<RequestOut, StepError> {
         let i: LifecycleInput = cx.input()?;
         let cloud = cx.cloud(i.profile.as_deref()).await?;
         let r = match i.action {
@@ -174,21 +219,18 @@ impl Step for Request {
         };
         r?;
         cx.acted();
-        Ok(json!({ "requested_at": crate::clock::now_rfc3339() }))
+        Ok(RequestOut {
+            requested_at: crate::clock::now_rfc3339(),
+        })
     }
 }
 
 struct Wait;
 
 #[async_trait]
-impl Step for Wait {
-    fn name(&self) -> &'static str {
-        "wait"
-    }
-    fn label(&self) -> &'static str {
-        "waiting for EC2"
-    }
-    async fn run(&self, cx: &StepCx) -> Result<Value, StepError> {
+impl TypedStep for Wait {
+    type Out = WaitOut;
+    async fn run(&self, cx: &StepCx) -> Result<WaitOut, StepError> {
         let i: LifecycleInput = cx.input()?;
         let cloud = cx.cloud(i.profile.as_deref()).await?;
         let want = match i.action {
@@ -206,21 +248,9 @@ impl Step for Wait {
                     .await?;
             }
         }
-        Ok(json!({ "state": want.as_str(), "public_ip": inst.public_ip }))
-    }
-}
-
-/// The saga for `action`.
-pub fn saga(action: Action) -> Saga {
-    Saga {
-        kind: action.kind(),
-        steps: vec![Arc::new(Request), Arc::new(Wait)],
-        finish: |cx| {
-            let i: LifecycleInput = cx.input()?;
-            let w: Value = cx.require("wait")?;
-            Ok(
-                json!({ "name": i.name, "instance_id": i.instance_id, "region": i.region, "state": w["state"] }),
-            )
-        },
+        Ok(WaitOut {
+            state: want.as_str().to_string(),
+            public_ip: inst.public_ip,
+        })
     }
 }

@@ -3,38 +3,11 @@
 
 use crate::context::Env;
 use crate::error::OpsError;
-use crate::saga::{execute, Saga};
-use crate::{copy, launch, lifecycle, save, share, template_delete};
+pub use crate::registry::saga_for;
+use crate::saga::execute;
 use prism_store::{NewOperation, OperationRow};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-
-/// Refuses at once when an active operation holds `key` (e.g. `workstation:NAME`), naming it.
-pub async fn ensure_free(env: &Env, key: &str, what: &str) -> Result<(), OpsError> {
-    match env.store.lock_holder(key).await? {
-        Some(holder) => Err(OpsError::Conflict {
-            message: format!("{what} is busy with operation {holder}"),
-            operation_id: holder,
-        }),
-        None => Ok(()),
-    }
-}
-
-/// The saga for an operation kind (every kind ever persisted must stay here).
-pub fn saga_for(kind: &str) -> Option<Saga> {
-    Some(match kind {
-        launch::KIND => launch::saga(),
-        save::KIND => save::saga(),
-        copy::KIND => copy::saga(),
-        share::KIND_SHARE => share::saga(false),
-        share::KIND_UNSHARE => share::saga(true),
-        template_delete::KIND => template_delete::saga(),
-        "stop.v1" => lifecycle::saga(lifecycle::Action::Stop),
-        "start.v1" => lifecycle::saga(lifecycle::Action::Start),
-        "delete.v1" => lifecycle::saga(lifecycle::Action::Delete),
-        _ => return None,
-    })
-}
 
 /// Executes operations.
 pub struct Runner {

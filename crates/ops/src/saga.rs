@@ -8,6 +8,7 @@
 
 use crate::context::{Env, StepCx};
 use crate::error::StepError;
+use crate::output::{self, StepOutput};
 use async_trait::async_trait;
 use prism_api::OperationStatus;
 use serde_json::Value;
@@ -49,6 +50,60 @@ pub trait Step: Send + Sync {
     async fn undo(&self, _cx: &StepCx) -> Result<(), StepError> {
         Ok(())
     }
+}
+
+/// A step's action and undo with a typed output: the usual way to write a step. Its name and
+/// label come from its row in the saga's step table (see [`step`]).
+#[async_trait]
+pub trait TypedStep: Send + Sync + 'static {
+    /// What the action journals; later steps read it with [`StepCx::need`].
+    type Out: StepOutput;
+    /// The forward action (idempotent: it may run again after a crash).
+    async fn run(&self, cx: &StepCx) -> Result<Self::Out, StepError>;
+    /// Compensates the action (also after a partial or failed run). Default: nothing to undo.
+    async fn undo(&self, _cx: &StepCx) -> Result<(), StepError> {
+        Ok(())
+    }
+}
+
+/// One row of a saga's step table: a typed step under its persisted name and its label.
+struct Row<A> {
+    name: &'static str,
+    label: &'static str,
+    action: A,
+}
+
+#[async_trait]
+impl<A: TypedStep> Step for Row<A> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn label(&self) -> &'static str {
+        self.label
+    }
+    async fn run(&self, cx: &StepCx) -> Result<Value, StepError> {
+        output::to_payload(&self.action.run(cx).await?)
+    }
+    async fn undo(&self, cx: &StepCx) -> Result<(), StepError> {
+        self.action.undo(cx).await
+    }
+}
+
+/// A row of a saga's step table: step `name` (persisted in the journal: never rename),
+/// shown to users as `label`, running `action`. Panics when `name` is not the step its output
+/// type names, so a saga whose table and output types disagree cannot be built.
+pub fn step<A: TypedStep>(name: &'static str, label: &'static str, action: A) -> Arc<dyn Step> {
+    assert_eq!(
+        name,
+        A::Out::STEP,
+        "step {name}'s output type belongs to step {}",
+        A::Out::STEP
+    );
+    Arc::new(Row {
+        name,
+        label,
+        action,
+    })
 }
 
 /// A named, versioned list of steps.

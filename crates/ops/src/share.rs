@@ -9,20 +9,104 @@
 use crate::backoff::retry;
 use crate::context::{Env, StepCx};
 use crate::error::{OpsError, StepError};
-use crate::saga::{Saga, Step};
+use crate::locks;
+use crate::output::StepOutput;
+use crate::saga::{step, Saga, TypedStep};
 use async_trait::async_trait;
 use prism_api::{RegionImage, RegionOutcome, SharePlan, ShareRequest};
 use prism_cloud::{CloudErrorKind, Share};
 use prism_store::NewOperation;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::marker::PhantomData;
 
 /// Operation kind of a share.
 pub const KIND_SHARE: &str = "share.v1";
 /// Operation kind of an unshare.
 pub const KIND_UNSHARE: &str = "unshare.v1";
+/// The share saga (`remove`: the unshare saga): one step each (names are persisted: never
+/// rename one).
+pub fn saga(remove: bool) -> Saga {
+    Saga {
+        kind: if remove { KIND_UNSHARE } else { KIND_SHARE },
+        steps: if remove {
+            vec![step(
+                "unshare",
+                "removing launch permissions",
+                Apply::<UnshareOut>::new(),
+            )]
+        } else {
+            vec![step(
+                "share",
+                "granting launch permissions",
+                Apply::<ShareOut>::new(),
+            )]
+        },
+        finish: |cx| {
+            let i: ShareInput = cx.input()?;
+            let regions = if i.remove {
+                cx.need::<UnshareOut>()?.regions
+            } else {
+                cx.need::<ShareOut>()?.regions
+            };
+            Ok(json!({
+                "template": i.template,
+                "version": i.version,
+                "remove": i.remove,
+                "accounts": i.share.accounts,
+                "organizations": i.share.organizations,
+                "organizational_units": i.share.organizational_units,
+                "public": i.share.public,
+                "regions": regions,
+            }))
+        },
+    }
+}
+
+/// Output of `share`: every region's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShareOut {
+    /// One outcome per image.
+    pub regions: Vec<RegionOutcome>,
+}
+
+impl StepOutput for ShareOut {
+    const STEP: &'static str = "share";
+}
+
+/// Output of `unshare`: every region's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnshareOut {
+    /// One outcome per image.
+    pub regions: Vec<RegionOutcome>,
+}
+
+impl StepOutput for UnshareOut {
+    const STEP: &'static str = "unshare";
+}
+
+/// What the one step of a share or an unshare does, by its output type.
+trait ApplyOut: StepOutput + Sync {
+    /// Remove permissions instead of adding them.
+    const REMOVE: bool;
+    fn new(regions: Vec<RegionOutcome>) -> Self;
+}
+
+impl ApplyOut for ShareOut {
+    const REMOVE: bool = false;
+    fn new(regions: Vec<RegionOutcome>) -> Self {
+        ShareOut { regions }
+    }
+}
+
+impl ApplyOut for UnshareOut {
+    const REMOVE: bool = true;
+    fn new(regions: Vec<RegionOutcome>) -> Self {
+        UnshareOut { regions }
+    }
+}
+
 /// Most accounts, organizations and OUs one request may name (EC2 takes at most 500
 /// permissions per image; a request is typed by a person).
 pub const MAX_TARGETS: usize = 50;
@@ -178,9 +262,9 @@ pub async fn prepare(
 ) -> Result<(SharePlan, NewOperation), OpsError> {
     let share = check_targets(req)?;
     let (t, version) = crate::saved::saved_version(catalogue, &req.template, "share")?;
-    crate::runner::ensure_free(
+    locks::ensure_free(
         env,
-        &format!("template:{}", t.id()),
+        &locks::template(t.id()),
         &format!("template '{}'", t.id()),
     )
     .await?;
@@ -282,7 +366,7 @@ pub async fn prepare(
         id: uuid::Uuid::new_v4().to_string(),
         kind: if req.remove { KIND_UNSHARE } else { KIND_SHARE }.into(),
         target: format!("{}@{version}", t.id()),
-        lock_keys: vec![format!("template:{}", t.id())],
+        lock_keys: vec![locks::template(t.id())],
         input: serde_json::to_value(&input).map_err(|e| OpsError::Internal(e.to_string()))?,
     };
     Ok((plan, op))
@@ -359,33 +443,24 @@ fn present(share: &Share, now: &Share) -> Share {
 }
 
 /// The one step: grant (or revoke) in every region, each region journaled as it ends.
-struct Apply {
-    remove: bool,
+struct Apply<O>(PhantomData<fn() -> O>);
+
+impl<O> Apply<O> {
+    fn new() -> Self {
+        Apply(PhantomData)
+    }
 }
 
 #[async_trait]
-impl Step for Apply {
-    fn name(&self) -> &'static str {
-        if self.remove {
-            "unshare"
-        } else {
-            "share"
-        }
-    }
-    fn label(&self) -> &'static str {
-        if self.remove {
-            "removing launch permissions"
-        } else {
-            "granting launch permissions"
-        }
-    }
-    async fn run(&self, cx: &StepCx) -> Result<Value, StepError> {
+impl<O: ApplyOut> TypedStep for Apply<O> {
+    type Out = O;
+    async fn run(&self, cx: &StepCx) -> Result<O, StepError> {
         let i: ShareInput = cx.input()?;
         let cloud = cx.cloud(i.profile.as_deref()).await?;
         let outcomes = futures_util::future::join_all(i.images.iter().map(|img| {
             let (cloud, share) = (cloud.clone(), i.share.clone());
             async move {
-                let res = if self.remove {
+                let res = if O::REMOVE {
                     retry(|| cloud.unshare_image(&img.region, &img.image_id, &share)).await
                 } else {
                     retry(|| cloud.share_image(&img.region, &img.image_id, &share)).await
@@ -393,7 +468,7 @@ impl Step for Apply {
                 let out = RegionOutcome {
                     region: img.region.clone(),
                     image_id: Some(img.image_id.clone()),
-                    status: match (&res, self.remove) {
+                    status: match (&res, O::REMOVE) {
                         (Err(_), _) => "failed",
                         (Ok(()), true) => "unshared",
                         (Ok(()), false) => "shared",
@@ -413,23 +488,23 @@ impl Step for Apply {
             .filter_map(|o| Some(format!("{}: {}", o.region, o.error.as_deref()?)))
             .collect();
         if !failed.is_empty() {
-            let undone = if self.remove {
+            let undone = if O::REMOVE {
                 "the regions that succeeded stay unshared; run it again to retry"
             } else {
                 "the permissions added elsewhere are taken back"
             };
             return Err(StepError::Terminal(format!(
                 "{} failed in {} of {} regions ({undone}): {}",
-                self.name(),
+                O::STEP,
                 failed.len(),
                 outcomes.len(),
                 failed.join("; ")
             )));
         }
-        Ok(json!({ "regions": outcomes }))
+        Ok(O::new(outcomes))
     }
     async fn undo(&self, cx: &StepCx) -> Result<(), StepError> {
-        if self.remove {
+        if O::REMOVE {
             return Ok(());
         }
         let i: ShareInput = cx.input()?;
@@ -455,29 +530,6 @@ impl Step for Apply {
             }
         }
         Ok(())
-    }
-}
-
-/// The share saga (`remove`: the unshare saga).
-pub fn saga(remove: bool) -> Saga {
-    Saga {
-        kind: if remove { KIND_UNSHARE } else { KIND_SHARE },
-        steps: vec![Arc::new(Apply { remove })],
-        finish: |cx| {
-            let i: ShareInput = cx.input()?;
-            let step = if i.remove { "unshare" } else { "share" };
-            let out: Value = cx.require(step)?;
-            Ok(json!({
-                "template": i.template,
-                "version": i.version,
-                "remove": i.remove,
-                "accounts": i.share.accounts,
-                "organizations": i.share.organizations,
-                "organizational_units": i.share.organizational_units,
-                "public": i.share.public,
-                "regions": out["regions"],
-            }))
-        },
     }
 }
 

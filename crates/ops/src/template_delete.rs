@@ -7,18 +7,79 @@
 use crate::backoff::retry;
 use crate::context::{Env, StepCx};
 use crate::error::{OpsError, StepError};
-use crate::saga::{Saga, Step};
+use crate::locks;
+use crate::output::StepOutput;
+use crate::saga::{step, Saga, TypedStep};
 use async_trait::async_trait;
 use prism_api::{RegionImage, TemplateDeletePlan, TemplateDeleteRequest};
 use prism_cloud::ImageState;
 use prism_store::NewOperation;
 use prism_templates::{Catalogue, Origin};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
-use std::sync::Arc;
+use serde_json::json;
 
 /// Operation kind.
 pub const KIND: &str = "template-delete.v1";
+
+/// The deletion saga: its steps in order (names are persisted: never rename one).
+pub fn saga() -> Saga {
+    Saga {
+        kind: KIND,
+        steps: vec![
+            step(
+                "deregister_images",
+                "deregistering images and deleting their snapshots",
+                DeregisterImages,
+            ),
+            step("remove_files", "removing the template files", RemoveFiles),
+        ],
+        finish: |cx| {
+            let i: DeleteInput = cx.input()?;
+            let d: DeregisterImagesOut = cx.need()?;
+            let f: RemoveFilesOut = cx.need()?;
+            Ok(json!({
+                "template": i.template,
+                "versions": i.versions,
+                "images_deregistered": d.images_deregistered,
+                "snapshots_deleted": d.snapshots_deleted,
+                "files_removed": f.files_removed,
+            }))
+        },
+    }
+}
+
+/// Output of `deregister_images`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeregisterImagesOut {
+    /// Images this run deregistered (not counting those already gone).
+    pub images_deregistered: u64,
+    /// Snapshots this run deleted.
+    pub snapshots_deleted: u64,
+}
+
+impl StepOutput for DeregisterImagesOut {
+    const STEP: &'static str = "deregister_images";
+}
+
+/// Output of `remove_files`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoveFilesOut {
+    /// Files removed by this run.
+    pub files_removed: Vec<String>,
+}
+
+impl StepOutput for RemoveFilesOut {
+    const STEP: &'static str = "remove_files";
+}
+
+/// Sub-record of `deregister_images`, one per image removed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemovedImage {
+    /// AMI id.
+    pub image_id: String,
+    /// Its snapshots.
+    pub snapshot_ids: Vec<String>,
+}
 
 /// One image to remove, with the snapshots it had when the deletion was planned (recorded so
 /// that a crash between deregistering and deleting them leaves no snapshot behind).
@@ -113,12 +174,7 @@ pub async fn prepare(
     } else {
         vec![entry]
     };
-    crate::runner::ensure_free(
-        env,
-        &format!("template:{name}"),
-        &format!("template '{name}'"),
-    )
-    .await?;
+    locks::ensure_free(env, &locks::template(&name), &format!("template '{name}'")).await?;
     let cloud = env.clouds.cloud(req.aws.profile.as_deref()).await?;
     let mut versions = vec![];
     let mut images = vec![];
@@ -218,7 +274,7 @@ pub async fn prepare(
         id: uuid::Uuid::new_v4().to_string(),
         kind: KIND.into(),
         target,
-        lock_keys: vec![format!("template:{name}")],
+        lock_keys: vec![locks::template(&name)],
         input: serde_json::to_value(&input).map_err(|e| OpsError::Internal(e.to_string()))?,
     };
     Ok((plan, op))
@@ -228,14 +284,9 @@ pub async fn prepare(
 struct DeregisterImages;
 
 #[async_trait]
-impl Step for DeregisterImages {
-    fn name(&self) -> &'static str {
-        "deregister_images"
-    }
-    fn label(&self) -> &'static str {
-        "deregistering images and deleting their snapshots"
-    }
-    async fn run(&self, cx: &StepCx) -> Result<Value, StepError> {
+impl TypedStep for DeregisterImages {
+    type Out = DeregisterImagesOut;
+    async fn run(&self, cx: &StepCx) -> Result<DeregisterImagesOut, StepError> {
         let i: DeleteInput = cx.input()?;
         let cloud = cx.cloud(i.profile.as_deref()).await?;
         let (mut images, mut snapshots) = (0, 0);
@@ -256,11 +307,17 @@ impl Step for DeregisterImages {
             let _ = cx
                 .record(
                     &img.region,
-                    &json!({ "image_id": img.image_id, "snapshot_ids": img.snapshot_ids }),
+                    &RemovedImage {
+                        image_id: img.image_id.clone(),
+                        snapshot_ids: img.snapshot_ids.clone(),
+                    },
                 )
                 .await;
         }
-        Ok(json!({ "images_deregistered": images, "snapshots_deleted": snapshots }))
+        Ok(DeregisterImagesOut {
+            images_deregistered: images,
+            snapshots_deleted: snapshots,
+        })
     }
 }
 
@@ -268,14 +325,9 @@ impl Step for DeregisterImages {
 struct RemoveFiles;
 
 #[async_trait]
-impl Step for RemoveFiles {
-    fn name(&self) -> &'static str {
-        "remove_files"
-    }
-    fn label(&self) -> &'static str {
-        "removing the template files"
-    }
-    async fn run(&self, cx: &StepCx) -> Result<Value, StepError> {
+impl TypedStep for RemoveFiles {
+    type Out = RemoveFilesOut;
+    async fn run(&self, cx: &StepCx) -> Result<RemoveFilesOut, StepError> {
         let i: DeleteInput = cx.input()?;
         let mut removed = vec![];
         for f in &i.files {
@@ -294,26 +346,8 @@ impl Step for RemoveFiles {
                     .map_err(|e| StepError::Internal(e.to_string()))?;
             }
         }
-        Ok(json!({ "files_removed": removed }))
-    }
-}
-
-/// The deletion saga.
-pub fn saga() -> Saga {
-    Saga {
-        kind: KIND,
-        steps: vec![Arc::new(DeregisterImages), Arc::new(RemoveFiles)],
-        finish: |cx| {
-            let i: DeleteInput = cx.input()?;
-            let d: Value = cx.require("deregister_images")?;
-            let f: Value = cx.require("remove_files")?;
-            Ok(json!({
-                "template": i.template,
-                "versions": i.versions,
-                "images_deregistered": d["images_deregistered"],
-                "snapshots_deleted": d["snapshots_deleted"],
-                "files_removed": f["files_removed"],
-            }))
-        },
+        Ok(RemoveFilesOut {
+            files_removed: removed,
+        })
     }
 }

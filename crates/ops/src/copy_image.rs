@@ -1,0 +1,121 @@
+//! One region's copy of a saved image: made (or found) in the destination, waited for, tagged
+//! with its snapshots. Used by save's fan-out and by the copy operation.
+
+use crate::backoff::retry;
+use crate::context::StepCx;
+use crate::error::StepError;
+use crate::images;
+use crate::max_wait;
+use prism_api::RegionOutcome;
+use prism_cloud::{tags, Cloud, CopyImageRequest, Tags};
+use serde::{Deserialize, Serialize};
+
+/// Everything needed to make one region's copy.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CopySpec {
+    /// Source region.
+    pub source_region: String,
+    /// Source image.
+    pub source_image: String,
+    /// Name of the copy (same as the source: operation-unique).
+    pub image_name: String,
+    /// Description.
+    pub description: String,
+    /// Tags for the copy and its snapshots.
+    pub tags: Tags,
+    /// Requested bound on the wait for the copy; `None`: the default.
+    #[serde(default)]
+    pub max_wait_seconds: Option<u64>,
+}
+
+/// Makes (or finds) the copy in `dest`, waits for it, tags it and its snapshots. Never fails:
+/// a failure is reported in the outcome, and a failed copy is deregistered.
+pub async fn copy_to_region(
+    cx: &StepCx,
+    cloud: &dyn Cloud,
+    spec: &CopySpec,
+    dest: &str,
+) -> RegionOutcome {
+    match copy_inner(cx, cloud, spec, dest).await {
+        Ok(id) => RegionOutcome {
+            region: dest.to_string(),
+            image_id: Some(id),
+            status: "available".into(),
+            error: None,
+        },
+        Err((id, e)) => RegionOutcome {
+            region: dest.to_string(),
+            image_id: id,
+            status: "failed".into(),
+            error: Some(e.to_string()),
+        },
+    }
+}
+
+async fn copy_inner(
+    cx: &StepCx,
+    cloud: &dyn Cloud,
+    spec: &CopySpec,
+    dest: &str,
+) -> Result<String, (Option<String>, StepError)> {
+    let id = start_copy(cx, cloud, spec, dest)
+        .await
+        .map_err(|e| (None, e))?;
+    let wait = max_wait::backoff(&cx.env.config.copy_wait, spec.max_wait_seconds);
+    let waited = images::wait_available(cx, cloud, dest, &id, &wait).await;
+    if let Err(e) = waited {
+        // A copy that can never become available is removed, not left behind.
+        let _ =
+            images::delete_with_snapshots(cx, cloud, dest, &id, &cx.env.config.snapshot_wait).await;
+        return Err((None, e));
+    }
+    let mut t = spec.tags.clone();
+    t.insert(tags::SOURCE_REGION.into(), spec.source_region.clone());
+    t.insert(tags::SOURCE_IMAGE.into(), spec.source_image.clone());
+    images::tag_with_snapshots(cloud, dest, &id, &t)
+        .await
+        .map_err(|e| (Some(id.clone()), e))?;
+    Ok(id)
+}
+
+async fn start_copy(
+    cx: &StepCx,
+    cloud: &dyn Cloud,
+    spec: &CopySpec,
+    dest: &str,
+) -> Result<String, StepError> {
+    // Find before create: CopyImage has a client token on EC2 but not on every emulator.
+    if let Some(img) = images::find_by_name(cloud, dest, &spec.image_name).await? {
+        return Ok(img.id);
+    }
+    let req = CopyImageRequest {
+        source_region: spec.source_region.clone(),
+        source_image_id: spec.source_image.clone(),
+        name: spec.image_name.clone(),
+        description: spec.description.clone(),
+        client_token: format!("{}-{dest}", &cx.op_id),
+    };
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match cloud.copy_image(dest, &req).await {
+            Ok(id) => {
+                cx.acted();
+                // Tag at once so the copy is accounted for even if we crash now.
+                let t = Tags::from([
+                    (tags::OPERATION.to_string(), cx.op_id.clone()),
+                    (tags::MANAGED.to_string(), "true".to_string()),
+                ]);
+                retry(|| cloud.create_tags(dest, std::slice::from_ref(&id), &t)).await?;
+                return Ok(id);
+            }
+            Err(e) if e.is_transient() && attempts < crate::backoff::CALL_ATTEMPTS => {
+                if let Some(img) = images::find_by_name(cloud, dest, &spec.image_name).await? {
+                    return Ok(img.id);
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(1 << attempts)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,467 @@
+//! Capturing the image: stop the workstation (stop mode), create the image, and start the
+//! workstation again as soon as the image's snapshots are initiated — before the long wait for
+//! `available` — then tag the image and its snapshots.
+
+use super::prepare::SaveInput;
+use crate::backoff::retry;
+use crate::clock;
+use crate::context::StepCx;
+use crate::error::StepError;
+use crate::images;
+use crate::launch::wait_instance_state;
+use crate::max_wait;
+use crate::output::StepOutput;
+use crate::poll::{poll_until, Poll};
+use crate::saga::TypedStep;
+use async_trait::async_trait;
+use prism_api::CaptureMode;
+use prism_cloud::{tags, CreateImageRequest, InstanceState, Tags};
+use serde::{Deserialize, Serialize};
+
+/// Stops the workstation (stop mode, when it was running).
+pub struct StopInstance;
+
+/// Output of `stop_instance`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StopInstanceOut {
+    /// Whether this save stopped the workstation.
+    pub stopped: bool,
+    /// When the stop was requested (the start of the downtime); absent when not stopped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_requested_at: Option<String>,
+}
+
+impl StepOutput for StopInstanceOut {
+    const STEP: &'static str = "stop_instance";
+}
+
+#[async_trait]
+impl TypedStep for StopInstance {
+    type Out = StopInstanceOut;
+    async fn run(&self, cx: &StepCx) -> Result<StopInstanceOut, StepError> {
+        let i: SaveInput = cx.input()?;
+        if !i.stops() {
+            return Ok(StopInstanceOut {
+                stopped: false,
+                stop_requested_at: None,
+            });
+        }
+        let cloud = cx.cloud(i.profile.as_deref()).await?;
+        let at = clock::now_rfc3339();
+        retry(|| cloud.stop_instance(&i.region, &i.instance_id)).await?;
+        cx.acted();
+        cx.env
+            .store
+            .set_workstation_state(&i.workstation, "stopping")
+            .await?;
+        Ok(StopInstanceOut {
+            stopped: true,
+            stop_requested_at: Some(at),
+        })
+    }
+    async fn undo(&self, cx: &StepCx) -> Result<(), StepError> {
+        let i: SaveInput = cx.input()?;
+        if !i.stops() {
+            return Ok(());
+        }
+        let cloud = cx.cloud(i.profile.as_deref()).await?;
+        // A stopping instance cannot be started: wait until it settles, then start it.
+        let settled = poll_until(
+            cx,
+            "the workstation to settle",
+            &cx.env.config.instance_wait,
+            || async {
+                let f = prism_cloud::InstanceFilter {
+                    ids: vec![i.instance_id.clone()],
+                    ..Default::default()
+                };
+                let list = cloud.describe_instances(&i.region, &f).await?;
+                match list.first().map(|x| x.state) {
+                    Some(s @ (InstanceState::Stopped | InstanceState::Running)) => {
+                        Ok(Poll::Ready(s))
+                    }
+                    Some(InstanceState::Pending) => Ok(Poll::Ready(InstanceState::Pending)),
+                    Some(s @ (InstanceState::Terminated | InstanceState::ShuttingDown)) => {
+                        Ok(Poll::Ready(s))
+                    }
+                    _ => Ok(Poll::Pending(None)),
+                }
+            },
+        );
+        let state = match settled.await {
+            Err(StepError::Cancelled) => {
+                // Undo must finish even when the cancel flag is set.
+                InstanceState::Stopped
+            }
+            other => other?,
+        };
+        if matches!(
+            state,
+            InstanceState::Terminated | InstanceState::ShuttingDown
+        ) {
+            return Err(StepError::Terminal(format!(
+                "workstation {} was terminated during the save",
+                i.instance_id
+            )));
+        }
+        if state == InstanceState::Stopped {
+            retry(|| cloud.start_instance(&i.region, &i.instance_id)).await?;
+        }
+        cx.env
+            .store
+            .set_workstation_state(&i.workstation, "pending")
+            .await?;
+        Ok(())
+    }
+}
+
+/// Waits until the workstation is stopped.
+pub struct WaitStopped;
+
+/// Output of `wait_stopped`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaitStoppedOut {
+    /// When it was seen stopped; absent when the save does not stop it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<String>,
+}
+
+impl StepOutput for WaitStoppedOut {
+    const STEP: &'static str = "wait_stopped";
+}
+
+#[async_trait]
+impl TypedStep for WaitStopped {
+    type Out = WaitStoppedOut;
+    async fn run(&self, cx: &StepCx) -> Result<WaitStoppedOut, StepError> {
+        let i: SaveInput = cx.input()?;
+        if !i.stops() {
+            return Ok(WaitStoppedOut { stopped_at: None });
+        }
+        let cloud = cx.cloud(i.profile.as_deref()).await?;
+        wait_instance_state(
+            cx,
+            cloud.as_ref(),
+            &i.region,
+            &i.instance_id,
+            InstanceState::Stopped,
+        )
+        .await?;
+        cx.env
+            .store
+            .set_workstation_state(&i.workstation, "stopped")
+            .await?;
+        Ok(WaitStoppedOut {
+            stopped_at: Some(clock::now_rfc3339()),
+        })
+    }
+}
+
+/// Creates the image (or finds the one this operation already created).
+pub struct CreateImage;
+
+/// Output of `create_image`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreateImageOut {
+    /// The new image.
+    pub image_id: String,
+}
+
+impl StepOutput for CreateImageOut {
+    const STEP: &'static str = "create_image";
+}
+
+#[async_trait]
+impl TypedStep for CreateImage {
+    type Out = CreateImageOut;
+    async fn run(&self, cx: &StepCx) -> Result<CreateImageOut, StepError> {
+        let i: SaveInput = cx.input()?;
+        let cloud = cx.cloud(i.profile.as_deref()).await?;
+        // CreateImage has no idempotency token: find our uniquely named image first.
+        if let Some(img) = images::find_by_name(cloud.as_ref(), &i.region, &i.image_name).await? {
+            return Ok(CreateImageOut { image_id: img.id });
+        }
+        let mut t = Tags::new();
+        t.insert(tags::MANAGED.into(), "true".into());
+        t.insert(tags::OPERATION.into(), cx.op_id.clone());
+        t.insert(tags::SAVED_TEMPLATE.into(), i.template.clone());
+        t.insert(tags::SAVED_VERSION.into(), i.version.to_string());
+        let req = CreateImageRequest {
+            instance_id: i.instance_id.clone(),
+            name: i.image_name.clone(),
+            description: tags::clamp_value(&format!(
+                "Prism template {} v{}{}",
+                i.template,
+                i.version,
+                i.description
+                    .as_deref()
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default()
+            )),
+            no_reboot: i.mode != CaptureMode::Reboot,
+            tags: t,
+        };
+        let mut attempts = 0;
+        let id = loop {
+            attempts += 1;
+            match cloud.create_image(&i.region, &req).await {
+                Ok(id) => break id,
+                Err(e) if e.is_transient() && attempts < crate::backoff::CALL_ATTEMPTS => {
+                    // The call may have acted before its answer was lost: look again.
+                    if let Some(img) =
+                        images::find_by_name(cloud.as_ref(), &i.region, &i.image_name).await?
+                    {
+                        break img.id;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_secs(1 << attempts)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
+        cx.acted();
+        Ok(CreateImageOut { image_id: id })
+    }
+    async fn undo(&self, cx: &StepCx) -> Result<(), StepError> {
+        let i: SaveInput = cx.input()?;
+        let cloud = cx.cloud(i.profile.as_deref()).await?;
+        let mut ids: Vec<String> = vec![];
+        if let Some(out) = cx.out::<CreateImageOut>()? {
+            ids.push(out.image_id);
+        }
+        if let Some(img) = images::find_by_name(cloud.as_ref(), &i.region, &i.image_name).await? {
+            if !ids.contains(&img.id) {
+                ids.push(img.id);
+            }
+        }
+        for id in ids.iter().filter(|s| !s.is_empty()) {
+            images::delete_with_snapshots(
+                cx,
+                cloud.as_ref(),
+                &i.region,
+                id,
+                &cx.env.config.snapshot_wait,
+            )
+            .await?;
+        }
+        // Snapshots tagged by this operation whose image is already gone.
+        let t = Tags::from([(tags::OPERATION.to_string(), cx.op_id.clone())]);
+        for s in images::snapshots_tagged(cloud.as_ref(), &i.region, &t).await? {
+            let _ = retry(|| cloud.delete_snapshot(&i.region, &s)).await;
+        }
+        Ok(())
+    }
+}
+
+/// Waits until the image's snapshots are initiated, and tags them as this operation's.
+pub struct WaitSnapshots;
+
+/// Output of `wait_snapshots`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaitSnapshotsOut {
+    /// The image's snapshots.
+    pub snapshot_ids: Vec<String>,
+}
+
+impl StepOutput for WaitSnapshotsOut {
+    const STEP: &'static str = "wait_snapshots";
+}
+
+#[async_trait]
+impl TypedStep for WaitSnapshots {
+    type Out = WaitSnapshotsOut;
+    async fn run(&self, cx: &StepCx) -> Result<WaitSnapshotsOut, StepError> {
+        let i: SaveInput = cx.input()?;
+        let image_id = cx.need::<CreateImageOut>()?.image_id;
+        let cloud = cx.cloud(i.profile.as_deref()).await?;
+        let snaps = poll_until(
+            cx,
+            &format!("snapshots of {image_id}"),
+            &cx.env.config.snapshot_wait,
+            || async {
+                match images::get(cloud.as_ref(), &i.region, &image_id).await? {
+                    Some(img) if !img.snapshot_ids.is_empty() => Ok(Poll::Ready(img.snapshot_ids)),
+                    Some(img) if img.state.is_terminal_failure() => {
+                        Err(StepError::Terminal(format!(
+                            "image {image_id} in {} is {}: {}",
+                            i.region,
+                            img.state.as_str(),
+                            img.state_reason.unwrap_or_default()
+                        )))
+                    }
+                    _ => Ok(Poll::Pending(Some("snapshots not initiated yet".into()))),
+                }
+            },
+        )
+        .await?;
+        // Mark the snapshots as ours at once, so an unwind finds them even without the image.
+        let t = Tags::from([
+            (tags::OPERATION.to_string(), cx.op_id.clone()),
+            (tags::MANAGED.to_string(), "true".to_string()),
+        ]);
+        retry(|| cloud.create_tags(&i.region, &snaps, &t)).await?;
+        Ok(WaitSnapshotsOut {
+            snapshot_ids: snaps,
+        })
+    }
+}
+
+/// Starts the workstation again (downtime ends here, before any wait for `available`).
+pub struct StartInstance;
+
+/// Output of `start_instance`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StartInstanceOut {
+    /// Whether this save started the workstation.
+    pub started: bool,
+}
+
+impl StepOutput for StartInstanceOut {
+    const STEP: &'static str = "start_instance";
+}
+
+#[async_trait]
+impl TypedStep for StartInstance {
+    type Out = StartInstanceOut;
+    async fn run(&self, cx: &StepCx) -> Result<StartInstanceOut, StepError> {
+        let i: SaveInput = cx.input()?;
+        if !i.stops() {
+            return Ok(StartInstanceOut { started: false });
+        }
+        let cloud = cx.cloud(i.profile.as_deref()).await?;
+        retry(|| cloud.start_instance(&i.region, &i.instance_id)).await?;
+        cx.acted();
+        cx.env
+            .store
+            .set_workstation_state(&i.workstation, "pending")
+            .await?;
+        Ok(StartInstanceOut { started: true })
+    }
+}
+
+/// Waits until the workstation runs again; measures the downtime.
+pub struct WaitRunning;
+
+/// Output of `wait_running`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaitRunningOut {
+    /// When it was seen running; absent when the save did not stop it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub running_at: Option<String>,
+    /// Seconds from the stop request until running again (0 without a stop).
+    pub downtime_seconds: f64,
+}
+
+impl StepOutput for WaitRunningOut {
+    const STEP: &'static str = "wait_running";
+}
+
+#[async_trait]
+impl TypedStep for WaitRunning {
+    type Out = WaitRunningOut;
+    async fn run(&self, cx: &StepCx) -> Result<WaitRunningOut, StepError> {
+        let i: SaveInput = cx.input()?;
+        if !i.stops() {
+            return Ok(WaitRunningOut {
+                running_at: None,
+                downtime_seconds: 0.0,
+            });
+        }
+        let cloud = cx.cloud(i.profile.as_deref()).await?;
+        wait_instance_state(
+            cx,
+            cloud.as_ref(),
+            &i.region,
+            &i.instance_id,
+            InstanceState::Running,
+        )
+        .await?;
+        let running_at = clock::now_rfc3339();
+        cx.env
+            .store
+            .set_workstation_state(&i.workstation, "running")
+            .await?;
+        let stopped_at = cx.need::<StopInstanceOut>()?.stop_requested_at.ok_or_else(|| {
+            StepError::Internal(
+                "step stop_instance recorded no stop_requested_at, yet this save stops the workstation"
+                    .into(),
+            )
+        })?;
+        let downtime = clock::seconds_between(&stopped_at, &running_at);
+        Ok(WaitRunningOut {
+            running_at: Some(running_at),
+            downtime_seconds: downtime,
+        })
+    }
+}
+
+/// Waits until the image is available (hours for big volumes).
+pub struct WaitAvailable;
+
+/// Output of `wait_available`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaitAvailableOut {
+    /// When it was seen available.
+    pub available_at: String,
+    /// Its size, GiB.
+    pub size_gb: i64,
+}
+
+impl StepOutput for WaitAvailableOut {
+    const STEP: &'static str = "wait_available";
+}
+
+#[async_trait]
+impl TypedStep for WaitAvailable {
+    type Out = WaitAvailableOut;
+    async fn run(&self, cx: &StepCx) -> Result<WaitAvailableOut, StepError> {
+        let i: SaveInput = cx.input()?;
+        let image_id = cx.need::<CreateImageOut>()?.image_id;
+        let cloud = cx.cloud(i.profile.as_deref()).await?;
+        let img = images::wait_available(
+            cx,
+            cloud.as_ref(),
+            &i.region,
+            &image_id,
+            &max_wait::backoff(&cx.env.config.image_wait, i.max_wait_seconds),
+        )
+        .await?;
+        Ok(WaitAvailableOut {
+            available_at: clock::now_rfc3339(),
+            size_gb: img.size_gb,
+        })
+    }
+}
+
+/// Tags the image and its snapshots with the full `prism:*` set.
+pub struct TagImage;
+
+/// Output of `tag_image`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TagImageOut {
+    /// The snapshots tagged.
+    pub snapshot_ids: Vec<String>,
+}
+
+impl StepOutput for TagImageOut {
+    const STEP: &'static str = "tag_image";
+}
+
+#[async_trait]
+impl TypedStep for TagImage {
+    type Out = TagImageOut;
+    async fn run(&self, cx: &StepCx) -> Result<TagImageOut, StepError> {
+        let i: SaveInput = cx.input()?;
+        let image_id = cx.need::<CreateImageOut>()?.image_id;
+        let cloud = cx.cloud(i.profile.as_deref()).await?;
+        let snaps = images::tag_with_snapshots(
+            cloud.as_ref(),
+            &i.region,
+            &image_id,
+            &i.image_tags(&cx.op_id),
+        )
+        .await?;
+        Ok(TagImageOut {
+            snapshot_ids: snaps,
+        })
+    }
+}
