@@ -37,40 +37,22 @@ pub use template_file::{register_amis, saved_template, RegisterTarget};
 pub const KIND: &str = "save.v1";
 
 /// The save saga's steps, in order: name (persisted in the journal: never rename one), the
-/// label users see, the step.
+/// label users see, the step. Stop and start happen only in stop mode on a running workstation.
+#[rustfmt::skip]
 pub fn steps() -> Vec<Arc<dyn Step>> {
     vec![
-        step("stop_instance", "stopping the workstation", StopInstance),
-        step(
-            "wait_stopped",
-            "waiting for the workstation to stop",
-            WaitStopped,
-        ),
-        step("create_image", "creating the image", CreateImage),
-        step(
-            "wait_snapshots",
-            "waiting for the image's snapshots to be initiated",
-            WaitSnapshots,
-        ),
-        step(
-            "start_instance",
-            "starting the workstation again",
-            StartInstance,
-        ),
-        step(
-            "wait_running",
-            "waiting for the workstation to run",
-            WaitRunning,
-        ),
-        step(
-            "wait_available",
-            "waiting for the image to be available",
-            WaitAvailable,
-        ),
-        step("tag_image", "tagging the image and its snapshots", TagImage),
-        step("copy_regions", "copying to other regions", CopyRegions),
-        step("register", "writing the template", Register),
-        step("share", "sharing", ShareImages),
+        //   name              label                                                  step (in capture, publish, template_file)
+        step("stop_instance",  "stopping the workstation",                            StopInstance),
+        step("wait_stopped",   "waiting for the workstation to stop",                 WaitStopped),
+        step("create_image",   "creating the image",                                  CreateImage),
+        step("wait_snapshots", "waiting for the image's snapshots to be initiated",   WaitSnapshots),
+        step("start_instance", "starting the workstation again",                      StartInstance),
+        step("wait_running",   "waiting for the workstation to run",                  WaitRunning),
+        step("wait_available", "waiting for the image to be available",               WaitAvailable),
+        step("tag_image",      "tagging the image and its snapshots",                 TagImage),
+        step("copy_regions",   "copying to other regions",                            CopyRegions),
+        step("register",       "writing the template",                                Register),
+        step("share",          "sharing",                                             ShareImages),
     ]
 }
 
