@@ -45,11 +45,67 @@ pub struct Health {
     pub active_operations: usize,
 }
 
+/// Machine-readable class of an [`ApiError`]; on the wire a kebab-case string.
+///
+/// The daemon sends every variant but [`ApiErrorKind::Unknown`]; a client decodes any kind it
+/// does not know (one a newer daemon added) as `Unknown` instead of failing on the error body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ApiErrorKind {
+    /// `invalid-input`: the request is wrong (bad field, bad body, wrong method).
+    InvalidInput,
+    /// `not-found`: the thing named (or the route) does not exist.
+    NotFound,
+    /// `conflict`: another operation holds the target, or the thing exists already.
+    Conflict,
+    /// `aws`: AWS refused or failed.
+    Aws,
+    /// `unauthorized`: no or wrong token, or a foreign `Host`/`Origin`.
+    Unauthorized,
+    /// `internal`: the daemon failed; the message carries the cause chain.
+    Internal,
+    /// `unknown`: never sent; a kind this build does not know (decoding only).
+    #[serde(other)]
+    Unknown,
+}
+
+impl ApiErrorKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [ApiErrorKind; 7] = [
+        ApiErrorKind::InvalidInput,
+        ApiErrorKind::NotFound,
+        ApiErrorKind::Conflict,
+        ApiErrorKind::Aws,
+        ApiErrorKind::Unauthorized,
+        ApiErrorKind::Internal,
+        ApiErrorKind::Unknown,
+    ];
+
+    /// The wire string, e.g. `not-found`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiErrorKind::InvalidInput => "invalid-input",
+            ApiErrorKind::NotFound => "not-found",
+            ApiErrorKind::Conflict => "conflict",
+            ApiErrorKind::Aws => "aws",
+            ApiErrorKind::Unauthorized => "unauthorized",
+            ApiErrorKind::Internal => "internal",
+            ApiErrorKind::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for ApiErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Error body of every non-2xx answer.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ApiError {
-    /// Machine-readable class: `invalid-input`, `not-found`, `conflict`, `aws`, `unauthorized`, `internal`.
-    pub kind: String,
+    /// Machine-readable class (see [`ApiErrorKind`]).
+    pub kind: ApiErrorKind,
     /// What went wrong, naming the thing concerned.
     pub message: String,
     /// What to do about it, when there is something to do.
@@ -781,6 +837,71 @@ pub fn aws_env_fingerprint(get: impl Fn(&str) -> Option<String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Today's wire strings: the JSON contract, which must not change.
+    fn wire(kind: ApiErrorKind) -> &'static str {
+        match kind {
+            ApiErrorKind::InvalidInput => "invalid-input",
+            ApiErrorKind::NotFound => "not-found",
+            ApiErrorKind::Conflict => "conflict",
+            ApiErrorKind::Aws => "aws",
+            ApiErrorKind::Unauthorized => "unauthorized",
+            ApiErrorKind::Internal => "internal",
+            ApiErrorKind::Unknown => "unknown",
+        }
+    }
+
+    #[test]
+    fn error_kinds_keep_their_wire_strings_and_round_trip() {
+        for kind in ApiErrorKind::ALL {
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", wire(kind)));
+            assert_eq!(kind.as_str(), wire(kind));
+            assert_eq!(kind.to_string(), wire(kind));
+            let back: ApiErrorKind = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, kind);
+        }
+    }
+
+    #[test]
+    fn an_error_body_keeps_its_shape() {
+        let e = ApiError {
+            kind: ApiErrorKind::NotFound,
+            message: "no workstation 'x'".into(),
+            hint: None,
+            operation_id: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&e).unwrap(),
+            serde_json::json!({"kind": "not-found", "message": "no workstation 'x'"})
+        );
+        let back: ApiError = serde_json::from_value(serde_json::to_value(&e).unwrap()).unwrap();
+        assert_eq!(back.kind, ApiErrorKind::NotFound);
+    }
+
+    #[test]
+    fn a_kind_from_a_newer_daemon_decodes_as_unknown() {
+        let e: ApiError =
+            serde_json::from_str(r#"{"kind":"rate-limited","message":"slow down","hint":"wait"}"#)
+                .unwrap();
+        assert_eq!(e.kind, ApiErrorKind::Unknown);
+        assert_eq!(e.message, "slow down");
+        assert_eq!(e.hint.as_deref(), Some("wait"));
+    }
+
+    #[test]
+    fn the_error_kind_schema_lists_the_wire_strings() {
+        let schema =
+            serde_json::to_value(<ApiErrorKind as utoipa::PartialSchema>::schema()).unwrap();
+        let values: Vec<&str> = schema["enum"]
+            .as_array()
+            .expect("a string enum")
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let expected: Vec<&str> = ApiErrorKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(values, expected);
+    }
 
     #[test]
     fn fingerprint_changes_with_endpoint_and_is_stable() {

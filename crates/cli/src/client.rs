@@ -1,7 +1,7 @@
 //! Finding, starting and talking to the daemon.
 
 use crate::error::{CliError, CliResult};
-use prism_api::{ApiError, Health, Hello, TOKEN_HEADER};
+use prism_api::{ApiError, ApiErrorKind, Health, Hello, TOKEN_HEADER};
 use prism_daemon::{DaemonAddress, Paths};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -196,7 +196,7 @@ impl Client {
             })
         } else {
             let e: ApiError = serde_json::from_slice(&bytes).unwrap_or(ApiError {
-                kind: "internal".into(),
+                kind: ApiErrorKind::Internal,
                 message: format!(
                     "daemon answered {status}: {}",
                     String::from_utf8_lossy(&bytes)

@@ -10,7 +10,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use prism_api::{ApiError, TOKEN_HEADER};
+use prism_api::{ApiError, ApiErrorKind, TOKEN_HEADER};
 use std::sync::Arc;
 
 /// What a request is checked against: the secret every request must carry, and the port the
@@ -30,7 +30,7 @@ fn deny(status: StatusCode, message: &str, hint: &str) -> Response {
     (
         status,
         axum::Json(ApiError {
-            kind: "unauthorized".into(),
+            kind: ApiErrorKind::Unauthorized,
             message: message.into(),
             hint: Some(hint.into()),
             operation_id: None,

@@ -15,16 +15,9 @@ use serde::de::DeserializeOwned;
 pub struct Body<T>(pub T);
 
 fn refusal(status: StatusCode, message: &str) -> Response {
-    HttpError(
-        status,
-        prism_api::ApiError {
-            kind: "invalid-input".into(),
-            message: message.into(),
-            hint: None,
-            operation_id: None,
-        },
-    )
-    .into_response()
+    HttpError::bad_request(message, None)
+        .with_status(status)
+        .into_response()
 }
 
 /// `application/json`, or a `+json` type, with any parameters (`; charset=utf-8`).

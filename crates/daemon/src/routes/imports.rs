@@ -9,14 +9,10 @@ use axum::Json;
 use prism_api::{ImportReport, ImportRequest};
 
 fn conflict(message: String, hint: &str) -> HttpError {
-    HttpError(
-        axum::http::StatusCode::CONFLICT,
-        prism_api::ApiError {
-            kind: "conflict".into(),
-            message,
-            hint: Some(hint.into()),
-            operation_id: None,
-        },
+    HttpError::new(
+        prism_api::ApiErrorKind::Conflict,
+        message,
+        Some(hint.into()),
     )
 }
 
@@ -32,7 +28,7 @@ pub async fn import(
     let (p2, c2) = (path.clone(), c.clone());
     let report = tokio::task::spawn_blocking(move || prism_templates::validate_file(&p2, &c2))
         .await
-        .map_err(|e| HttpError::internal(e.to_string()))?;
+        .map_err(|e| HttpError::internal_error(&e))?;
     if !report.is_ok() {
         return Err(HttpError::bad_request(
             format!(
@@ -98,8 +94,8 @@ pub async fn import(
     let written =
         tokio::task::spawn_blocking(move || prism_templates::write_atomically(&d2, &f2, &text))
             .await
-            .map_err(|e| HttpError::internal(e.to_string()))?
-            .map_err(|e| HttpError::internal(e.to_string()))?;
+            .map_err(|e| HttpError::internal_error(&e))?
+            .map_err(|e| HttpError::internal_error(&e))?;
     Ok(Json(ImportReport {
         template: reference,
         path: written.display().to_string(),

@@ -254,6 +254,7 @@ async fn not_found() -> crate::errors::HttpError {
 async fn json_errors(resp: axum::response::Response) -> axum::response::Response {
     use axum::http::{header, StatusCode};
     use axum::response::IntoResponse;
+    use prism_api::ApiErrorKind;
     let status = resp.status();
     let is_json = resp
         .headers()
@@ -269,25 +270,26 @@ async fn json_errors(resp: axum::response::Response) -> axum::response::Response
     };
     let (kind, default) = match status {
         StatusCode::PAYLOAD_TOO_LARGE => (
-            "invalid-input",
+            ApiErrorKind::InvalidInput,
             format!("request body larger than {MAX_BODY} bytes"),
         ),
         StatusCode::METHOD_NOT_ALLOWED => (
-            "invalid-input",
+            ApiErrorKind::InvalidInput,
             "method not allowed on this route".to_string(),
         ),
-        StatusCode::NOT_FOUND => ("not-found", "no such route".to_string()),
-        StatusCode::GATEWAY_TIMEOUT => {
-            ("internal", "the request took longer than 120 s".to_string())
-        }
-        s if s.is_client_error() => ("invalid-input", "bad request".to_string()),
-        _ => ("internal", "internal error".to_string()),
+        StatusCode::NOT_FOUND => (ApiErrorKind::NotFound, "no such route".to_string()),
+        StatusCode::GATEWAY_TIMEOUT => (
+            ApiErrorKind::Internal,
+            "the request took longer than 120 s".to_string(),
+        ),
+        s if s.is_client_error() => (ApiErrorKind::InvalidInput, "bad request".to_string()),
+        _ => (ApiErrorKind::Internal, "internal error".to_string()),
     };
     let message = if text.is_empty() { default } else { text };
     (
         status,
         axum::Json(prism_api::ApiError {
-            kind: kind.into(),
+            kind,
             message,
             hint: None,
             operation_id: None,

@@ -96,9 +96,8 @@ pub async fn info(
         yaml: e
             .template
             .to_yaml()
-            .map_err(|e| HttpError::internal(e.to_string()))?,
-        template: serde_json::to_value(&e.template)
-            .map_err(|e| HttpError::internal(e.to_string()))?,
+            .map_err(|e| HttpError::internal_error(&e))?,
+        template: serde_json::to_value(&e.template).map_err(|e| HttpError::internal_error(&e))?,
         warnings: e.warnings.clone(),
     }))
 }
@@ -139,7 +138,7 @@ pub async fn validate(
     let p2 = path.clone();
     let r = tokio::task::spawn_blocking(move || prism_templates::validate_file(&p2, &c))
         .await
-        .map_err(|e| HttpError::internal(e.to_string()))?;
+        .map_err(|e| HttpError::internal_error(&e))?;
     Ok(Json(ValidateReport {
         path: req.path,
         template: (!r.template_id.is_empty()).then(|| r.template_id.clone()),
