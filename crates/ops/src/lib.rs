@@ -2,7 +2,10 @@
 //!
 //! Each operation module has a `prepare` function that checks a request against the cloud
 //! and the catalogue and refuses it before anything changes, and a `saga` with idempotent,
-//! journaled steps that the [`runner`] executes (and resumes after a crash).
+//! journaled steps that the [`runner`] executes (and resumes after a crash). Each saga lists
+//! its steps in one table at the top of its module (`step(name, label, action)` rows, see
+//! [`saga::step`]); each step's output is a typed [`StepOutput`] that later steps read by
+//! type. [`registry`] maps operation kinds to sagas; `docs/ARCHITECTURE.md` has the tour.
 
 // Errors carry the AWS action, region, resource, code and message by value: clarity over a
 // few bytes of stack on error paths that end an AWS call anyway.
