@@ -7,7 +7,7 @@
 //! snapshots are deleted and the workstation is left as it was. A failed region copy or share
 //! is reported and kept out of the template; the saved version stands.
 //!
-//! [`prepare`] checks the request; [`capture`], [`publish`] and [`template_file`] hold the
+//! [`prepare()`] checks the request; [`capture`], [`publish`] and [`template_file`] hold the
 //! steps, listed in order in [`steps`].
 
 pub mod capture;
