@@ -31,9 +31,10 @@ pub struct Parsed {
 /// Unknown fields are never an error: they are reported as warnings. Refused: input over
 /// [`MAX_TEMPLATE_BYTES`], an empty document, a non-mapping top level, a missing `name`,
 /// an identifier breaking [`validate_template_name`], ports outside 1–65535, a
-/// malformed `ami_config.amis`, a control or invisible formatting character in any text
-/// field (line breaks and tabs only in `description`, `ami_config.user_data_script`,
-/// `parameters` and `idle_detection`), and anything the YAML parser rejects.
+/// malformed `ami_config.amis`, a control character in any text field (line breaks and
+/// tabs only in `description`, `ami_config.user_data_script`, `parameters` and
+/// `idle_detection`), an invisible formatting character outside free text for people, and
+/// anything the YAML parser rejects.
 pub fn parse_template(text: &str, origin: &str) -> Result<Parsed, TemplateError> {
     if text.len() > MAX_TEMPLATE_BYTES {
         return Err(TemplateError::TooLarge {
@@ -121,14 +122,50 @@ fn check_identity(t: &Template, origin: &str) -> Result<(), TemplateError> {
     }
 }
 
-/// Which characters besides printable ones a text field may hold.
+/// What a text field may hold besides printable characters. No field may hold any other
+/// control character (ESC, CSI, CR, NUL, BEL, DEL, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Allow {
-    /// None: one line of plain text (identifiers, versions, packages, tags, AMI ids, ...).
+    /// Nothing else: identifiers, versions, references and everything that reaches a shell or
+    /// EC2 as a value (packages, users, services, AMI fields, instance types, lineage).
     Line,
-    /// Line breaks and tabs: `description`, `ami_config.user_data_script` and the opaque
-    /// `parameters` / `idle_detection` values.
-    Lines,
+    /// One line of free text for people (`project`, `tags`, `category`, `icon`,
+    /// `complexity`, `saved_by`): also invisible formatting characters, which emoji
+    /// sequences (U+200D) and right-to-left text (U+200E/U+200F) need.
+    Text,
+    /// Free text over lines (`description`, the opaque `parameters` / `idle_detection`):
+    /// like `Text`, plus line breaks and tabs.
+    Prose,
+    /// A script (`ami_config.user_data_script`): line breaks and tabs, but no invisible
+    /// formatting character (it could make the script read differently than it runs).
+    Script,
+}
+
+impl Allow {
+    /// Whether `c` is refused here.
+    fn refuses(self, c: char) -> bool {
+        let lines = matches!(self, Allow::Prose | Allow::Script);
+        let formatting = matches!(self, Allow::Text | Allow::Prose);
+        if c.is_control() {
+            !(lines && matches!(c, '\n' | '\t'))
+        } else {
+            // Line and paragraph separators break lines whatever else is allowed.
+            let separator = matches!(c, '\u{2028}' | '\u{2029}');
+            is_hazardous(c) && (separator || !formatting)
+        }
+    }
+
+    /// The rule, for messages.
+    fn rule(self) -> &'static str {
+        match self {
+            Allow::Line => "this field is one line of printable text",
+            Allow::Text => "this field is one line of text without control characters",
+            Allow::Prose => "only line breaks and tabs are allowed here, no other control character",
+            Allow::Script => {
+                "only line breaks and tabs are allowed here, no other control or invisible formatting character"
+            }
+        }
+    }
 }
 
 /// Every string of a template, with its dotted field path and what it may hold.
@@ -139,13 +176,17 @@ struct Texts<'a> {
 }
 
 impl<'a> Texts<'a> {
-    fn one(&mut self, field: impl Into<String>, v: &'a str) {
-        self.items.push((field.into(), false, v, Allow::Line));
+    fn push(&mut self, field: impl Into<String>, v: &'a str, allow: Allow) {
+        self.items.push((field.into(), false, v, allow));
     }
 
-    fn opt(&mut self, field: &str, v: &'a Option<String>) {
+    fn one(&mut self, field: impl Into<String>, v: &'a str) {
+        self.push(field, v, Allow::Line);
+    }
+
+    fn opt(&mut self, field: &str, v: &'a Option<String>, allow: Allow) {
         if let Some(v) = v {
-            self.one(field, v);
+            self.push(field, v, allow);
         }
     }
 
@@ -155,28 +196,39 @@ impl<'a> Texts<'a> {
         }
     }
 
-    /// A mapping's keys, and its values through `value`.
+    /// A mapping's keys (held to `allow`), and its values through `value`.
     fn map<V>(
         &mut self,
         field: &str,
         m: &'a std::collections::BTreeMap<String, V>,
+        allow: Allow,
         mut value: impl FnMut(&mut Self, String, &'a V),
     ) {
         for (k, v) in m {
             let at = format!("{field}.{}", printable(k));
-            self.items.push((at.clone(), true, k, Allow::Line));
+            self.items.push((at.clone(), true, k, allow));
             value(self, at, v);
         }
     }
 
-    fn strings(&mut self, field: &str, m: &'a std::collections::BTreeMap<String, String>) {
-        self.map(field, m, |s, at, v| s.one(at, v));
+    fn strings(
+        &mut self,
+        field: &str,
+        m: &'a std::collections::BTreeMap<String, String>,
+        allow: Allow,
+    ) {
+        self.map(field, m, allow, |s, at, v| s.push(at, v, allow));
     }
 
-    /// Every string (keys included) of an opaque JSON value.
+    /// Every string (keys included) of an opaque JSON value; keys are one line.
     fn json(&mut self, field: String, v: &'a Value, allow: Allow) {
+        let key_allow = if allow == Allow::Prose {
+            Allow::Text
+        } else {
+            allow
+        };
         match v {
-            Value::String(s) => self.items.push((field, false, s, allow)),
+            Value::String(s) => self.push(field, s, allow),
             Value::Array(a) => {
                 for (i, x) in a.iter().enumerate() {
                     self.json(format!("{field}[{i}]"), x, allow);
@@ -185,7 +237,7 @@ impl<'a> Texts<'a> {
             Value::Object(o) => {
                 for (k, x) in o {
                     let at = format!("{field}.{}", printable(k));
-                    self.items.push((at.clone(), true, k, Allow::Line));
+                    self.items.push((at.clone(), true, k, key_allow));
                     self.json(at, x, allow);
                 }
             }
@@ -195,79 +247,77 @@ impl<'a> Texts<'a> {
 
     /// Every string field of `t` (walk new fields here).
     fn of(t: &'a Template) -> Texts<'a> {
+        use Allow::{Line, Prose, Script, Text};
         let mut f = Texts::default();
         f.one("name", &t.name);
-        f.opt("slug", &t.slug);
-        if let Some(d) = &t.description {
-            f.items.push(("description".into(), false, d, Allow::Lines));
-        }
-        f.opt("version", &t.version);
-        f.opt("base", &t.base);
+        f.opt("slug", &t.slug, Line);
+        f.opt("description", &t.description, Prose);
+        f.opt("version", &t.version, Line);
+        f.opt("base", &t.base, Line);
         f.list("inherits", &t.inherits);
-        f.opt("package_manager", &t.package_manager);
+        f.opt("package_manager", &t.package_manager, Line);
         f.list("packages.system", &t.packages.system);
         f.list("packages.conda", &t.packages.conda);
         f.list("packages.pip", &t.packages.pip);
         f.list("packages.spack", &t.packages.spack);
         for (i, u) in t.users.iter().enumerate() {
-            f.json(format!("users[{i}]"), u, Allow::Line);
+            f.json(format!("users[{i}]"), u, Line);
         }
         for (i, s) in t.services.iter().enumerate() {
-            f.json(format!("services[{i}]"), s, Allow::Line);
+            f.json(format!("services[{i}]"), s, Line);
         }
         let c = &t.ami_config;
-        f.map("ami_config.amis", &c.amis, |f, at, arches| {
-            f.strings(&at, arches)
+        f.map("ami_config.amis", &c.amis, Line, |f, at, arches| {
+            f.strings(&at, arches, Line)
         });
-        f.strings("ami_config.ami_mappings", &c.ami_mappings);
+        f.strings("ami_config.ami_mappings", &c.ami_mappings, Line);
         if let Some(s) = &c.ami_search {
             f.one("ami_config.ami_search.owner", &s.owner);
             f.one("ami_config.ami_search.name_pattern", &s.name_pattern);
             f.list("ami_config.ami_search.architecture", &s.architecture);
-            f.strings("ami_config.ami_search.required_tags", &s.required_tags);
+            f.strings(
+                "ami_config.ami_search.required_tags",
+                &s.required_tags,
+                Line,
+            );
         }
-        f.strings("ami_config.instance_types", &c.instance_types);
-        f.opt("ami_config.ssh_user", &c.ssh_user);
-        if let Some(s) = &c.user_data_script {
-            f.items
-                .push(("ami_config.user_data_script".into(), false, s, Allow::Lines));
-        }
+        f.strings("ami_config.instance_types", &c.instance_types, Line);
+        f.opt("ami_config.ssh_user", &c.ssh_user, Line);
+        f.opt("ami_config.user_data_script", &c.user_data_script, Script);
         let d = &t.instance_defaults;
-        f.opt("instance_defaults.type", &d.r#type);
+        f.opt("instance_defaults.type", &d.r#type, Line);
         f.map(
             "instance_defaults.estimated_cost_per_hour",
             &d.estimated_cost_per_hour,
+            Line,
             |_, _, _| {},
         );
-        f.opt("minimum_size", &t.minimum_size);
-        f.strings("tags", &t.tags);
-        f.opt("category", &t.category);
-        f.opt("icon", &t.icon);
-        f.opt("complexity", &t.complexity);
+        f.opt("minimum_size", &t.minimum_size, Line);
+        f.strings("tags", &t.tags, Text);
+        f.opt("category", &t.category, Text);
+        f.opt("icon", &t.icon, Text);
+        f.opt("complexity", &t.complexity, Text);
         if let Some(p) = &t.parameters {
-            f.json("parameters".into(), p, Allow::Lines);
+            f.json("parameters".into(), p, Prose);
         }
         if let Some(p) = &t.idle_detection {
-            f.json("idle_detection".into(), p, Allow::Lines);
+            f.json("idle_detection".into(), p, Prose);
         }
-        f.opt("source", &t.source);
-        f.opt("saved_from", &t.saved_from);
-        f.opt("saved_from_instance", &t.saved_from_instance);
-        f.opt("original_template", &t.original_template);
-        f.opt("original_template_version", &t.original_template_version);
-        f.opt("saved_by", &t.saved_by);
-        f.opt("saved_date", &t.saved_date);
-        f.opt("capture_mode", &t.capture_mode);
-        f.opt("project", &t.project);
+        f.opt("source", &t.source, Line);
+        f.opt("saved_from", &t.saved_from, Line);
+        f.opt("saved_from_instance", &t.saved_from_instance, Line);
+        f.opt("original_template", &t.original_template, Line);
+        f.opt(
+            "original_template_version",
+            &t.original_template_version,
+            Line,
+        );
+        f.opt("saved_by", &t.saved_by, Text);
+        f.opt("saved_date", &t.saved_date, Line);
+        f.opt("capture_mode", &t.capture_mode, Line);
+        f.opt("project", &t.project, Text);
         f
     }
-}
-
-/// The first character of `v` that `allow` does not permit: a control character or an
-/// invisible formatting character ([`crate::is_hazardous`]).
-fn forbidden_char(v: &str, allow: Allow) -> Option<char> {
-    v.chars()
-        .find(|&c| is_hazardous(c) && !(allow == Allow::Lines && matches!(c, '\n' | '\t')))
 }
 
 /// Why `c` is refused, for people.
@@ -280,20 +330,20 @@ fn char_problem(c: char, allow: Allow) -> String {
         c if c.is_control() => "a control character",
         _ => "an invisible formatting character, which can reorder or hide text",
     };
-    let rule = match allow {
-        Allow::Line => "this field is one line of printable text",
-        Allow::Lines => "only line breaks and tabs are allowed here",
-    };
     format!(
-        "contains {what} (U+{:04X}); {rule}: remove it (control characters could run commands in the first-boot script or drive a terminal)",
-        c as u32
+        "contains {what} (U+{:04X}); {}: remove it (control characters could run commands in the first-boot script or drive a terminal)",
+        c as u32,
+        allow.rule()
     )
 }
 
-/// No text field may carry a control or invisible formatting character (only
+/// No text field may carry a control character: line breaks and tabs only in
 /// `description`, `ami_config.user_data_script` and the opaque `parameters` /
-/// `idle_detection` may hold line breaks and tabs): text ends up in the first-boot shell
-/// script, in EC2 tags and on terminals. An instance type must look like one (`family.size`).
+/// `idle_detection`. Invisible formatting characters (bidi, zero-width) only in free text
+/// for people (description, project, tags, presentation, `saved_by`, opaque values), never in
+/// identifiers, versions or anything that reaches a shell or EC2 as a value. Text ends up in
+/// the first-boot shell script, in EC2 tags and on terminals. An instance type must look
+/// like one (`family.size`).
 fn check_text(t: &Template, origin: &str) -> Result<(), TemplateError> {
     let bad = |field: String, message: String| TemplateError::InvalidField {
         origin: origin.to_string(),
@@ -301,7 +351,7 @@ fn check_text(t: &Template, origin: &str) -> Result<(), TemplateError> {
         message,
     };
     for (field, is_key, v, allow) in Texts::of(t).items {
-        if let Some(c) = forbidden_char(v, allow) {
+        if let Some(c) = v.chars().find(|&c| allow.refuses(c)) {
             let problem = char_problem(c, allow);
             let message = if is_key {
                 format!("the key '{}' {problem}", printable(v))

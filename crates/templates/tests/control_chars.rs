@@ -1,6 +1,9 @@
 //! Control and invisible formatting characters in template text (issue 14): refused when the
-//! file is parsed, in every text field, so `template validate` and `template import` refuse
-//! the file and the catalogue reports and skips it.
+//! file is parsed, so `template validate` and `template import` refuse the file and the
+//! catalogue reports and skips it. Control characters are refused in every text field (line
+//! breaks and tabs aside where text spans lines); invisible formatting characters everywhere
+//! but in free text for people (description, project, tags, presentation, `saved_by`, opaque
+//! values), where emoji sequences and right-to-left text need them.
 
 use std::fs;
 
@@ -10,16 +13,40 @@ use prism_templates::{
 use serde_json::Value;
 
 /// Characters every text field refuses: `(YAML double-quoted escape, the code in messages)`.
-const REFUSED: &[(&str, &str)] = &[
+const CONTROLS: &[(&str, &str)] = &[
     ("\\e", "U+001B"),
     ("\\r", "U+000D"),
     ("\\0", "U+0000"),
     ("\\a", "U+0007"),
     ("\\x7F", "U+007F"),
     ("\\x9B", "U+009B"),
+    ("\\x85", "U+0085"),
+    ("\\u2028", "U+2028"),
+];
+
+/// Invisible formatting characters: refused except in free text for people.
+const FORMATTING: &[(&str, &str)] = &[
     ("\\u202E", "U+202E"),
     ("\\u200B", "U+200B"),
+    ("\\u2066", "U+2066"),
+    ("\\uFEFF", "U+FEFF"),
 ];
+
+/// Fields of free text for people, where invisible formatting characters are kept.
+fn free_text(field: &str) -> bool {
+    [
+        "description",
+        "project",
+        "category",
+        "icon",
+        "complexity",
+        "saved_by",
+    ]
+    .contains(&field)
+        || ["tags.", "parameters", "idle_detection"]
+            .iter()
+            .any(|p| field.starts_with(p))
+}
 
 /// `(field named in the error, YAML with `{C}` inside a double-quoted scalar)`. One case per
 /// text field of the template model, keys of free-form mappings included.
@@ -181,10 +208,19 @@ fn a_control_character_in_any_text_field_is_refused_with_the_field_named() {
         if let Err(e) = parse_template(&clean, "ctl.yaml") {
             panic!("{field}: the clean document must parse: {e}\n{clean}");
         }
-        for (esc, code) in REFUSED {
+        for (esc, code) in CONTROLS {
             let input = yaml.replace("{C}", esc);
             let e = parse_template(&input, "ctl.yaml").expect_err(&input);
             assert_refused(&e, field, code, &input);
+        }
+        for (esc, code) in FORMATTING {
+            let input = yaml.replace("{C}", esc);
+            let parsed = parse_template(&input, "ctl.yaml");
+            if free_text(field) {
+                assert!(parsed.is_ok(), "{field} keeps {code}: {:?}", parsed.err());
+            } else {
+                assert_refused(&parsed.expect_err(&input), field, code, &input);
+            }
         }
     }
 }
@@ -338,7 +374,7 @@ fn no_text_field_of_the_model_is_left_unchecked() {
     assert!(found.len() > 45, "{} texts: {found:?}", found.len());
     for (field, at, is_key) in &found {
         for c in [
-            '\u{1b}', '\r', '\0', '\u{7}', '\u{7f}', '\u{9b}', '\u{202e}',
+            '\u{1b}', '\r', '\0', '\u{7}', '\u{7f}', '\u{9b}', '\u{2028}', '\u{202e}',
         ] {
             let mut bad = v.clone();
             let expect_field;
@@ -359,6 +395,11 @@ fn no_text_field_of_the_model_is_left_unchecked() {
                 expect_field = field.clone();
             }
             let yaml = serde_saphyr::to_string(&bad).expect("yaml");
+            if c == '\u{202e}' && free_text(field) {
+                let parsed = parse_template(&yaml, "walk.yaml");
+                assert!(parsed.is_ok(), "{field}: {:?}", parsed.err());
+                continue;
+            }
             let e = parse_template(&yaml, "walk.yaml").expect_err(&yaml);
             let code = format!("U+{:04X}", c as u32);
             match &e {
@@ -369,6 +410,30 @@ fn no_text_field_of_the_model_is_left_unchecked() {
             }
             assert_refused(&e, &expect_field, &code, &yaml);
         }
+    }
+}
+
+#[test]
+fn emoji_sequences_and_right_to_left_marks_stay_in_free_text() {
+    // U+200D joins the emoji; U+200F is a right-to-left mark.
+    let yaml = "name: emoji-ok\nbase: ubuntu-22.04\ndescription: \"\u{1F9D1}\u{200D}\u{1F4BB} for devs\"\nicon: \"\u{1F469}\u{200D}\u{1F52C}\"\ntags:\n  lang: \"\u{05E2}\u{05D1}\u{05E8}\u{05D9}\u{05EA}\u{200F}\"\nproject: \"lab\u{200E}\"\n";
+    let t = parse_template(yaml, "emoji.yaml").expect("parses").template;
+    assert_eq!(t.icon.as_deref(), Some("\u{1F469}\u{200D}\u{1F52C}"));
+    assert!(t.description.unwrap().contains('\u{200D}'));
+    // Not in identifiers, versions or anything a shell or EC2 reads.
+    for yaml in [
+        "name: \"emoji\u{200D}ok\"\n",
+        "name: emoji-ok\nversion: \"1\u{200F}\"\n",
+        "name: emoji-ok\npackages:\n  pip: [\"numpy\u{200B}\"]\n",
+        "name: emoji-ok\nami_config:\n  user_data_script: \"#!/bin/sh\\nrm -rf /tmp/x \u{202E}\\n\"\n",
+    ] {
+        assert!(
+            matches!(
+                parse_template(yaml, "t.yaml"),
+                Err(TemplateError::InvalidField { .. })
+            ),
+            "{yaml}"
+        );
     }
 }
 
