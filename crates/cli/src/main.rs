@@ -40,7 +40,20 @@ async fn run(cli: &Cli) -> CliResult {
     }
 }
 
+/// Lets a closed pipe end the process quietly, as Unix tools do (`prism operations | head -1`):
+/// Rust ignores SIGPIPE, so a write to a closed stdout fails and `println!` panics. Sockets are
+/// unaffected (the standard library sends with `MSG_NOSIGNAL`), and prismd, a separate Rust
+/// program, ignores SIGPIPE again at its own start.
+fn exit_quietly_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is always valid.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    exit_quietly_on_closed_pipe();
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
