@@ -15,6 +15,13 @@
 //! proxy in an order the test does not control; use `probability: 1.0` with `max_count` where
 //! exact outcomes matter.
 //!
+//! Besides the dice, a plan can lose the answer of the **first** request of chosen actions,
+//! exactly once per action ([`FaultPlan::losing_first_response_of`]): the request reaches the
+//! server, which acts, and the client gets no answer — what a retried non-idempotent call
+//! (`RunInstances`, `CreateImage`, `CopyImage`, `ModifyImageAttribute`) must survive without
+//! acting twice. That decision comes before the rules and rolls no dice; later requests of the
+//! action go through the rules as usual. [`FaultStats::lost_first`] says which actions got it.
+//!
 //! The proxy is built on `std::net` and one thread per client connection: it needs no async
 //! runtime and works from a plain `#[test]` as well as from inside `#[tokio::test]`. Every
 //! blocking read and write has a timeout, so no thread hangs forever; dropping the proxy stops
@@ -37,7 +44,7 @@
 //! upstream connection per request); the client gets the upstream answer as HTTP/1.1 with a
 //! `Content-Length`, and its connection is kept alive unless it asked for `close`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -146,12 +153,32 @@ pub struct FaultPlan {
     pub seed: u64,
     /// Rules, tried in order; the first that applies wins.
     pub rules: Vec<FaultRule>,
+    /// Actions (exact, case-sensitive) whose first request under this plan gets
+    /// [`Fault::ResponseLost`], exactly once per action, before any rule is tried and without
+    /// rolling the dice.
+    pub lose_first_response: Vec<String>,
 }
 
 impl FaultPlan {
     /// A plan with these rules and seed.
     pub fn new(seed: u64, rules: Vec<FaultRule>) -> FaultPlan {
-        FaultPlan { seed, rules }
+        FaultPlan {
+            seed,
+            rules,
+            lose_first_response: Vec::new(),
+        }
+    }
+
+    /// The same plan, also losing the answer of the first request of each of `actions`
+    /// (deterministic mode; see the [module documentation](self)).
+    pub fn losing_first_response_of<S: AsRef<str>>(mut self, actions: &[S]) -> FaultPlan {
+        for a in actions {
+            let a = a.as_ref().to_string();
+            if !self.lose_first_response.contains(&a) {
+                self.lose_first_response.push(a);
+            }
+        }
+        self
     }
 }
 
@@ -169,6 +196,12 @@ pub struct FaultStats {
     /// Requests received per action, faulted or not (e.g. to see the SDK's retries). Requests
     /// without an action are counted under `""`.
     pub requests_by_action: BTreeMap<String, u64>,
+    /// [`Fault::ResponseLost`] injected per action, by the dice or by
+    /// [`FaultPlan::lose_first_response`].
+    pub lost_responses: BTreeMap<String, u64>,
+    /// Answers lost by [`FaultPlan::lose_first_response`] per action: at most 1 per action and
+    /// plan.
+    pub lost_first: BTreeMap<String, u64>,
 }
 
 /// A running fault-injecting proxy on 127.0.0.1; see the [module documentation](self).
@@ -230,6 +263,7 @@ impl FaultProxy {
         let mut state = self.shared.state();
         state.rng = SplitMix64(plan.seed);
         state.applied = vec![0; plan.rules.len()];
+        state.lost_once.clear();
         state.plan = plan;
     }
 
@@ -327,6 +361,8 @@ struct State {
     rng: SplitMix64,
     /// Faults injected per rule of the current plan (for `max_count`).
     applied: Vec<u32>,
+    /// Actions of `plan.lose_first_response` whose first answer was already lost.
+    lost_once: BTreeSet<String>,
     stats: FaultStats,
 }
 
@@ -335,6 +371,7 @@ impl State {
         State {
             rng: SplitMix64(plan.seed),
             applied: vec![0; plan.rules.len()],
+            lost_once: BTreeSet::new(),
             plan,
             stats: FaultStats::default(),
         }
@@ -348,6 +385,13 @@ impl State {
             .requests_by_action
             .entry(action.to_string())
             .or_default() += 1;
+        if self.plan.lose_first_response.iter().any(|a| a == action)
+            && self.lost_once.insert(action.to_string())
+        {
+            *self.stats.lost_first.entry(action.to_string()).or_default() += 1;
+            self.count(&Fault::ResponseLost, action);
+            return Some(Fault::ResponseLost);
+        }
         for (i, rule) in self.plan.rules.iter().enumerate() {
             if !rule.matches(action) {
                 continue;
@@ -360,17 +404,30 @@ impl State {
             let roll = self.rng.next_f64();
             if roll < rule.probability {
                 self.applied[i] += 1;
-                self.stats.injected += 1;
-                *self
-                    .stats
-                    .by_fault
-                    .entry(rule.fault.name().to_string())
-                    .or_default() += 1;
-                *self.stats.by_action.entry(action.to_string()).or_default() += 1;
-                return Some(rule.fault.clone());
+                let fault = rule.fault.clone();
+                self.count(&fault, action);
+                return Some(fault);
             }
         }
         None
+    }
+
+    /// Counts an injected fault.
+    fn count(&mut self, fault: &Fault, action: &str) {
+        self.stats.injected += 1;
+        *self
+            .stats
+            .by_fault
+            .entry(fault.name().to_string())
+            .or_default() += 1;
+        *self.stats.by_action.entry(action.to_string()).or_default() += 1;
+        if matches!(fault, Fault::ResponseLost) {
+            *self
+                .stats
+                .lost_responses
+                .entry(action.to_string())
+                .or_default() += 1;
+        }
     }
 }
 
@@ -1235,6 +1292,74 @@ mod tests {
         assert_eq!(stats.by_action.get("CreateImage"), Some(&1));
         assert_eq!(stats.by_action.get("DescribeImages"), None);
         assert_eq!(stats.requests_by_action.get("DescribeImages"), Some(&1));
+    }
+
+    #[test]
+    fn the_first_request_of_each_listed_action_loses_its_answer_once() {
+        let plan = FaultPlan::new(
+            5,
+            vec![FaultRule::new(&["CreateImage"], Fault::Throttle).with_max_count(1)],
+        )
+        .losing_first_response_of(&["RunInstances", "CreateImage", "RunInstances"]);
+        assert_eq!(
+            plan.lose_first_response,
+            vec!["RunInstances", "CreateImage"]
+        );
+        let mut state = State::new(plan.clone());
+        let got: Vec<_> = [
+            "DescribeImages",
+            "RunInstances",
+            "RunInstances",
+            "CreateImage",
+            "CreateImage",
+            "CreateImage",
+            "RunInstances",
+        ]
+        .iter()
+        .map(|a| state.decide(a).map(|f| f.name()))
+        .collect();
+        assert_eq!(
+            got,
+            vec![
+                None,
+                Some("ResponseLost"),
+                None,
+                Some("ResponseLost"),
+                Some("Throttle"),
+                None,
+                None,
+            ]
+        );
+        let stats = &state.stats;
+        assert_eq!(stats.lost_first.get("RunInstances"), Some(&1));
+        assert_eq!(stats.lost_first.get("CreateImage"), Some(&1));
+        assert_eq!(stats.lost_responses.get("CreateImage"), Some(&1));
+        assert_eq!(stats.by_fault.get("ResponseLost"), Some(&2));
+        assert_eq!(stats.injected, 3);
+        // The deterministic losses roll no dice: the random sequence is that of the rules.
+        let without = FaultPlan::new(
+            9,
+            vec![FaultRule::new(&["X"], Fault::Throttle).with_probability(0.5)],
+        );
+        let with = without.clone().losing_first_response_of(&["Y"]);
+        let xs = ["X", "Y", "X", "Y", "X", "X", "X", "X"];
+        let a: Vec<_> = decisions(&without, &xs)
+            .into_iter()
+            .zip(xs)
+            .filter(|(_, x)| *x == "X")
+            .map(|(d, _)| d)
+            .collect();
+        let b: Vec<_> = decisions(&with, &xs)
+            .into_iter()
+            .zip(xs)
+            .filter(|(_, x)| *x == "X")
+            .map(|(d, _)| d)
+            .collect();
+        assert_eq!(a, b);
+        assert_eq!(
+            decisions(&with, &xs)[1..4],
+            [Some("ResponseLost"), b[1], None]
+        );
     }
 
     #[test]

@@ -382,6 +382,156 @@ fn response_lost_drops_the_answer_but_the_server_acted() {
     assert_eq!(proxy.stats().by_fault.get("ResponseLost"), Some(&1));
 }
 
+/// moto's answer to `body` (EC2, signed for `region`), around the proxy.
+fn direct(moto: &Moto, region: &str, body: &str) -> String {
+    let auth = EC2_AUTH.replace("us-east-1", region);
+    let mut client = Client::connect(moto.port);
+    ok(client.call_as(body, &auth, "Connection: close\r\n")).body
+}
+
+/// Every value of `<tag>` in an XML answer, in order.
+fn xml_values(xml: &str, tag: &str) -> Vec<String> {
+    let open = format!("<{tag}>");
+    let close = format!("</{tag}>");
+    xml.split(&open)
+        .skip(1)
+        .filter_map(|rest| rest.split_once(&close).map(|(v, _)| v.to_string()))
+        .collect()
+}
+
+fn own_image_names(moto: &Moto, region: &str) -> Vec<String> {
+    let body = direct(
+        moto,
+        region,
+        &format!("Action=DescribeImages&{EC2_VERSION}&Owner.1=self"),
+    );
+    xml_values(&body, "name")
+}
+
+#[test]
+fn the_first_call_of_each_non_idempotent_action_loses_its_answer_exactly_once() {
+    let moto = Moto::start();
+    let ami = fixture_ami();
+    let actions = [
+        "RunInstances",
+        "CreateImage",
+        "CopyImage",
+        "ModifyImageAttribute",
+    ];
+    // Random faults besides, on another action: both modes work together.
+    let plan = FaultPlan::new(
+        3,
+        vec![FaultRule::new(&["DescribeRegions"], Fault::Throttle).with_max_count(1)],
+    )
+    .losing_first_response_of(&actions);
+    let proxy = FaultProxy::start(&moto.endpoint, plan);
+    let west_auth = EC2_AUTH.replace("us-east-1", "us-west-2");
+    let instances = |moto: &Moto| {
+        xml_values(
+            &direct(
+                moto,
+                "us-east-1",
+                &format!("Action=DescribeInstances&{EC2_VERSION}"),
+            ),
+            "instanceId",
+        )
+    };
+
+    // RunInstances: moto runs the instance, the client gets no answer; the next call is answered.
+    let mut client = Client::connect(proxy.port);
+    assert_eq!(
+        client.call(&run_instances(&ami)).unwrap_err(),
+        NoReply::Closed
+    );
+    let after_lost = instances(&moto);
+    assert_eq!(after_lost.len(), 1, "the server acted: {after_lost:?}");
+    let mut client = Client::connect(proxy.port);
+    let second = ok(client.call(&run_instances(&ami)));
+    let id = xml_values(&second.body, "instanceId")
+        .into_iter()
+        .next()
+        .expect("an instance id");
+    assert_eq!(instances(&moto).len(), 2);
+
+    // CreateImage: the image exists, though its id never reached the client.
+    let create = |name: &str| {
+        format!("Action=CreateImage&{EC2_VERSION}&InstanceId={id}&Name={name}&NoReboot=true")
+    };
+    assert_eq!(
+        client.call(&create("lost-once-a")).unwrap_err(),
+        NoReply::Closed
+    );
+    assert_eq!(own_image_names(&moto, "us-east-1"), vec!["lost-once-a"]);
+    let mut client = Client::connect(proxy.port);
+    let made = ok(client.call(&create("lost-once-b")));
+    let image = xml_values(&made.body, "imageId")
+        .into_iter()
+        .next()
+        .expect("an image id");
+
+    // CopyImage (asked of the destination region): the copy exists in us-west-2.
+    let copy = |name: &str| {
+        format!(
+            "Action=CopyImage&{EC2_VERSION}&SourceRegion=us-east-1&SourceImageId={image}&Name={name}"
+        )
+    };
+    assert_eq!(
+        client.call_as(&copy("copy-a"), &west_auth, "").unwrap_err(),
+        NoReply::Closed
+    );
+    assert_eq!(own_image_names(&moto, "us-west-2"), vec!["copy-a"]);
+    let mut client = Client::connect(proxy.port);
+    ok(client.call_as(&copy("copy-b"), &west_auth, ""));
+    let mut west = own_image_names(&moto, "us-west-2");
+    west.sort();
+    assert_eq!(west, vec!["copy-a", "copy-b"]);
+
+    // ModifyImageAttribute: the image is public, though the client never heard so.
+    let public = format!(
+        "Action=ModifyImageAttribute&{EC2_VERSION}&ImageId={image}&LaunchPermission.Add.1.Group=all"
+    );
+    assert_eq!(client.call(&public).unwrap_err(), NoReply::Closed);
+    let perms = direct(
+        &moto,
+        "us-east-1",
+        &format!(
+            "Action=DescribeImageAttribute&{EC2_VERSION}&ImageId={image}&Attribute=launchPermission"
+        ),
+    );
+    assert_eq!(xml_values(&perms, "group"), vec!["all"], "{perms}");
+    let mut client = Client::connect(proxy.port);
+    ok(client.call(&public));
+
+    // The random rule still applies; everything after the first calls is answered.
+    assert_eq!(client.call(&describe_regions()).unwrap().status, 503);
+    ok(client.call(&describe_regions()));
+    ok(client.call(&run_instances(&ami)));
+    ok(client.call(&create("lost-once-c")));
+
+    let stats = proxy.stats();
+    for a in actions {
+        assert_eq!(stats.lost_first.get(a), Some(&1), "{a}: {stats:?}");
+        assert_eq!(stats.lost_responses.get(a), Some(&1), "{a}: {stats:?}");
+    }
+    assert_eq!(stats.lost_first.len(), 4, "{stats:?}");
+    assert_eq!(stats.by_fault.get("ResponseLost"), Some(&4));
+    assert_eq!(stats.by_fault.get("Throttle"), Some(&1));
+    assert_eq!(stats.injected, 5);
+    assert_eq!(stats.requests_by_action.get("RunInstances"), Some(&3));
+    assert_eq!(stats.requests_by_action.get("CreateImage"), Some(&3));
+
+    // A new plan arms the mode again.
+    proxy.set_plan(FaultPlan::default().losing_first_response_of(&["RunInstances"]));
+    let mut client = Client::connect(proxy.port);
+    assert_eq!(
+        client.call(&run_instances(&ami)).unwrap_err(),
+        NoReply::Closed
+    );
+    ok(Client::connect(proxy.port).call(&run_instances(&ami)));
+    assert_eq!(instances(&moto).len(), 5);
+    assert_eq!(proxy.stats().lost_first.get("RunInstances"), Some(&2));
+}
+
 #[test]
 fn delay_holds_the_request_then_forwards_it() {
     let moto = Moto::start();
