@@ -52,6 +52,19 @@ pub const CAPTURE_MODE: &str = "prism:capture-mode";
 /// EC2's own limit on a tag value's length.
 pub const MAX_TAG_VALUE: usize = 256;
 
+/// EC2 refuses an image description over 255 characters (CreateImage/CopyImage/RegisterImage
+/// `Description`: "Constraints: Up to 255 characters", EC2 API Reference) with
+/// `InvalidParameterValue` — after a save has stopped the workstation if nothing checks first.
+pub const MAX_IMAGE_DESCRIPTION: usize = 255;
+
+/// Cuts an image description to [`MAX_IMAGE_DESCRIPTION`] characters; true if it was cut.
+pub fn clamp_image_description(d: &str) -> (String, bool) {
+    match d.char_indices().nth(MAX_IMAGE_DESCRIPTION) {
+        Some((end, _)) => (d[..end].to_string(), true),
+        None => (d.to_string(), false),
+    }
+}
+
 /// Cuts a value to EC2's tag value limit on a character boundary.
 pub fn clamp_value(v: &str) -> String {
     if v.len() <= MAX_TAG_VALUE {
@@ -66,6 +79,16 @@ pub fn clamp_value(v: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn image_descriptions_fit_ec2s_limit_in_characters() {
+        let (d, cut) = super::clamp_image_description(&"é".repeat(300));
+        assert!(cut);
+        assert_eq!(d.chars().count(), super::MAX_IMAGE_DESCRIPTION);
+        let (d, cut) = super::clamp_image_description(&"x".repeat(255));
+        assert!(!cut);
+        assert_eq!(d.len(), 255);
+    }
+
     #[test]
     fn clamp_respects_char_boundaries() {
         let long = "é".repeat(200);

@@ -462,3 +462,34 @@ async fn a_public_save_is_refused_where_the_account_blocks_public_images() {
     let op = rig.submit_save(&req).await.unwrap();
     assert_eq!(rig.finished(&op).await.status, "succeeded");
 }
+
+/// EC2 refuses an image description over 255 characters; the request accepts 1,000. The
+/// plan says the image gets the beginning, and CreateImage is never sent a longer one (it
+/// would be refused after the workstation stopped).
+#[tokio::test(start_paused = true)]
+async fn a_long_description_is_cut_to_ec2s_limit_and_the_plan_says_so() {
+    let rig = Rig::new(FakeTimings::default());
+    rig.workstation("ws", 40).await;
+    let mut req = Rig::save_request("ws", "my-env", &[]);
+    req.description = Some("d".repeat(1000));
+    let (plan, _) = prism_ops::save::prepare(&rig.env, &rig.catalogue(), &req, REGION)
+        .await
+        .unwrap();
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|w| w.contains("1000 characters") && w.contains("255")),
+        "{:?}",
+        plan.warnings
+    );
+    let op = rig.submit_save(&req).await.unwrap();
+    let row = rig.finished(&op).await;
+    assert_eq!(row.status, "succeeded", "{:?}", row.error);
+    for img in rig.own_images() {
+        let d = img.description.unwrap_or_default();
+        assert!(d.chars().count() <= 255, "{} characters", d.chars().count());
+        assert!(d.starts_with("Prism template my-env v1: ddd"));
+    }
+    let yaml = std::fs::read_to_string(rig.env.template_dir.join("my-env@1.yaml")).unwrap();
+    assert!(yaml.contains(&"d".repeat(1000)), "the file keeps all of it");
+}

@@ -189,15 +189,12 @@ impl TypedStep for CreateImage {
         let req = CreateImageRequest {
             instance_id: i.instance_id.clone(),
             name: i.image_name.clone(),
-            description: tags::clamp_value(&format!(
-                "Prism template {} v{}{}",
-                i.template,
+            description: super::prepare::image_description(
+                &i.template,
                 i.version,
-                i.description
-                    .as_deref()
-                    .map(|d| format!(": {d}"))
-                    .unwrap_or_default()
-            )),
+                i.description.as_deref(),
+            )
+            .0,
             no_reboot: i.mode != CaptureMode::Reboot,
             tags: t,
         };

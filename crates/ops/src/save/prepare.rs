@@ -112,6 +112,19 @@ impl SaveInput {
     }
 }
 
+/// The description CreateImage gets: the template, version and the user's description, cut to
+/// what EC2 accepts (the template file keeps the whole description); true if it was cut.
+pub fn image_description(
+    template: &str,
+    version: u32,
+    description: Option<&str>,
+) -> (String, bool) {
+    tags::clamp_image_description(&format!(
+        "Prism template {template} v{version}{}",
+        description.map(|d| format!(": {d}")).unwrap_or_default()
+    ))
+}
+
 /// Checks a save request; returns the plan and the operation to submit. Nothing changes.
 pub async fn prepare(
     env: &Env,
@@ -250,6 +263,19 @@ pub async fn prepare(
         max_wait_seconds: req.max_wait_seconds,
     };
     let mut warnings = vec![];
+    // EC2's limits are checked here, before the workstation stops: an image description over
+    // 255 characters or a tag value over 256 would be refused after the downtime began.
+    if let Some(d) = req.description.as_deref() {
+        let (_, cut) = image_description(&req.template, version, Some(d));
+        if cut || d.chars().count() > tags::MAX_TAG_VALUE {
+            warnings.push(format!(
+                "the description is {} characters; EC2 keeps at most {} on an image and {} in a tag, so the image and its prism:description tag get its beginning — the template file keeps all of it",
+                d.chars().count(),
+                tags::MAX_IMAGE_DESCRIPTION,
+                tags::MAX_TAG_VALUE
+            ));
+        }
+    }
     if req.mode == CaptureMode::Live {
         warnings.push("live mode does not stop the workstation: the image is crash-consistent (like pulling the plug); files being written may be incomplete".to_string());
     }
