@@ -9,6 +9,11 @@
 //!   (serialize → deserialize, compared as `serde_json::Value`).
 //! - `prism_templates::parse_template` never panics on arbitrary text, YAML-shaped lines, and
 //!   template documents (real keys, plausible or arbitrary values, one line maybe damaged).
+//! - A valid template with a control or invisible formatting character put into any one of its
+//!   texts (a value or a free-form key) is refused with `InvalidField` naming that field and
+//!   the character's code, and the message carries no raw control character; except line
+//!   breaks and tabs where text spans lines and formatting characters in free text for people,
+//!   which parse.
 //!
 //! 2000 cases per property (`PROPTEST_CASES` overrides); `PROPTEST_RNG_SEED` replays a run.
 //! Failures are not persisted to a file: proptest prints the shrunk input.
@@ -470,6 +475,328 @@ fn template_document() -> impl Strategy<Value = String> {
         }
         lines.join("\n") + "\n"
     })
+}
+
+/// Text without control or invisible formatting characters (what a valid template holds).
+fn clean_text(max: usize) -> impl Strategy<Value = String> {
+    prop::string::string_regex(&format!("\\PC{{0,{max}}}"))
+        .expect("regex")
+        .prop_filter("no hazardous characters", |s| {
+            !s.chars().any(prism_templates::is_hazardous)
+        })
+}
+
+fn word() -> impl Strategy<Value = String> {
+    "[a-z][a-z0-9-]{2,12}"
+}
+
+fn instance_type() -> impl Strategy<Value = String> {
+    "[a-z][a-z0-9]{1,4}\\.[a-z0-9]{2,8}"
+}
+
+fn arch_name() -> impl Strategy<Value = String> {
+    prop::sample::select(vec!["x86_64", "arm64"]).prop_map(str::to_string)
+}
+
+fn string_map(
+    k: impl Strategy<Value = String>,
+    v: impl Strategy<Value = String>,
+) -> impl Strategy<Value = Value> {
+    prop::collection::btree_map(k, v, 0..3)
+        .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k, Value::String(v))).collect()))
+}
+
+fn strings(v: impl Strategy<Value = String>) -> impl Strategy<Value = Value> {
+    prop::collection::vec(v, 0..3)
+        .prop_map(|v| Value::Array(v.into_iter().map(Value::String).collect()))
+}
+
+/// A valid template (as a JSON value) with text in every field of the model.
+fn valid_template() -> impl Strategy<Value = Value> {
+    let identity = (
+        word(),
+        proptest::option::of("[A-Za-z][A-Za-z0-9 '$()#;]{0,20}"),
+        clean_text(30),
+        "[0-9]{1,3}(\\.[0-9]{1,3}){0,2}",
+        strings(word()),
+        prop::collection::vec(strings(clean_text(12)), 4),
+    );
+    let people = (
+        prop::collection::vec((word(), strings(word()), clean_text(10)), 0..3),
+        prop::collection::vec((word(), 1u16..=65535, clean_text(10)), 0..3),
+    );
+    let ami = (
+        prop::collection::btree_map(
+            clean_text(12),
+            string_map(arch_name(), "ami-[0-9a-f]{8,17}"),
+            0..3,
+        ),
+        string_map(clean_text(12), "ami-[0-9a-f]{8,17}"),
+        (
+            word(),
+            clean_text(16),
+            strings(arch_name()),
+            string_map(clean_text(8), clean_text(8)),
+        ),
+        string_map(arch_name(), instance_type()),
+        word(),
+        clean_text(40),
+    );
+    let rest = (
+        instance_type(),
+        string_map(clean_text(8), clean_text(12)),
+        prop::collection::vec(clean_text(12), 13),
+    );
+    (identity, people, ami, rest).prop_map(|(identity, people, ami, rest)| {
+        let (id, display, description, version, inherits, packages) = identity;
+        let (users, services) = people;
+        let (amis, mappings, (owner, pattern, arches, required), types, ssh_user, script) = ami;
+        let (itype, tags, texts) = rest;
+        let mut t = serde_json::json!({
+            "name": id,
+            "description": description,
+            "version": version,
+            "base": "ubuntu-22.04",
+            "inherits": inherits,
+            "packages": {
+                "system": packages[0], "conda": packages[1], "pip": packages[2], "spack": packages[3],
+            },
+            "users": users.into_iter().map(|(n, g, x)| serde_json::json!({"name": n, "groups": g, "shell": x})).collect::<Vec<_>>(),
+            "services": services.into_iter().map(|(n, p, x)| serde_json::json!({"name": n, "port": p, "note": x})).collect::<Vec<_>>(),
+            "ami_config": {
+                "amis": Value::Object(amis.into_iter().collect()),
+                "ami_mappings": mappings,
+                "ami_search": {"owner": owner, "name_pattern": pattern, "architecture": arches, "required_tags": required},
+                "instance_types": types,
+                "ssh_user": ssh_user,
+                "user_data_script": format!("#!/bin/sh\n{script}\n"),
+            },
+            "instance_defaults": {"type": itype, "estimated_cost_per_hour": {"x86_64": 0.5}},
+            "tags": tags,
+            "package_manager": texts[0], "minimum_size": texts[1], "category": texts[2],
+            "icon": texts[3], "complexity": texts[4],
+            "parameters": {"size": {"default": texts[5]}},
+            "idle_detection": {"action": texts[6]},
+            "source": texts[7], "saved_from": texts[8], "saved_from_instance": texts[9],
+            "original_template": texts[10], "original_template_version": texts[11],
+            "saved_by": texts[12], "saved_date": "2025-01-01T00:00:00Z",
+            "capture_mode": "stop", "project": "lab",
+        });
+        if let Some(display) = display.filter(|d| !d.trim().is_empty()) {
+            t["slug"] = t["name"].clone();
+            t["name"] = Value::String(display);
+        }
+        t
+    })
+}
+
+/// Mappings whose keys are the model's field names rather than free text.
+const STRUCT_PATHS: &[&str] = &[
+    "",
+    "packages",
+    "ami_config",
+    "ami_config.ami_search",
+    "instance_defaults",
+];
+
+/// Where text may span lines (line breaks and tabs allowed in values there).
+fn allows_lines(field: &str) -> bool {
+    field == "description"
+        || field == "ami_config.user_data_script"
+        || field.starts_with("parameters")
+        || field.starts_with("idle_detection")
+}
+
+/// Free text for people, where invisible formatting characters (emoji joiners, bidi marks)
+/// are kept; everywhere else they are refused.
+fn free_text(field: &str) -> bool {
+    [
+        "description",
+        "project",
+        "category",
+        "icon",
+        "complexity",
+        "saved_by",
+    ]
+    .contains(&field)
+        || ["tags.", "parameters", "idle_detection"]
+            .iter()
+            .any(|p| field.starts_with(p))
+}
+
+/// Whether the text at `field` (a value, or a mapping key) may hold `c`.
+fn may_hold(field: &str, is_key: bool, c: char) -> bool {
+    if c.is_control() {
+        !is_key && allows_lines(field) && matches!(c, '\n' | '\t')
+    } else {
+        free_text(field) && !matches!(c, '\u{2028}' | '\u{2029}')
+    }
+}
+
+/// Every text of `v`: `(field path as the parser names it, JSON path, is a mapping key)`.
+fn template_texts(
+    v: &Value,
+    field: &str,
+    at: &mut Vec<String>,
+    out: &mut Vec<(String, Vec<String>, bool)>,
+) {
+    match v {
+        Value::String(_) => out.push((field.to_string(), at.clone(), false)),
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                at.push(i.to_string());
+                template_texts(x, &format!("{field}[{i}]"), at, out);
+                at.pop();
+            }
+        }
+        Value::Object(o) => {
+            for (k, x) in o {
+                let f = if field.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{field}.{k}")
+                };
+                at.push(k.clone());
+                if !STRUCT_PATHS.contains(&field) {
+                    out.push((f.clone(), at.clone(), true));
+                }
+                template_texts(x, &f, at, out);
+                at.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn json_node<'a>(v: &'a mut Value, at: &[String]) -> &'a mut Value {
+    at.iter().fold(v, |v, k| match v {
+        Value::Array(a) => &mut a[k.parse::<usize>().expect("index")],
+        Value::Object(o) => o.get_mut(k).expect("key"),
+        _ => unreachable!("a path into containers"),
+    })
+}
+
+/// A character a template field must refuse: C0 (line breaks and tabs included), DEL, C1 or
+/// an invisible formatting character.
+fn hazardous_char() -> impl Strategy<Value = char> {
+    prop_oneof![
+        4 => (0u32..0x20).prop_map(|c| char::from_u32(c).expect("C0")),
+        1 => Just('\u{7f}'),
+        3 => (0x80u32..0xa0).prop_map(|c| char::from_u32(c).expect("C1")),
+        2 => prop::sample::select(vec![
+            '\u{61c}', '\u{200b}', '\u{200e}', '\u{200f}', '\u{2028}', '\u{2029}', '\u{202a}',
+            '\u{202e}', '\u{2060}', '\u{2066}', '\u{2069}', '\u{feff}',
+        ]),
+    ]
+}
+
+/// Template text for the parser: JSON (which is YAML) with every hazardous character written
+/// as a `\uXXXX` escape, so it reaches the field checks rather than the YAML reader's.
+fn as_yaml(v: &Value) -> String {
+    let mut out = String::new();
+    for c in serde_json::to_string(v).expect("serializes").chars() {
+        if prism_templates::is_hazardous(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Puts `c` into one text of `t` (picked by `which`, at `at`). Returns the field the parser
+/// names for it (a key's path written with the new key) and whether that text may hold `c`.
+fn inject(
+    t: &mut Value,
+    which: prop::sample::Index,
+    at: prop::sample::Index,
+    c: char,
+) -> (String, bool) {
+    let mut found = vec![];
+    template_texts(t, "", &mut vec![], &mut found);
+    let (field, path, is_key) = found.swap_remove(which.index(found.len()));
+    let allowed = may_hold(&field, is_key, c);
+    let insert = |s: &str| {
+        let mut chars: Vec<char> = s.chars().collect();
+        chars.insert(at.index(chars.len() + 1), c);
+        chars.into_iter().collect::<String>()
+    };
+    if is_key {
+        let (parent, key) = path.split_at(path.len() - 1);
+        let obj = json_node(t, parent).as_object_mut().expect("object");
+        let new_key = insert(&key[0]);
+        let value = obj.remove(&key[0]).expect("key");
+        let named = format!(
+            "{}{}",
+            field
+                .strip_suffix(key[0].as_str())
+                .expect("path ends in the key"),
+            prism_templates::printable(&new_key)
+        );
+        // A key equal to a sibling after the insertion cannot happen: `c` is new in it.
+        obj.insert(new_key, value);
+        (named, allowed)
+    } else {
+        let node = json_node(t, &path);
+        *node = Value::String(insert(node.as_str().expect("string")));
+        (field, allowed)
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: (config().cases / 20).max(10), ..config() })]
+
+    /// The generator of [`valid_template`] makes templates the parser accepts (a twentieth
+    /// of the cases: each parse takes a few milliseconds in debug builds).
+    #[test]
+    fn generated_templates_are_valid(t in valid_template()) {
+        let text = as_yaml(&t);
+        let parsed = prism_templates::parse_template(&text, "fuzz.yaml");
+        prop_assert!(parsed.is_ok(), "{:?}\n{}", parsed.err(), text);
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn a_hazardous_character_in_any_template_field_is_refused(
+        t in valid_template(),
+        which in any::<prop::sample::Index>(),
+        at in any::<prop::sample::Index>(),
+        c in hazardous_char(),
+    ) {
+        // `t` itself parses (checked by `generated_templates_are_valid`): the injected
+        // character is the only problem, so the parser must name exactly that field.
+        let mut bad = t;
+        let (field, allowed) = inject(&mut bad, which, at, c);
+        if allowed {
+            // A line break or tab where text spans lines, or a formatting character in free
+            // text: accepted.
+            let ok = prism_templates::parse_template(&as_yaml(&bad), "fuzz.yaml");
+            prop_assert!(ok.is_ok(), "U+{:04X} in {}: {:?}", c as u32, field, ok.err());
+            return Ok(());
+        }
+        let text = as_yaml(&bad);
+        match prism_templates::parse_template(&text, "fuzz.yaml") {
+            Ok(_) => prop_assert!(false, "accepted U+{:04X} in {field}:\n{text}", c as u32),
+            Err(e) => {
+                let shown = e.to_string();
+                prop_assert!(
+                    !shown.chars().any(prism_templates::is_hazardous),
+                    "raw character in the message: {shown:?}"
+                );
+                match e {
+                    prism_templates::TemplateError::InvalidField { field: f, message, .. } => {
+                        prop_assert_eq!(&f, &field, "{}", shown);
+                        let code = format!("U+{:04X}", c as u32);
+                        prop_assert!(message.contains(&code), "{}", shown);
+                    }
+                    other => prop_assert!(false, "{field}: not InvalidField: {other:?}"),
+                }
+            }
+        }
+    }
 }
 
 proptest! {
