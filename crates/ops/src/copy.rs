@@ -20,6 +20,13 @@ use serde_json::json;
 /// Operation kind.
 pub const KIND: &str = "copy.v1";
 
+/// Steps of [`saga`] that make a mutating AWS call and mark it with `cx.acted()` (a
+/// `copy.v1:STEP:acted` crash point), and steps that journal sub-records (`cx.record`).
+/// Read by `registry::acting_steps`; `registry::tests` checks them against the code.
+pub const ACTING_STEPS: &[&str] = &["copy"];
+/// See [`ACTING_STEPS`].
+pub const RECORDING_STEPS: &[&str] = &[];
+
 /// The copy saga: its steps in order (names are persisted: never rename one).
 pub fn saga() -> Saga {
     Saga {

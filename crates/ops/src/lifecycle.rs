@@ -20,6 +20,13 @@ pub const KIND_START: &str = "start.v1";
 /// Operation kind of a delete.
 pub const KIND_DELETE: &str = "delete.v1";
 
+/// Steps of [`saga`] (stop, start, delete) that make a mutating AWS call and mark it with
+/// `cx.acted()` (a `KIND:STEP:acted` crash point), and steps that journal sub-records
+/// (`cx.record`). Read by `registry::acting_steps`; `registry::tests` checks them.
+pub const ACTING_STEPS: &[&str] = &["request"];
+/// See [`ACTING_STEPS`].
+pub const RECORDING_STEPS: &[&str] = &[];
+
 /// The saga for `action`: its steps in order (names are persisted: never rename one).
 pub fn saga(action: Action) -> Saga {
     Saga {

@@ -25,6 +25,13 @@ use std::marker::PhantomData;
 pub const KIND_SHARE: &str = "share.v1";
 /// Operation kind of an unshare.
 pub const KIND_UNSHARE: &str = "unshare.v1";
+/// Steps of [`saga`] (share and unshare) that make a mutating AWS call and mark it with
+/// `cx.acted()` (a `KIND:STEP:acted` crash point), and steps that journal sub-records
+/// (`cx.record`). Read by `registry::acting_steps`; `registry::tests` checks them.
+pub const ACTING_STEPS: &[&str] = &["share", "unshare"];
+/// See [`ACTING_STEPS`].
+pub const RECORDING_STEPS: &[&str] = &["share", "unshare"];
+
 /// The share saga (`remove`: the unshare saga): one step each (names are persisted: never
 /// rename one).
 pub fn saga(remove: bool) -> Saga {

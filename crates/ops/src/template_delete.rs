@@ -21,6 +21,13 @@ use serde_json::json;
 /// Operation kind.
 pub const KIND: &str = "template-delete.v1";
 
+/// Steps of [`saga`] that make a mutating AWS call and mark it with `cx.acted()` (a
+/// `template-delete.v1:STEP:acted` crash point), and steps that journal sub-records
+/// (`cx.record`). Read by `registry::acting_steps`; `registry::tests` checks them.
+pub const ACTING_STEPS: &[&str] = &["deregister_images"];
+/// See [`ACTING_STEPS`].
+pub const RECORDING_STEPS: &[&str] = &["deregister_images"];
+
 /// The deletion saga: its steps in order (names are persisted: never rename one).
 pub fn saga() -> Saga {
     Saga {

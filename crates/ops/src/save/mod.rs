@@ -56,6 +56,18 @@ pub fn steps() -> Vec<Arc<dyn Step>> {
     ]
 }
 
+/// Steps of [`steps`] that make a mutating AWS call and mark it with `cx.acted()` (a
+/// `save.v1:STEP:acted` crash point), and steps that journal sub-records (`cx.record`).
+/// Read by `registry::acting_steps`; `registry::tests` checks them against the code.
+pub const ACTING_STEPS: &[&str] = &[
+    "stop_instance",
+    "create_image",
+    "start_instance",
+    "copy_regions",
+];
+/// See [`ACTING_STEPS`].
+pub const RECORDING_STEPS: &[&str] = &["copy_regions"];
+
 /// The save saga.
 pub fn saga() -> Saga {
     Saga {
