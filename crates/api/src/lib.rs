@@ -271,6 +271,10 @@ pub struct Workstation {
     pub public_ip: Option<String>,
     /// Launch time.
     pub launched_at: Option<String>,
+    /// Set only when this listing could not read the row's region from EC2: when the row was
+    /// last read (RFC 3339). The row may be stale; it is not presented as current.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_at: Option<String>,
 }
 
 /// `GET /v1/workstations`.

@@ -69,12 +69,12 @@ where
         SdkError::DispatchFailure(failure) => {
             let text = chain();
             let io_or_timeout = failure.is_io() || failure.is_timeout();
-            let kind = if !io_or_timeout && mentions_credentials(&text) {
-                CloudErrorKind::Auth
+            if !io_or_timeout && mentions_credentials(&text) {
+                let (code, message) = credentials_problem(&text);
+                (CloudErrorKind::Auth, Some(code.to_string()), message)
             } else {
-                CloudErrorKind::Transient
-            };
-            (kind, None, text)
+                (CloudErrorKind::Transient, None, text)
+            }
         }
         SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
             (CloudErrorKind::Transient, None, chain())
@@ -107,6 +107,34 @@ fn mentions_credentials(text: &str) -> bool {
     t.contains("credential") || t.contains("resolve identity") || t.contains("identity resolver")
 }
 
+use prism_cloud::error::{NO_CREDENTIALS, SSO_SESSION_EXPIRED};
+
+/// One line for a credentials failure, instead of the SDK's multi-line account of every
+/// provider it tried (printed in full, it reads like a crash), and a code the hint can use.
+fn credentials_problem(text: &str) -> (&'static str, String) {
+    let t = text.to_ascii_lowercase();
+    if t.contains("sso") && (t.contains("expired") || t.contains("token")) {
+        return (
+            SSO_SESSION_EXPIRED,
+            "the SSO session of this profile is missing or expired".to_string(),
+        );
+    }
+    if t.contains("no credentials") || t.contains("not enabled") || t.contains("not set") {
+        return (
+            NO_CREDENTIALS,
+            "no AWS credentials found (looked in the environment, the AWS config and credentials files, web identity, container and instance metadata)".to_string(),
+        );
+    }
+    // Keep the first line only: the rest is the SDK's per-provider detail.
+    (
+        NO_CREDENTIALS,
+        format!(
+            "AWS credentials could not be loaded: {}",
+            text.lines().next().unwrap_or_default()
+        ),
+    )
+}
+
 /// A [`CloudError`] for an answer that lacks something AWS always sends.
 pub(crate) fn missing(action: &str, region: &str, what: &str) -> CloudError {
     CloudError::new(
@@ -120,6 +148,19 @@ pub(crate) fn missing(action: &str, region: &str, what: &str) -> CloudError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_credentials_chain_is_one_line_with_a_code() {
+        let sdk = "dispatch failure: other: the credential provider was not enabled: no credentials found in chain. Attempted:\n  Environment: the credential provider was not enabled: environment variable not set\n  Profile: the credential provider was not enabled";
+        let (code, msg) = credentials_problem(sdk);
+        assert_eq!(code, NO_CREDENTIALS);
+        assert!(!msg.contains('\n') && msg.contains("no AWS credentials found"));
+        let (code, msg) = credentials_problem(
+            "failed to resolve identity: the SSO token for profile lab has expired",
+        );
+        assert_eq!(code, SSO_SESSION_EXPIRED);
+        assert!(msg.contains("SSO session"));
+    }
     use aws_sdk_ec2::config::http::HttpResponse;
     use aws_sdk_ec2::error::ErrorMetadata;
     use aws_sdk_ec2::operation::stop_instances::StopInstancesError;

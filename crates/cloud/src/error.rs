@@ -18,6 +18,32 @@ pub enum CloudErrorKind {
     Other,
 }
 
+/// Code Prism gives a call that could not be signed because no credentials were found (the
+/// SDK has no AWS error code for it).
+pub const NO_CREDENTIALS: &str = "NoCredentials";
+/// Code Prism gives a call whose SSO session (token) is missing or expired.
+pub const SSO_SESSION_EXPIRED: &str = "SsoSessionExpired";
+
+/// What to do about an [`CloudErrorKind::Auth`] failure, for the hint under the error.
+pub fn auth_hint(e: &CloudError, profile: Option<&str>) -> String {
+    let p = profile.unwrap_or("PROFILE");
+    match e.code.as_deref() {
+        Some(NO_CREDENTIALS) => format!(
+            "configure credentials: `aws configure`, or `aws sso login --profile {p}` for an SSO profile, then pass --profile or set AWS_PROFILE"
+        ),
+        Some(SSO_SESSION_EXPIRED) => format!("sign in again: aws sso login --profile {p}"),
+        Some(c) if c.contains("Expired") => {
+            "your AWS session has expired: renew it (aws sso login, or new temporary credentials)"
+                .to_string()
+        }
+        Some(c) if c.contains("AccessDenied") || c.contains("Unauthorized") => format!(
+            "your AWS identity may not call ec2:{}; ask your account administrator to allow it",
+            e.action
+        ),
+        _ => "check your AWS credentials (--profile, AWS_PROFILE) and permissions".to_string(),
+    }
+}
+
 /// A failed cloud call, with the action, region, resource and AWS code and message.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, thiserror::Error)]
 pub struct CloudError {

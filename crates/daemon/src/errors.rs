@@ -101,10 +101,7 @@ impl From<OpsError> for HttpError {
             }
             OpsError::Cloud(c) => {
                 let hint = match c.kind {
-                    CloudErrorKind::Auth => Some(
-                        "check your AWS credentials (--profile, AWS_PROFILE) and permissions"
-                            .to_string(),
-                    ),
+                    CloudErrorKind::Auth => Some(prism_cloud::error::auth_hint(&c, None)),
                     CloudErrorKind::Transient => {
                         Some("AWS did not answer; try again in a moment".to_string())
                     }

@@ -95,6 +95,20 @@ impl Store {
         .await
     }
 
+    /// When each cached workstation row was last written (RFC 3339), by name.
+    pub async fn workstation_read_times(
+        &self,
+    ) -> StoreResult<std::collections::BTreeMap<String, String>> {
+        self.call(|c| {
+            let mut s = c.prepare("SELECT name, updated_at FROM workstations")?;
+            let rows = s
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+                .collect();
+            rows
+        })
+        .await
+    }
+
     /// Updates the cached state of a workstation.
     pub async fn set_workstation_state(&self, name: &str, state: &str) -> StoreResult<()> {
         let (name, state) = (name.to_string(), state.to_string());

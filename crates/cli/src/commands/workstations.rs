@@ -78,9 +78,14 @@ pub async fn list(cli: &Cli, a: &ListArgs) -> CliResult {
                 (Some(t), None) => t.clone(),
                 _ => "-".into(),
             };
+            let state = match &w.cached_at {
+                // Not read from EC2 just now: say so, with the age of what is shown.
+                Some(at) => format!("{} (cached, {})", w.state, age(at)),
+                None => w.state.clone(),
+            };
             t.add_row(vec![
                 w.name.clone(),
-                w.state.clone(),
+                state,
                 w.region.clone(),
                 tpl,
                 w.instance_type.clone(),
@@ -91,6 +96,20 @@ pub async fn list(cli: &Cli, a: &ListArgs) -> CliResult {
         }
         println!("{t}");
     })
+}
+
+/// How long ago an RFC 3339 time was, briefly ("3m ago").
+fn age(at: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(at) {
+        Ok(t) => {
+            let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc))
+                .num_seconds()
+                .max(0) as u64;
+            let d = std::time::Duration::from_secs(if secs >= 60 { secs / 60 * 60 } else { secs });
+            format!("{} ago", humantime::format_duration(d))
+        }
+        Err(_) => format!("as of {at}"),
+    }
 }
 
 async fn act(cli: &Cli, name: &str, action: &str, detach: bool) -> CliResult {

@@ -41,6 +41,7 @@ pub fn to_api_ws(w: WorkstationRow) -> Workstation {
         architecture: w.architecture,
         public_ip: w.public_ip,
         launched_at: w.launched_at,
+        cached_at: None,
     }
 }
 
@@ -52,7 +53,7 @@ pub async fn list(
 ) -> HttpResult<WorkstationList> {
     let store = &s.env().store;
     let mut refreshed = vec![];
-    let mut errors = vec![];
+    let mut failures: Vec<(String, prism_cloud::CloudError)> = vec![];
     if q.refresh.unwrap_or(true) {
         let mut regions: BTreeSet<String> = store
             .workstations()
@@ -102,15 +103,41 @@ pub async fn list(
                     store.replace_region_workstations(&region, rows).await?;
                     refreshed.push(region);
                 }
-                Err(e) => errors.push(e.to_string()),
+                Err(e) => failures.push((region, e)),
             }
         }
     }
+    // Without usable credentials nothing was read: say so (exit 3 in the CLI) rather than show
+    // the cache as if it were current.
+    if refreshed.is_empty() {
+        if let Some((_, e)) = failures
+            .iter()
+            .find(|(_, e)| e.kind == prism_cloud::CloudErrorKind::Auth)
+        {
+            return Err(HttpError::new(
+                prism_api::ApiErrorKind::Aws,
+                e.to_string(),
+                Some(prism_cloud::error::auth_hint(e, q.profile.as_deref())),
+            ));
+        }
+    }
+    let errors = failures.iter().map(|(_, e)| e.to_string()).collect();
+    let stale: BTreeSet<&str> = failures.iter().map(|(r, _)| r.as_str()).collect();
+    let read_times = store.workstation_read_times().await?;
     let workstations = store
         .workstations()
         .await?
         .into_iter()
-        .map(to_api_ws)
+        .map(|w| {
+            let cached_at = stale
+                .contains(w.region.as_str())
+                .then(|| read_times.get(&w.name).cloned())
+                .flatten();
+            Workstation {
+                cached_at,
+                ..to_api_ws(w)
+            }
+        })
         .collect();
     Ok(Json(WorkstationList {
         workstations,
