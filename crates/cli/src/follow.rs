@@ -80,15 +80,15 @@ pub async fn follow(client: &Client, id: &str, quiet: bool) -> CliResult<Operati
                 _ => None,
             };
             if let Some(l) = line {
-                bar.suspend(|| eprintln!("{l}"));
+                bar.suspend(|| eprintln!("{}", crate::output::terminal_text(&l)));
             }
         }
         seen = op.events.len();
         if let Some(p) = &op.progress {
             if *p != last_progress {
-                bar.set_message(p.clone());
+                bar.set_message(crate::output::terminal_text(p));
                 if plain {
-                    eprintln!("… {p}");
+                    eprintln!("… {}", crate::output::terminal_text(p));
                 }
                 last_progress = p.clone();
             }

@@ -68,9 +68,10 @@ fn main() -> ExitCode {
     match rt.block_on(run(&cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // Errors quote names and AWS messages: escaped like every other line printed.
+            eprintln!("error: {}", output::terminal_text(&e.to_string()));
             if let Some(h) = e.hint() {
-                eprintln!("hint: {h}");
+                eprintln!("hint: {}", output::terminal_text(&h.to_string()));
             }
             ExitCode::from(e.exit_code())
         }

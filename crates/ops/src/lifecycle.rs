@@ -149,9 +149,28 @@ pub async fn find_workstation(
             if cached.is_some() {
                 env.store.delete_workstation(name).await?;
             }
+            let known: Vec<String> = env
+                .store
+                .workstations()
+                .await?
+                .into_iter()
+                .map(|w| w.name)
+                .collect();
+            let close = prism_templates::suggestions(name, known.iter().map(String::as_str));
+            let list = "list workstations with: prism list (add --region for another region)";
             Err(OpsError::not_found(
                 format!("no workstation named '{name}' in {region}"),
-                Some("list workstations with: prism list (add --region for another region)".into()),
+                Some(match close.as_slice() {
+                    [] => list.to_string(),
+                    names => format!(
+                        "did you mean {}? ({list})",
+                        names
+                            .iter()
+                            .map(|n| format!("'{n}'"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                }),
             ))
         }
     }

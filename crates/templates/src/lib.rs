@@ -15,6 +15,7 @@ pub mod scan;
 mod serde_util;
 mod shape;
 mod suggest;
+pub use suggest::suggestions;
 mod text;
 pub mod validate;
 pub mod version;

@@ -1,10 +1,7 @@
-//! "Did you mean" suggestions for unknown template names.
+//! "Did you mean" suggestions for unknown names (templates, workstations).
 
 /// Up to 5 candidates close to `wanted` (edit distance or substring), best first.
-pub(crate) fn suggestions<'a>(
-    wanted: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Vec<String> {
+pub fn suggestions<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let w = wanted.to_lowercase();
     let limit = (w.chars().count() / 3).max(2);
     let mut scored: Vec<(usize, String)> = candidates
