@@ -1,6 +1,12 @@
 //! An in-memory [`Cloud`] for logic tests: states that take (tokio) time to change, injected
 //! failures, and a log of every call so tests can check ordering.
 //!
+//! Two kinds of injected failure: [`FakeCloud::fail`] refuses a call *before* it acts (as a
+//! throttled or erroring service does), [`FakeCloud::lose_response`] lets the call act and
+//! then loses its answer (as a dropped connection or a timeout does): the effect happens, the
+//! caller gets the transient, code-less error that `prism-aws` makes of a dispatch failure or
+//! timeout, and must find out for itself whether the call acted.
+//!
 //! Time is tokio's clock, so `#[tokio::test(start_paused = true)]` makes every wait virtual.
 
 use crate::{
@@ -89,6 +95,10 @@ struct State {
     snapshots: BTreeMap<String, (String, Snapshot)>,
     calls: Vec<Call>,
     faults: Vec<Fault>,
+    /// Calls that act, then lose their answer (`error` is unused: see [`lost_answer`]).
+    lost: Vec<Fault>,
+    /// Answers lost so far, per action.
+    lost_count: BTreeMap<String, u32>,
     failing_images: Vec<(String, String)>,
     /// Launch permissions per image id (accounts, organizations, OUs; `public` mirrors the image).
     shares: BTreeMap<String, Share>,
@@ -184,6 +194,28 @@ impl FakeCloud {
             error: CloudError::new(kind, action, region.unwrap_or("*"), "injected failure")
                 .with_code(code),
         });
+    }
+
+    /// Makes the next `times` calls of `action` (in `region`, or any) act, then lose their
+    /// answer: the call's effect happens (the instance runs, the image is created, the tags are
+    /// set…) and the caller gets a [`CloudErrorKind::Transient`] error without an AWS code, as
+    /// `prism-aws` reports a dropped connection or a timeout. `times = None`: every call.
+    ///
+    /// Only calls that reach the service count: a call refused by [`FakeCloud::fail`] or sent
+    /// to an unknown region keeps its error and does not use up a lost answer. A call the
+    /// service refuses (e.g. `InvalidAMIID.NotFound`) does, and its error is lost too.
+    pub fn lose_response(&self, action: &str, region: Option<&str>, times: Option<u32>) {
+        self.lock().lost.push(Fault {
+            action: action.into(),
+            region: region.map(Into::into),
+            remaining: times,
+            error: lost_answer(action, region.unwrap_or("*"), None),
+        });
+    }
+
+    /// How many answers of `action` were lost so far (see [`FakeCloud::lose_response`]).
+    pub fn lost_responses(&self, action: &str) -> u32 {
+        self.lock().lost_count.get(action).copied().unwrap_or(0)
     }
 
     /// Makes images created (or copied) in `region` end in state `failed` with `reason`.
@@ -311,6 +343,25 @@ impl FakeCloud {
         Ok(())
     }
 
+    /// Whether this call (which reached the service) loses its answer; uses one up if so.
+    fn take_lost(&self, action: &str, region: &str) -> bool {
+        let mut s = self.lock();
+        let pos = s
+            .lost
+            .iter()
+            .position(|f| f.action == action && f.region.as_deref().is_none_or(|r| r == region));
+        let Some(i) = pos else { return false };
+        match &mut s.lost[i].remaining {
+            Some(n) if *n <= 1 => {
+                s.lost.remove(i);
+            }
+            Some(n) => *n -= 1,
+            None => {}
+        }
+        *s.lost_count.entry(action.to_string()).or_default() += 1;
+        true
+    }
+
     fn new_id(s: &mut State, prefix: &str) -> String {
         s.next += 1;
         format!("{prefix}-{:017x}", s.next)
@@ -384,6 +435,162 @@ impl FakeCloud {
     }
 }
 
+/// What a caller gets when a call's answer is lost: what `prism-aws` makes of the SDK's
+/// dispatch failure (the connection closed before the answer came).
+fn lost_answer(action: &str, region: &str, resource: Option<&str>) -> CloudError {
+    let e = CloudError::new(
+        CloudErrorKind::Transient,
+        action,
+        region,
+        "dispatch failure: io error: connection closed before message completed \
+         (injected: the call acted, its answer was lost)",
+    );
+    match resource {
+        Some(r) => e.with_resource(r),
+        None => e,
+    }
+}
+
+/// One call as the service sees it: [`Service::call`] also decides whether its answer will be
+/// lost, and [`Service::deliver`] then replaces the answer. The `Cloud` methods of
+/// [`FakeCloud`] each go through one.
+struct Service<'a> {
+    cloud: &'a FakeCloud,
+    lost: Mutex<Option<CloudError>>,
+}
+
+impl<'a> Service<'a> {
+    fn new(cloud: &'a FakeCloud) -> Self {
+        Service {
+            cloud,
+            lost: Mutex::new(None),
+        }
+    }
+
+    /// [`FakeCloud::call`], then: does the answer get lost?
+    async fn call(&self, action: &str, region: &str, resource: Option<&str>) -> CloudResult<()> {
+        self.cloud.call(action, region, resource).await?;
+        if self.cloud.take_lost(action, region) {
+            *self.lost.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(lost_answer(action, region, resource));
+        }
+        Ok(())
+    }
+
+    /// The answer the caller gets.
+    #[allow(clippy::result_large_err)] // test double; mirrors the trait's error type
+    fn deliver<T>(self, answer: CloudResult<T>) -> CloudResult<T> {
+        match self.lost.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            Some(e) => Err(e),
+            None => answer,
+        }
+    }
+}
+
+impl std::ops::Deref for Service<'_> {
+    type Target = FakeCloud;
+    fn deref(&self) -> &FakeCloud {
+        self.cloud
+    }
+}
+
+/// Runs one `Cloud` method of the service for a caller of the fake.
+macro_rules! serve {
+    ($cloud:expr, $method:ident($($arg:expr),* $(,)?)) => {{
+        let svc = Service::new($cloud);
+        let answer = svc.$method($($arg),*).await;
+        svc.deliver(answer)
+    }};
+}
+
+#[async_trait]
+impl Cloud for FakeCloud {
+    async fn describe_regions(&self, region: &str) -> CloudResult<Vec<String>> {
+        serve!(self, describe_regions(region))
+    }
+
+    async fn caller_identity(&self, region: &str) -> CloudResult<CallerIdentity> {
+        serve!(self, caller_identity(region))
+    }
+
+    async fn describe_instances(
+        &self,
+        region: &str,
+        filter: &InstanceFilter,
+    ) -> CloudResult<Vec<Instance>> {
+        serve!(self, describe_instances(region, filter))
+    }
+
+    async fn run_instance(&self, region: &str, spec: &RunSpec) -> CloudResult<Instance> {
+        serve!(self, run_instance(region, spec))
+    }
+
+    async fn start_instance(&self, region: &str, instance_id: &str) -> CloudResult<()> {
+        serve!(self, start_instance(region, instance_id))
+    }
+
+    async fn stop_instance(&self, region: &str, instance_id: &str) -> CloudResult<()> {
+        serve!(self, stop_instance(region, instance_id))
+    }
+
+    async fn terminate_instance(&self, region: &str, instance_id: &str) -> CloudResult<()> {
+        serve!(self, terminate_instance(region, instance_id))
+    }
+
+    async fn create_image(&self, region: &str, req: &CreateImageRequest) -> CloudResult<String> {
+        serve!(self, create_image(region, req))
+    }
+
+    async fn describe_images(&self, region: &str, query: &ImageQuery) -> CloudResult<Vec<Image>> {
+        serve!(self, describe_images(region, query))
+    }
+
+    async fn deregister_image(&self, region: &str, image_id: &str) -> CloudResult<()> {
+        serve!(self, deregister_image(region, image_id))
+    }
+
+    async fn describe_snapshots(
+        &self,
+        region: &str,
+        query: &SnapshotQuery,
+    ) -> CloudResult<Vec<Snapshot>> {
+        serve!(self, describe_snapshots(region, query))
+    }
+
+    async fn delete_snapshot(&self, region: &str, snapshot_id: &str) -> CloudResult<()> {
+        serve!(self, delete_snapshot(region, snapshot_id))
+    }
+
+    async fn create_tags(
+        &self,
+        region: &str,
+        resource_ids: &[String],
+        tags: &Tags,
+    ) -> CloudResult<()> {
+        serve!(self, create_tags(region, resource_ids, tags))
+    }
+
+    async fn copy_image(&self, dest_region: &str, req: &CopyImageRequest) -> CloudResult<String> {
+        serve!(self, copy_image(dest_region, req))
+    }
+
+    async fn share_image(&self, region: &str, image_id: &str, share: &Share) -> CloudResult<()> {
+        serve!(self, share_image(region, image_id, share))
+    }
+
+    async fn unshare_image(&self, region: &str, image_id: &str, share: &Share) -> CloudResult<()> {
+        serve!(self, unshare_image(region, image_id, share))
+    }
+
+    async fn launch_permissions(&self, region: &str, image_id: &str) -> CloudResult<Share> {
+        serve!(self, launch_permissions(region, image_id))
+    }
+
+    async fn public_sharing_blocked(&self, region: &str) -> CloudResult<bool> {
+        serve!(self, public_sharing_blocked(region))
+    }
+}
+
 fn settle(i: &mut FakeInstance, now: Instant) {
     if let Some((at, target)) = i.transition {
         if now >= at {
@@ -447,8 +654,9 @@ fn name_match(pattern: &str, name: &str) -> bool {
     true
 }
 
+/// The service itself: each call acts on the state.
 #[async_trait]
-impl Cloud for FakeCloud {
+impl Cloud for Service<'_> {
     async fn describe_regions(&self, region: &str) -> CloudResult<Vec<String>> {
         self.call("DescribeRegions", region, None).await?;
         Ok(self.regions.clone())
@@ -509,7 +717,7 @@ impl Cloud for FakeCloud {
                 ))
             }
         };
-        let id = Self::new_id(&mut s, "i");
+        let id = FakeCloud::new_id(&mut s, "i");
         let inst = Instance {
             id: id.clone(),
             region: region.into(),
@@ -1016,6 +1224,217 @@ mod tests {
         let e = c.describe_regions("us-east-1").await.unwrap_err();
         assert_eq!(e.code.as_deref(), Some("RequestLimitExceeded"));
         assert!(c.describe_regions("us-east-1").await.is_ok());
+    }
+
+    /// The error a lost answer gives: transient, no AWS code, like a dropped connection.
+    fn assert_lost(e: &CloudError, action: &str) {
+        assert_eq!(e.kind, CloudErrorKind::Transient, "{e}");
+        assert!(e.is_transient());
+        assert_eq!(e.code, None, "{e}");
+        assert_eq!(e.action, action);
+        assert!(e.message.contains("dispatch failure"), "{e}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lost_answer_comes_after_the_call_acted() {
+        let c = FakeCloud::new(FakeTimings::default());
+        let ami = c.add_base_image("us-east-1", "137112412989", "base", "x86_64");
+        for action in [
+            "RunInstances",
+            "CreateImage",
+            "CopyImage",
+            "ModifyImageAttribute",
+            "CreateTags",
+            "DeleteSnapshot",
+        ] {
+            c.lose_response(action, None, Some(1));
+        }
+        let tagged = Tags::from([("prism:operation".to_string(), "op-1".to_string())]);
+
+        // RunInstances: the instance runs, with its tags, though the caller heard nothing.
+        let spec = RunSpec {
+            image_id: ami.clone(),
+            instance_type: "t3.large".into(),
+            root_volume_gb: Some(50),
+            user_data: None,
+            tags: tagged.clone(),
+            client_token: "op-1".into(),
+        };
+        let e = c.run_instance("us-east-1", &spec).await.unwrap_err();
+        assert_lost(&e, "RunInstances");
+        assert_eq!(e.region, "us-east-1");
+        let by_tag = InstanceFilter {
+            tags: tagged.clone(),
+            ..Default::default()
+        };
+        let found = c.describe_instances("us-east-1", &by_tag).await.unwrap();
+        assert_eq!(found.len(), 1);
+        let inst = found[0].id.clone();
+        // Once: the next call is answered (and makes a second instance: not idempotent).
+        c.run_instance("us-east-1", &spec).await.unwrap();
+        assert_eq!(
+            c.describe_instances("us-east-1", &by_tag)
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(c.lost_responses("RunInstances"), 1);
+        tokio::time::sleep(Duration::from_secs(30)).await;
+
+        // CreateImage: the image exists under its name.
+        let req = CreateImageRequest {
+            instance_id: inst.clone(),
+            name: "saved-1".into(),
+            description: "d".into(),
+            no_reboot: true,
+            tags: tagged.clone(),
+        };
+        assert_lost(
+            &c.create_image("us-east-1", &req).await.unwrap_err(),
+            "CreateImage",
+        );
+        let by_name = ImageQuery {
+            name: Some("saved-1".into()),
+            ..Default::default()
+        };
+        let images = c.describe_images("us-east-1", &by_name).await.unwrap();
+        assert_eq!(images.len(), 1);
+        assert_eq!(images[0].tags, tagged);
+        let image = images[0].id.clone();
+        tokio::time::sleep(Duration::from_secs(301)).await;
+
+        // CopyImage: the copy exists in the destination region.
+        let copy = CopyImageRequest {
+            source_region: "us-east-1".into(),
+            source_image_id: image.clone(),
+            name: "saved-1".into(),
+            description: "d".into(),
+            client_token: "op-1-us-west-2".into(),
+        };
+        assert_lost(
+            &c.copy_image("us-west-2", &copy).await.unwrap_err(),
+            "CopyImage",
+        );
+        let copies = c.describe_images("us-west-2", &by_name).await.unwrap();
+        assert_eq!(copies.len(), 1);
+        let copied = copies[0].id.clone();
+
+        // ModifyImageAttribute (share_image): the image is public.
+        let public = Share {
+            public: true,
+            ..Default::default()
+        };
+        assert_lost(
+            &c.share_image("us-east-1", &image, &public)
+                .await
+                .unwrap_err(),
+            "ModifyImageAttribute",
+        );
+        assert!(
+            c.launch_permissions("us-east-1", &image)
+                .await
+                .unwrap()
+                .public
+        );
+
+        // CreateTags: the tags are set.
+        let more = Tags::from([("k".to_string(), "v".to_string())]);
+        assert_lost(
+            &c.create_tags("us-west-2", std::slice::from_ref(&copied), &more)
+                .await
+                .unwrap_err(),
+            "CreateTags",
+        );
+        let q = ImageQuery {
+            ids: vec![copied.clone()],
+            ..Default::default()
+        };
+        assert_eq!(
+            c.describe_images("us-west-2", &q).await.unwrap()[0]
+                .tags
+                .get("k")
+                .map(String::as_str),
+            Some("v")
+        );
+
+        // DeleteSnapshot: the snapshot is gone.
+        tokio::time::sleep(Duration::from_secs(601)).await;
+        let snap = c.describe_images("us-west-2", &q).await.unwrap()[0].snapshot_ids[0].clone();
+        c.deregister_image("us-west-2", &copied).await.unwrap();
+        assert_lost(
+            &c.delete_snapshot("us-west-2", &snap).await.unwrap_err(),
+            "DeleteSnapshot",
+        );
+        assert!(!c.snapshots().iter().any(|(_, s)| s.id == snap));
+
+        for action in [
+            "CreateImage",
+            "CopyImage",
+            "ModifyImageAttribute",
+            "CreateTags",
+            "DeleteSnapshot",
+        ] {
+            assert_eq!(c.lost_responses(action), 1, "{action}");
+        }
+        // Every loss was used up: the same calls are answered again.
+        c.create_tags("us-east-1", std::slice::from_ref(&inst), &more)
+            .await
+            .unwrap();
+        c.share_image("us-east-1", &image, &public).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_call_refused_before_acting_keeps_its_error_and_the_loss_waits() {
+        let c = FakeCloud::new(FakeTimings::default());
+        let ami = c.add_base_image("us-east-1", "137112412989", "base", "x86_64");
+        let spec = RunSpec {
+            image_id: ami,
+            instance_type: "t3.large".into(),
+            root_volume_gb: None,
+            user_data: None,
+            tags: Tags::new(),
+            client_token: String::new(),
+        };
+        c.fail(
+            "RunInstances",
+            None,
+            Some(1),
+            CloudErrorKind::Transient,
+            "RequestLimitExceeded",
+        );
+        c.lose_response("RunInstances", Some("us-east-1"), Some(1));
+        // Refused before acting: nothing runs, the throttling error comes back.
+        let e = c.run_instance("us-east-1", &spec).await.unwrap_err();
+        assert_eq!(e.code.as_deref(), Some("RequestLimitExceeded"));
+        assert!(c.instances().is_empty());
+        // Another region is not concerned.
+        c.run_instance("us-west-2", &spec).await.unwrap_err(); // no such image there
+        assert_eq!(c.lost_responses("RunInstances"), 0);
+        // Then the loss: the instance runs, the answer is lost.
+        assert_lost(
+            &c.run_instance("us-east-1", &spec).await.unwrap_err(),
+            "RunInstances",
+        );
+        assert_eq!(c.instances().len(), 1);
+        c.run_instance("us-east-1", &spec).await.unwrap();
+        assert_eq!(c.instances().len(), 2);
+        // Unlimited: every call acts and loses its answer.
+        c.lose_response("DescribeRegions", None, None);
+        for _ in 0..3 {
+            assert_lost(
+                &c.describe_regions("us-east-1").await.unwrap_err(),
+                "DescribeRegions",
+            );
+        }
+        assert_eq!(c.lost_responses("DescribeRegions"), 3);
+        assert_eq!(
+            c.calls()
+                .iter()
+                .filter(|x| x.action == "RunInstances")
+                .count(),
+            4
+        );
     }
 
     #[test]
