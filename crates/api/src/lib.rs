@@ -492,6 +492,10 @@ pub struct OperationEvent {
     /// The key of a `record` event (a region, a target); absent for step events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub: Option<String>,
+    /// The step's label for people ("stopping the workstation"), from the saga's step table;
+    /// absent when the daemon does not know the step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
     /// Step output or error, as JSON.
     #[schema(value_type = Option<Object>)]
     pub payload: Option<serde_json::Value>,

@@ -57,26 +57,22 @@ pub async fn follow(client: &Client, id: &str, quiet: bool) -> CliResult<Operati
                     .map(|(a, b)| format!(" ({:.1}s)", (b - a).num_milliseconds() as f64 / 1000.0))
                     .unwrap_or_default()
             };
+            // What people read: the step's label from the saga's table, else its name.
+            let what = e.label.as_deref().unwrap_or(&e.step);
             let line = match e.event.as_str() {
-                "succeeded" => Some(format!(
-                    "✓ {}{}",
-                    e.step,
-                    secs(&format!("{}:started", e.step))
-                )),
+                "succeeded" => Some(format!("✓ {what}{}", secs(&format!("{}:started", e.step)))),
                 "failed" => Some(format!(
-                    "✗ {}: {}",
-                    e.step,
+                    "✗ {what}: {}",
                     e.payload
                         .as_ref()
                         .and_then(|p| p.as_str())
                         .unwrap_or("failed")
                 )),
                 "undo-finished" => Some(format!(
-                    "↩ undid {}{}",
-                    e.step,
+                    "↩ undone: {what}{}",
                     secs(&format!("{}:undo-started", e.step))
                 )),
-                "undo-failed" => Some(format!("✗ undo of {} failed", e.step)),
+                "undo-failed" => Some(format!("✗ undoing failed: {what}")),
                 _ => None,
             };
             if let Some(l) = line {

@@ -67,6 +67,14 @@ fn main() -> ExitCode {
     };
     match rt.block_on(run(&cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        // A deliberate Ctrl-C: the operation goes on; not an error.
+        Err(e @ error::CliError::Detached(_)) => {
+            eprintln!("{}", output::terminal_text(&e.to_string()));
+            if let Some(h) = e.hint() {
+                eprintln!("hint: {}", output::terminal_text(&h.to_string()));
+            }
+            ExitCode::from(e.exit_code())
+        }
         Err(e) => {
             // Errors quote names and AWS messages: escaped like every other line printed.
             eprintln!("error: {}", output::terminal_text(&e.to_string()));

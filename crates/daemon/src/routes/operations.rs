@@ -9,6 +9,15 @@ use prism_store::{EventRow, OperationRow};
 
 /// Converts a stored operation (and optionally its journal) to the API shape.
 pub fn to_api(row: OperationRow, events: Vec<EventRow>) -> Operation {
+    // Labels come from the saga's one step table, so progress speaks the user's language.
+    let saga = prism_ops::registry::saga_for(&row.kind);
+    let label_of = |step: &str| {
+        saga.as_ref()?
+            .steps
+            .iter()
+            .find(|s| s.name() == step)
+            .map(|s| s.label().to_string())
+    };
     Operation {
         status: OperationStatus::parse(&row.status).unwrap_or(OperationStatus::Failed),
         id: row.id,
@@ -25,6 +34,7 @@ pub fn to_api(row: OperationRow, events: Vec<EventRow>) -> Operation {
             .into_iter()
             .map(|e| OperationEvent {
                 seq: e.seq,
+                label: label_of(&e.step),
                 step: e.step,
                 event: e.event,
                 sub: e.sub,
