@@ -374,6 +374,7 @@ impl ChangeFlags {
         crate::commands::Confirm {
             yes: self.yes,
             dry_run: self.dry_run,
+            also_ask: None,
         }
     }
 }

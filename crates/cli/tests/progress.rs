@@ -41,3 +41,30 @@ fn progress_lines_use_the_step_labels() {
     let first = &op["events"][0];
     assert_eq!(first["label"], saga.steps[0].label(), "{first}");
 }
+
+/// A public save says in plain words who gains access, in the plan and in the summary.
+#[test]
+fn a_public_save_spells_out_who_can_read_the_disk() {
+    let moto = Moto::start();
+    let home = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let mut c = moto.prism_command(env!("CARGO_BIN_EXE_prism"), home.path());
+        c.args(args).output().unwrap()
+    };
+    let o = run(&["launch", "python-ml", "pub-ws"]);
+    assert!(o.status.success(), "{o:?}");
+    let plan = run(&["save", "pub-ws", "pub-env", "--public", "--dry-run"]);
+    let saved = run(&["save", "pub-ws", "pub-env", "--public", "--yes"]);
+    let _ = run(&["daemon", "stop"]);
+    let plan_text = String::from_utf8_lossy(&plan.stderr);
+    assert!(
+        plan_text.contains(
+            "every AWS account in the world will be able to launch this image and read its disk"
+        ),
+        "{plan_text}"
+    );
+    // Without a terminal, --yes answers both questions; the summary repeats the meaning.
+    assert!(saved.status.success(), "{saved:?}");
+    let summary = String::from_utf8_lossy(&saved.stdout);
+    assert!(summary.contains("PUBLIC: every AWS account"), "{summary}");
+}

@@ -40,6 +40,9 @@ pub struct Confirm {
     pub yes: bool,
     /// Only show the plan.
     pub dry_run: bool,
+    /// A second question asked on its own after the first (e.g. making an image public), so
+    /// agreeing to the rest of the plan never agrees to it by the way.
+    pub also_ask: Option<String>,
 }
 
 /// The flow of every change that shows its plan first: asks the daemon for the plan (the
@@ -67,6 +70,9 @@ where
         describe(&planned.plan);
     }
     crate::prompt::confirm(question, confirm.yes)?;
+    if let Some(q) = &confirm.also_ask {
+        crate::prompt::confirm(q, confirm.yes)?;
+    }
     let ans: PlanAnswer<P> = client.post(path, &request(false)).await?;
     let sub = ans.submitted.ok_or_else(|| {
         crate::error::CliError::refused("the daemon planned the change but did not submit it", None)

@@ -7,7 +7,13 @@ use crate::error::CliResult;
 use crate::output::{errln, outln, Format};
 use prism_api::{CaptureMode, SavePlan, SaveRequest, SaveResult};
 
-fn describe(p: &SavePlan) {
+/// What `--public` means, in plain words (plan and summary say it the same way).
+pub const PUBLIC_MEANS: &str = "PUBLIC: every AWS account in the world will be able to launch this image and read its disk — every file on it, including any keys, tokens or data left there";
+
+/// The separate question a public save or share asks.
+pub const PUBLIC_QUESTION: &str = "Make it public, readable by every AWS account?";
+
+fn describe(p: &SavePlan, public: bool) {
     errln!(
         "Saving workstation '{}' ({}, {} in {}) as template '{}' version {}",
         p.workstation,
@@ -44,6 +50,9 @@ fn describe(p: &SavePlan) {
         p.volume_gb,
         p.estimated_monthly_cost_usd
     );
+    if public {
+        errln!("  {PUBLIC_MEANS}");
+    }
     for w in &p.warnings {
         errln!("  warning: {w}");
     }
@@ -72,7 +81,9 @@ pub async fn save(cli: &Cli, a: &SaveArgs) -> CliResult {
     let confirm = Confirm {
         yes: a.yes,
         dry_run: a.dry_run,
+        also_ask: a.public.then(|| PUBLIC_QUESTION.to_string()),
     };
+    let describe = |p: &SavePlan| describe(p, a.public);
     let Some((_, sub)) =
         plan_then_submit(&c, cli, "/v1/saves", req, describe, confirm, "Continue?").await?
     else {
@@ -116,6 +127,10 @@ pub async fn save(cli: &Cli, a: &SaveArgs) -> CliResult {
         );
         for w in &r.warnings {
             outln!("  warning: {w}");
+        }
+        // The save reports each image it could not make public ("could not make … public").
+        if a.public && !r.warnings.iter().any(|w| w.starts_with("could not make")) {
+            outln!("  {PUBLIC_MEANS}");
         }
         outln!("Launch it with: {}", r.launch_command);
     })

@@ -31,7 +31,7 @@ fn describe(p: &SharePlan) {
         errln!("  {}: {}", i.region, i.image_id);
     }
     if p.public && !p.remove {
-        eprintln!("  Anyone with an AWS account will be able to launch these images and read their disks.");
+        errln!("  {}", super::save::PUBLIC_MEANS);
     }
     for w in &p.warnings {
         errln!("  warning: {w}");
@@ -52,8 +52,12 @@ pub async fn share(cli: &Cli, a: &ShareArgs, remove: bool) -> CliResult {
         aws: target(cli),
     };
     let path = "/v1/templates/shares";
+    let mut confirm = a.flags.confirm();
+    if a.public && !remove {
+        confirm.also_ask = Some(super::save::PUBLIC_QUESTION.to_string());
+    }
     let Some((p, sub)) =
-        plan_then_submit(&c, cli, path, req, describe, a.flags.confirm(), "Continue?").await?
+        plan_then_submit(&c, cli, path, req, describe, confirm, "Continue?").await?
     else {
         return Ok(());
     };
@@ -71,6 +75,9 @@ pub async fn share(cli: &Cli, a: &ShareArgs, remove: bool) -> CliResult {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
+            if p.public {
+                outln!("  {}", super::save::PUBLIC_MEANS);
+            }
             errln!(
                 "They find it with: prism templates --refresh, and launch it with: prism launch {} NEW-NAME",
                 p.template
