@@ -439,14 +439,37 @@ struct Reference {
 
 async fn reference(case: &Case) -> Reference {
     let (rig, gate, op) = start(case).await;
+    let before = Snapshot::take(&rig).await;
     let status = drive(&rig, &gate, &real(case), &op).await.unwrap();
     let row = rig.env.store.operation(&op).await.unwrap().unwrap();
     assert_eq!(status, case.expect, "{}: {:?}", case.name, row.error);
     let records = gate.records(&op).await;
-    Reference {
-        end: Snapshot::take(&rig).await,
-        records,
+    let end = Snapshot::take(&rig).await;
+    // A run that succeeds changes the world; one that fails in a compensating saga must
+    // leave it as it found it.
+    let label = format!("<op{}>", op_count(&rig).await);
+    let (b, e) = (
+        before.without("operations", Some(&label)),
+        end.clone().without("operations", Some(&label)),
+    );
+    match (case.expect, case.recovery) {
+        (OperationStatus::Succeeded, _) => {
+            assert!(
+                !b.diff(&e).is_empty(),
+                "{}: the run changed nothing",
+                case.name
+            )
+        }
+        (_, Recovery::Unwind) => same(
+            case,
+            Check::FailAfter,
+            &format!("{}: the uninterrupted run failed", case.name),
+            &b,
+            &e,
+        ),
+        _ => {}
     }
+    Reference { end, records }
 }
 
 /// (a) Every step's action and undo run twice: the same end state as once.
