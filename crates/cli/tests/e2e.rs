@@ -1328,9 +1328,30 @@ fn expect_crash(c: &Crew, args: &[&str], point: &str) {
     let o = c.cmd(args, &[("PRISM_TEST_CRASH_AT", point)]);
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert!(
-        !o.status.success() && (err.contains("cannot reach the daemon") || err.contains("daemon")),
+        !o.status.success() && err.contains("daemon"),
         "the daemon should have died at {point}: {err}"
     );
+    // And it is gone: the process the daemon file names no longer exists.
+    let info: Value =
+        serde_json::from_slice(&std::fs::read(c.home.path().join("state/daemon.json")).unwrap())
+            .unwrap();
+    let pid = info["pid"].as_i64().unwrap() as libc::pid_t;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    // SAFETY: signal 0 only checks that the process exists. A zombie (not reaped yet by
+    // whoever adopted it) is dead too.
+    let alive = || {
+        (unsafe { libc::kill(pid, 0) }) == 0
+            && std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |st| {
+                st.rsplit(") ").next().is_some_and(|r| !r.starts_with('Z'))
+            })
+    };
+    while alive() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "daemon {pid} still runs after {point}: {err}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 /// One point: start the operation with a daemon that dies at `point`, restart a clean daemon
@@ -1400,6 +1421,9 @@ fn run_point(c: &Crew, r: &KindRunner, n: usize, point: &str, undo: bool) {
     }
 }
 
+/// A runner's index and its points: (operation number, point, whether an undo point).
+type Chunk = (usize, Vec<(usize, String, bool)>);
+
 /// Kills `prismd` with SIGKILL at every crash point the registry gives (every step boundary
 /// of every saga, after each mutating AWS call and each sub-record, and the undo points of
 /// save and launch), restarts it, and checks the end state: the operation ends exactly once
@@ -1426,7 +1450,7 @@ fn crash_at_every_step_boundary_recovers_to_the_same_end_state() {
     // Chunks of at most CHUNK points, each in its own home, shared by WORKERS threads.
     const CHUNK: usize = 10;
     const WORKERS: usize = 2;
-    let mut chunks: Vec<(usize, Vec<(usize, String, bool)>)> = vec![];
+    let mut chunks: Vec<Chunk> = vec![];
     let mut n = 0;
     let mut unreachable = 0;
     let mut per_kind = vec![];
