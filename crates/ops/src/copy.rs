@@ -9,7 +9,7 @@ use crate::locks;
 use crate::max_wait;
 use crate::output::StepOutput;
 use crate::saga::{step, Saga, TypedStep};
-use crate::save::template_file::{register_amis, RegisterOut, RegisterTarget};
+use crate::save::template_file::{register_amis, unregister_amis, RegisterOut, RegisterTarget};
 use async_trait::async_trait;
 use prism_api::RegionOutcome;
 use prism_cloud::tags;
@@ -197,5 +197,26 @@ impl TypedStep for Register {
         )
         .await?;
         Ok(RegisterOut { path })
+    }
+
+    /// Takes the copy's region back out of the file and cache row (the copy's own undo then
+    /// deletes the image, which the template must no longer name).
+    async fn undo(&self, cx: &StepCx) -> Result<(), StepError> {
+        let i: CopyInput = cx.input()?;
+        let Some(CopyOut(out)) = cx.out()? else {
+            return Ok(());
+        };
+        let Some(image_id) = out.image_id else {
+            return Ok(());
+        };
+        unregister_amis(
+            &cx.env,
+            &RegisterTarget {
+                template: i.template.clone(),
+                version: i.version.clone(),
+            },
+            &[(i.dest_region.clone(), i.arch.clone(), image_id)],
+        )
+        .await
     }
 }

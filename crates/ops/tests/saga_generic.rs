@@ -361,22 +361,6 @@ const KNOWN_GAPS: &[Gap] = &[
               row, which lists the images the unwind deleted (save/template_file.rs Register::undo)",
     },
     Gap {
-        kind: prism_ops::copy::KIND,
-        check: Check::FailAfter,
-        section: "files",
-        paths: &[""],
-        why: "copy's register step has no undo: after a later failure the template file keeps \
-              the region whose image the copy's undo deleted (copy.rs Register)",
-    },
-    Gap {
-        kind: prism_ops::copy::KIND,
-        check: Check::FailAfter,
-        section: "template_versions",
-        paths: &["/amis"],
-        why: "copy's register step has no undo: the template_versions row keeps the region \
-              whose image the copy's undo deleted (copy.rs Register)",
-    },
-    Gap {
         kind: prism_ops::template_delete::KIND,
         check: Check::Twice,
         section: "operations",

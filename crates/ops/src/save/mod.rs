@@ -31,7 +31,7 @@ use template_file::{Register, RegisterOut};
 
 use prepare::monthly_cost;
 pub use prepare::{prepare, SaveInput};
-pub use template_file::{register_amis, saved_template, RegisterTarget};
+pub use template_file::{register_amis, saved_template, unregister_amis, RegisterTarget};
 
 /// Operation kind.
 pub const KIND: &str = "save.v1";

@@ -28,6 +28,55 @@ pub async fn register_amis(
     target: &RegisterTarget,
     amis: &[(String, String, String)],
 ) -> Result<String, StepError> {
+    edit_amis(env, target, |t| {
+        for (r, a, id) in amis {
+            t.ami_config
+                .amis
+                .entry(r.clone())
+                .or_default()
+                .insert(a.clone(), id.clone());
+        }
+    })
+    .await
+    .map(|p| p.unwrap_or_default())
+}
+
+/// Takes `(region, arch, ami)` entries out of a saved version's file and cache row, where they
+/// still name that very image (the undo of a copy's registration); a missing file is fine.
+pub async fn unregister_amis(
+    env: &Env,
+    target: &RegisterTarget,
+    amis: &[(String, String, String)],
+) -> Result<(), StepError> {
+    let path = env.template_dir.join(prism_templates::saved_file_name(
+        &target.template,
+        &target.version,
+    ));
+    if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
+        return Ok(());
+    }
+    edit_amis(env, target, |t| {
+        for (r, a, id) in amis {
+            if let Some(by_arch) = t.ami_config.amis.get_mut(r) {
+                if by_arch.get(a) == Some(id) {
+                    by_arch.remove(a);
+                }
+                if by_arch.is_empty() {
+                    t.ami_config.amis.remove(r);
+                }
+            }
+        }
+    })
+    .await
+    .map(|_| ())
+}
+
+/// Rewrites a saved version's file (atomically) and its cache row after `change`.
+async fn edit_amis(
+    env: &Env,
+    target: &RegisterTarget,
+    change: impl FnOnce(&mut Template),
+) -> Result<Option<String>, StepError> {
     let file = prism_templates::saved_file_name(&target.template, &target.version);
     let path = env.template_dir.join(&file);
     let text = tokio::fs::read_to_string(&path)
@@ -36,13 +85,7 @@ pub async fn register_amis(
     let mut t = prism_templates::parse_template(&text, &path.display().to_string())
         .map_err(|e| StepError::Internal(e.to_string()))?
         .template;
-    for (r, a, id) in amis {
-        t.ami_config
-            .amis
-            .entry(r.clone())
-            .or_default()
-            .insert(a.clone(), id.clone());
-    }
+    change(&mut t);
     let yaml = t
         .to_yaml()
         .map_err(|e| StepError::Internal(e.to_string()))?;
@@ -64,7 +107,7 @@ pub async fn register_amis(
             env.store.upsert_template_version(row).await?;
         }
     }
-    Ok(written.display().to_string())
+    Ok(Some(written.display().to_string()))
 }
 
 /// The template a save writes: the original template's defaults, the new images, lineage.
