@@ -92,6 +92,9 @@ enum Host {
     Absent,
     /// This value.
     Value(&'static str),
+    /// Header lines built from the daemon's address: `{addr}` is `127.0.0.1:PORT`, `{port}` the
+    /// port; each `|`-separated part is one `Host` header (two parts: a duplicate header).
+    Shaped(&'static str),
 }
 
 /// The `x-prism-token` header of a raw request.
@@ -1682,6 +1685,19 @@ fn api_cases() -> Vec<Case> {
         get("api-foreign-host", "/v1/health", 403, deny_host).http(|h| h.host = Host::Value("evil.example")),
         get("api-rebinding-host", "/v1/health", 403, deny_host).http(|h| h.host = Host::Value("127.0.0.1.evil.example:80")),
         get("api-no-host", "/v1/health", 403, deny_host).http(|h| h.host = Host::Absent),
+        // Host forms that only a loose parser would take (issue 14): exact port, one header.
+        get("api-host-other-port", "/v1/health", 403, deny_host).http(|h| h.host = Host::Shaped("127.0.0.1:1{port}")),
+        get("api-host-no-port", "/v1/health", 403, deny_host).http(|h| h.host = Host::Value("127.0.0.1")),
+        get("api-host-padded-port", "/v1/health", 403, deny_host).http(|h| h.host = Host::Shaped("127.0.0.1:0{port}")),
+        get("api-host-ipv6-suffix", "/v1/health", 403, deny_host).http(|h| h.host = Host::Value("[::1]evil")),
+        get("api-host-ipv6-other", "/v1/health", 403, deny_host).http(|h| h.host = Host::Shaped("[::1]evil:{port}")),
+        get("api-host-userinfo", "/v1/health", 403, deny_host).http(|h| h.host = Host::Shaped("user@{addr}")),
+        get("api-host-twice-evil-second", "/v1/health", 403, deny_host).http(|h| h.host = Host::Shaped("{addr}|evil.example")),
+        get("api-host-twice-evil-first", "/v1/health", 403, deny_host).http(|h| h.host = Host::Shaped("evil.example|{addr}")),
+        get("api-host-twice-same", "/v1/health", 403, deny_host).http(|h| h.host = Host::Shaped("{addr}|{addr}")),
+        post("api-host-twice-save", "/v1/saves", real_save, 403, deny_host).http(|h| h.host = Host::Shaped("{addr}|evil.example")),
+        get("api-origin-other-port", "/v1/health", 403, deny_origin).http(|h| h.origin = Some("http://127.0.0.1:1")),
+        get("api-origin-https-loopback", "/v1/health", 403, deny_origin).http(|h| h.origin = Some("https://localhost")),
         post("api-foreign-host-save", "/v1/saves", real_save, 403, deny_host).http(|h| h.host = Host::Value("evil.example")),
         get("api-foreign-origin", "/v1/health", 403, deny_origin).http(|h| h.origin = Some("https://evil.example")),
         get("api-null-origin", "/v1/health", 403, deny_origin).http(|h| h.origin = Some("null")),
@@ -1793,6 +1809,15 @@ impl Case {
                     Host::Absent => s.push_str(" [no Host]"),
                     Host::Value(v) => {
                         let _ = write!(s, " [Host: {v}]");
+                    }
+                    Host::Shaped(shape) => {
+                        for part in shape.split('|') {
+                            let _ = write!(
+                                s,
+                                " [Host: {}]",
+                                part.replace("{addr}", "127.0.0.1:{port}")
+                            );
+                        }
                     }
                 }
                 match h.token {
@@ -2501,6 +2526,13 @@ impl World {
             Host::Absent => {}
             Host::Value(v) => {
                 let _ = write!(head, "Host: {v}\r\n");
+            }
+            Host::Shaped(shape) => {
+                let port = d.addr.rsplit_once(':').map(|(_, p)| p).unwrap_or_default();
+                for part in shape.split('|') {
+                    let v = part.replace("{addr}", &d.addr).replace("{port}", port);
+                    let _ = write!(head, "Host: {v}\r\n");
+                }
             }
         }
         match h.token {
