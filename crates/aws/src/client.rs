@@ -172,9 +172,3 @@ impl Cloud for AwsCloud {
         .await
     }
 }
-
-/// Per-call override that turns the SDK's retries off, for calls that are not idempotent.
-pub(crate) fn no_retry() -> aws_sdk_ec2::config::Builder {
-    aws_sdk_ec2::config::Builder::default()
-        .retry_config(aws_sdk_ec2::config::retry::RetryConfig::disabled())
-}

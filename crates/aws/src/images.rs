@@ -1,9 +1,8 @@
 //! Images: create, describe, deregister, copy to another region.
 
-use crate::client::no_retry;
+use crate::calls::{no_retry, MAX_PAGES};
 use crate::convert::{filter, image_from_sdk, tag_filters, tag_spec};
 use crate::errors::{missing, sdk_error};
-use crate::instances::MAX_PAGES;
 use aws_sdk_ec2::types as ec2;
 use prism_cloud::{
     CloudErrorKind, CloudResult, CopyImageRequest, CreateImageRequest, Image, ImageQuery,

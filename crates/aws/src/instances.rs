@@ -1,14 +1,12 @@
 //! Instances: describe (with attached volume sizes), run, start, stop, terminate.
 
-use crate::client::no_retry;
+use crate::calls::{no_retry, MAX_PAGES};
 use crate::convert::{filter, instance_from_sdk, tag_filters, tag_spec};
 use crate::errors::{missing, sdk_error};
 use aws_sdk_ec2::types as ec2;
 use prism_cloud::{CloudResult, Instance, InstanceFilter, RunSpec};
 use std::collections::HashMap;
 
-/// Bound on pages read from one paginated call (a runaway guard, far above real use).
-pub(crate) const MAX_PAGES: usize = 100;
 /// Most values EC2 accepts in one filter.
 const MAX_FILTER_VALUES: usize = 200;
 /// Instance states other than `terminated`.

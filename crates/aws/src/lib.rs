@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 mod account;
+mod calls;
 mod client;
 mod convert;
 mod errors;

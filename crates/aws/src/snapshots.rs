@@ -1,8 +1,8 @@
 //! Snapshots: describe (by id or by tag, owned by self) and delete.
 
+use crate::calls::MAX_PAGES;
 use crate::convert::{snapshot_from_sdk, tag_filters};
 use crate::errors::sdk_error;
-use crate::instances::MAX_PAGES;
 use prism_cloud::{CloudErrorKind, CloudResult, Snapshot, SnapshotQuery};
 
 /// Snapshots by id, or else owned by this account and having all `query.tags`.

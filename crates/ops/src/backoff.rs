@@ -35,24 +35,43 @@ impl Backoff {
 /// attempt 3 times; this covers longer outages).
 pub const CALL_ATTEMPTS: u32 = 5;
 
-/// Runs an idempotent call, retrying transient failures up to [`CALL_ATTEMPTS`] times with
-/// 1, 2, 4, 8 s pauses.
-pub async fn retry<T, F, Fut>(mut call: F) -> Result<T, CloudError>
+/// The one retry loop of Prism's own code: runs `call` up to `attempts` times while the
+/// error is `retryable`, pausing 1, 2, 4, 8 … s (at most 30 s) between tries, and returns the
+/// last answer. Every retry in `crates/ops` goes through here (AWS calls via [`retry`], the
+/// saga's undos, CreateImage's look-before-retry); the SDK's own retries sit below it.
+pub async fn retry_if<T, E, F, Fut>(
+    attempts: u32,
+    retryable: impl Fn(&E) -> bool,
+    mut call: F,
+) -> Result<T, E>
 where
+    E: std::fmt::Display,
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, CloudError>>,
+    Fut: Future<Output = Result<T, E>>,
 {
     let mut attempt = 0;
     loop {
         attempt += 1;
         match call().await {
-            Err(e) if e.is_transient() && attempt < CALL_ATTEMPTS => {
-                tracing::debug!(error = %e, attempt, "transient failure; retrying");
-                tokio::time::sleep(Duration::from_secs(1 << (attempt - 1))).await;
+            Err(e) if retryable(&e) && attempt < attempts => {
+                tracing::debug!(error = %e, attempt, "failed; retrying");
+                let pause =
+                    Duration::from_secs(1 << (attempt - 1).min(5)).min(Duration::from_secs(30));
+                tokio::time::sleep(pause).await;
             }
             other => return other,
         }
     }
+}
+
+/// Runs an idempotent call, retrying transient failures up to [`CALL_ATTEMPTS`] times with
+/// 1, 2, 4, 8 s pauses.
+pub async fn retry<T, F, Fut>(call: F) -> Result<T, CloudError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, CloudError>>,
+{
+    retry_if(CALL_ATTEMPTS, CloudError::is_transient, call).await
 }
 
 #[cfg(test)]

@@ -14,7 +14,6 @@ use prism_api::OperationStatus;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Journal event names (a persisted schema: never rename).
 pub mod event {
@@ -279,16 +278,19 @@ pub async fn execute(env: &Env, saga: &Saga, op_id: &str) -> Result<OperationSta
         env.hooks.at(saga.kind, step.name(), event::UNDO_STARTED);
         let cx = StepCx::new(env.clone(), &row, outputs.clone(), step.name());
         cx.progress(&format!("undoing: {}", step.label())).await;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match step.undo(&cx).await {
-                Ok(()) => break,
-                Err(e) if attempt < UNDO_ATTEMPTS => {
-                    tracing::warn!(op = op_id, step = step.name(), error = %e, attempt, "undo failed; retrying");
-                    // Bounded: 2, 4, 8, 16 s between attempts, then give up and ask a person.
-                    tokio::time::sleep(Duration::from_secs(1 << attempt)).await;
-                }
+        // Bounded: 1, 2, 4, 8 s between attempts, then give up and ask a person.
+        let undone = crate::backoff::retry_if(
+            UNDO_ATTEMPTS,
+            |e: &StepError| {
+                tracing::warn!(op = op_id, step = step.name(), error = %e, "undo failed");
+                true
+            },
+            || step.undo(&cx),
+        )
+        .await;
+        {
+            match undone {
+                Ok(()) => {}
                 Err(e) => {
                     let msg = format!(
                         "{}; then undoing step '{}' failed: {e}",

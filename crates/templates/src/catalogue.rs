@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::builtin::builtin_sources;
 use crate::errors::CatalogueError;
 use crate::inherit::{Lookup, Resolver};
+pub use crate::load_issue::LoadIssue;
 use crate::model::Template;
 use crate::names::parse_template_ref;
 use crate::parse::parse_template;
@@ -39,21 +40,6 @@ pub struct Entry {
     pub origin: Origin,
     /// Non-fatal problems (unknown fields, overriding a built-in, ...).
     pub warnings: Vec<String>,
-}
-
-/// A template source that could not be loaded; it was skipped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoadIssue {
-    /// File path or `built-in NAME`.
-    pub origin: String,
-    /// What went wrong (without the origin; `Display` prints `origin: message`).
-    pub message: String,
-}
-
-impl std::fmt::Display for LoadIssue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.origin, self.message)
-    }
 }
 
 /// All known templates, indexed by id and version.

@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod errors;
 pub mod fingerprint;
 mod inherit;
+mod load_issue;
 pub mod model;
 pub mod names;
 pub mod parse;

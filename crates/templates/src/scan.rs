@@ -10,7 +10,7 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::catalogue::LoadIssue;
+use crate::load_issue::LoadIssue;
 use crate::text::printable;
 use crate::MAX_TEMPLATE_BYTES;
 

@@ -198,23 +198,24 @@ impl TypedStep for CreateImage {
             no_reboot: i.mode != CaptureMode::Reboot,
             tags: t,
         };
-        let mut attempts = 0;
-        let id = loop {
-            attempts += 1;
-            match cloud.create_image(&i.region, &req).await {
-                Ok(id) => break id,
-                Err(e) if e.is_transient() && attempts < crate::backoff::CALL_ATTEMPTS => {
-                    // The call may have acted before its answer was lost: look again.
+        // CreateImage is not idempotent: before each retry, look for the image a lost answer
+        // may have created (its name is unique to this operation).
+        let tried = std::sync::atomic::AtomicBool::new(false);
+        let id = crate::backoff::retry_if(
+            crate::backoff::CALL_ATTEMPTS,
+            |e: &StepError| matches!(e, StepError::Cloud(c) if c.is_transient()),
+            || async {
+                if tried.swap(true, std::sync::atomic::Ordering::SeqCst) {
                     if let Some(img) =
                         images::find_by_name(cloud.as_ref(), &i.region, &i.image_name).await?
                     {
-                        break img.id;
+                        return Ok(img.id);
                     }
-                    tokio::time::sleep(std::time::Duration::from_secs(1 << attempts)).await;
                 }
-                Err(e) => return Err(e.into()),
-            }
-        };
+                Ok::<_, StepError>(cloud.create_image(&i.region, &req).await?)
+            },
+        )
+        .await?;
         cx.acted();
         Ok(CreateImageOut { image_id: id })
     }
