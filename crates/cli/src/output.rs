@@ -29,20 +29,9 @@ pub fn fancy() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// Whether `c` can drive a terminal, break a line or hide text: a control character (C0, DEL,
-/// C1 such as U+009B CSI) or an invisible formatting character (zero-width characters, bidi
-/// marks, embeddings, overrides and isolates, line/paragraph separators, BOM). The same set as
-/// `prism_templates::is_hazardous`, which the template parser refuses.
-pub fn is_hazardous(c: char) -> bool {
-    c.is_control()
-        || matches!(c,
-            '\u{061C}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{2028}'..='\u{202E}'
-            | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{2069}'
-            | '\u{FEFF}')
-}
+/// Whether `c` can drive a terminal, break a line or hide text: the set the template parser
+/// refuses (control characters, invisible formatting characters).
+pub use prism_templates::is_hazardous;
 
 /// `s` with every character for which `escape` holds written as `\u{..}`.
 fn escape_where(s: &str, escape: impl Fn(char) -> bool) -> String {

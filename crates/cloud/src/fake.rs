@@ -837,6 +837,20 @@ impl Cloud for Service<'_> {
     async fn create_image(&self, region: &str, req: &CreateImageRequest) -> CloudResult<String> {
         self.call("CreateImage", region, Some(&req.instance_id))
             .await?;
+        // EC2 CreateImage: "Description … Constraints: Up to 255 characters"; "Name … 3-128
+        // alphanumeric characters …": refused with InvalidParameterValue (moto accepts both).
+        let name_len = req.name.chars().count();
+        if req.description.chars().count() > crate::tags::MAX_IMAGE_DESCRIPTION
+            || !(3..=128).contains(&name_len)
+        {
+            return Err(CloudError::new(
+                CloudErrorKind::InvalidRequest,
+                "CreateImage",
+                region,
+                "the image name must be 3-128 characters and its description at most 255",
+            )
+            .with_code("InvalidParameterValue"));
+        }
         let now = Instant::now();
         let mut s = self.lock();
         let (arch, size, state) = match s.instances.get_mut(&req.instance_id) {
@@ -1181,6 +1195,27 @@ mod tests {
     use super::*;
 
     #[tokio::test(start_paused = true)]
+    async fn create_image_refuses_what_ec2_refuses() {
+        let c = FakeCloud::new(FakeTimings::default());
+        let id = c.add_instance("us-east-1", Tags::new(), 10);
+        let req = |name: &str, description: String| CreateImageRequest {
+            instance_id: id.clone(),
+            name: name.into(),
+            description,
+            no_reboot: true,
+            tags: Tags::new(),
+        };
+        for bad in [req("img", "d".repeat(256)), req("x", "d".into())] {
+            let e = c.create_image("us-east-1", &bad).await.unwrap_err();
+            assert_eq!(e.code.as_deref(), Some("InvalidParameterValue"));
+        }
+        assert!(c.images().is_empty(), "nothing was created");
+        c.create_image("us-east-1", &req("img", "d".repeat(255)))
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn image_becomes_available_after_virtual_time() {
         let c = FakeCloud::new(FakeTimings::default());
         let id = c.add_instance("us-east-1", Tags::new(), 100);
@@ -1189,7 +1224,7 @@ mod tests {
                 "us-east-1",
                 &CreateImageRequest {
                     instance_id: id,
-                    name: "x".into(),
+                    name: "img-x".into(),
                     description: "d".into(),
                     no_reboot: true,
                     tags: Tags::new(),

@@ -10,7 +10,10 @@ use prism_store::{EventRow, OperationRow};
 /// Converts a stored operation (and optionally its journal) to the API shape.
 pub fn to_api(row: OperationRow, events: Vec<EventRow>) -> Operation {
     // Labels come from the saga's one step table, so progress speaks the user's language.
-    let saga = prism_ops::registry::saga_for(&row.kind);
+    // Built only when there are events to label (listings pass none).
+    let saga = (!events.is_empty())
+        .then(|| prism_ops::registry::saga_for(&row.kind))
+        .flatten();
     let label_of = |step: &str| {
         saga.as_ref()?
             .steps
