@@ -120,8 +120,13 @@ impl Cloud for AwsCloud {
         images::describe(&self.ec2(region), region, query).await
     }
 
-    async fn deregister_image(&self, region: &str, image_id: &str) -> CloudResult<()> {
-        images::deregister(&self.ec2(region), region, image_id).await
+    async fn deregister_image(
+        &self,
+        region: &str,
+        image_id: &str,
+        delete_snapshots: bool,
+    ) -> CloudResult<()> {
+        images::deregister(&self.ec2(region), region, image_id, delete_snapshots).await
     }
 
     async fn describe_snapshots(

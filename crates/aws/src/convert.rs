@@ -2,7 +2,9 @@
 
 use aws_sdk_ec2::types as ec2;
 use aws_smithy_types::date_time::Format;
-use prism_cloud::{Image, ImageState, Instance, InstanceState, Snapshot, SnapshotState, Tags};
+use prism_cloud::{
+    Image, ImageState, ImageVolume, Instance, InstanceState, KeyKind, Snapshot, SnapshotState, Tags,
+};
 
 /// SDK tags → sorted [`Tags`] (tags without a key are dropped).
 pub(crate) fn tags_from_sdk(tags: &[ec2::Tag]) -> Tags {
@@ -131,6 +133,26 @@ pub(crate) fn image_from_sdk(region: &str, i: &ec2::Image) -> Image {
             .map(i64::from)
             .sum(),
         tags: tags_from_sdk(i.tags()),
+        root_device_name: i.root_device_name().map(str::to_string),
+        volumes: i
+            .block_device_mappings()
+            .iter()
+            .filter_map(|m| {
+                let e = m.ebs()?;
+                Some(ImageVolume {
+                    device_name: m.device_name().unwrap_or_default().to_string(),
+                    size_gb: e.volume_size().map(i64::from),
+                    snapshot_id: e.snapshot_id().map(str::to_string),
+                })
+            })
+            .collect(),
+        // DescribeImages does not name the key (EbsBlockDevice.KmsKeyId is only read by
+        // RunInstances and Spot requests); `images::key_kind` learns it from the snapshots.
+        key: if ebs.iter().any(|e| e.encrypted() == Some(true)) {
+            KeyKind::Unknown(None)
+        } else {
+            KeyKind::None
+        },
     }
 }
 

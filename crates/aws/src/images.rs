@@ -100,8 +100,17 @@ pub(crate) async fn deregister(
     ec2: &aws_sdk_ec2::Client,
     region: &str,
     image_id: &str,
+    delete_snapshots: bool,
 ) -> CloudResult<()> {
-    match ec2.deregister_image().image_id(image_id).send().await {
+    // DeleteAssociatedSnapshots (DeregisterImage, 2025): EC2 deletes the image's snapshots
+    // with it. An endpoint that does not know the parameter (moto) ignores it.
+    let call = ec2.deregister_image().image_id(image_id);
+    let call = if delete_snapshots {
+        call.delete_associated_snapshots(true)
+    } else {
+        call
+    };
+    match call.send().await {
         Ok(_) => Ok(()),
         Err(e) => {
             let e = sdk_error("DeregisterImage", region, Some(image_id), e);
@@ -131,6 +140,14 @@ pub(crate) async fn copy(
         .description(&req.description);
     if !req.client_token.is_empty() {
         call = call.client_token(&req.client_token);
+    }
+    // Tagged at creation, so the copy is never untagged while not yet visible (moto ignores
+    // CopyImage's TagSpecifications: the caller tags again afterwards).
+    if let Some(ts) = tag_spec(ec2::ResourceType::Image, &req.tags) {
+        call = call.tag_specifications(ts);
+    }
+    if let Some(key) = &req.kms_key_id {
+        call = call.encrypted(true).kms_key_id(key);
     }
     // Not idempotent on every EC2 (CreateImage has no token; moto ignores ClientToken): no
     // blind SDK retry. The caller looks for what a lost answer may have created, then retries.

@@ -13,7 +13,10 @@ pub(crate) async fn describe(
     query: &SnapshotQuery,
 ) -> CloudResult<Vec<Snapshot>> {
     const ACTION: &str = "DescribeSnapshots";
-    let filters = tag_filters(&query.tags, &[]);
+    let mut filters = tag_filters(&query.tags, &[]);
+    if let Some(d) = &query.description {
+        filters.push(crate::convert::filter("description", [d.as_str()]));
+    }
     let call = ec2.describe_snapshots().set_filters(if filters.is_empty() {
         None
     } else {

@@ -348,6 +348,22 @@ async fn save_copy_share_and_clean_up_an_image() {
         .description
         .as_deref()
         .is_some_and(|d| d.contains(&image_id)));
+    assert!(by_id[0].made_for(&image_id), "{:?}", by_id[0].description);
+    // Save finds an image's snapshots by EC2's description, without the image's block
+    // device mappings (a pending image on EC2 does not show their snapshot ids).
+    let by_description = cloud
+        .describe_snapshots(
+            REGION,
+            &SnapshotQuery {
+                description: Some(format!("Created by CreateImage(*) for {image_id}")),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("snapshots by description");
+    let mut found: Vec<String> = by_description.iter().map(|s| s.id.clone()).collect();
+    found.sort();
+    assert_eq!(found, expected);
 
     // Copy into another region.
     let copy_id = cloud
@@ -359,6 +375,8 @@ async fn save_copy_share_and_clean_up_an_image() {
                 name: "prism-my-env-v1".into(),
                 description: "my env (copy)".into(),
                 client_token: "copy-tok-1".into(),
+                tags: tags(&[("prism:operation", "op-copy")]),
+                kms_key_id: None,
             },
         )
         .await
@@ -435,15 +453,15 @@ async fn save_copy_share_and_clean_up_an_image() {
 
     // Clean up: deregister, delete snapshots, and both again (already gone is fine).
     cloud
-        .deregister_image(REGION, &image_id)
+        .deregister_image(REGION, &image_id, true)
         .await
         .expect("deregister");
     cloud
-        .deregister_image(REGION, &image_id)
+        .deregister_image(REGION, &image_id, true)
         .await
         .expect("deregister again");
     cloud
-        .deregister_image(REGION, "ami-0fffffffffffffff0")
+        .deregister_image(REGION, "ami-0fffffffffffffff0", true)
         .await
         .expect("deregister unknown");
     assert!(cloud

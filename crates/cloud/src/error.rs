@@ -24,6 +24,28 @@ pub const NO_CREDENTIALS: &str = "NoCredentials";
 /// Code Prism gives a call whose SSO session (token) is missing or expired.
 pub const SSO_SESSION_EXPIRED: &str = "SsoSessionExpired";
 
+/// EC2 error codes Prism reacts to, each where EC2's documentation names it
+/// (<https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html>).
+pub mod codes {
+    /// A new instance id is not visible yet (eventual consistency, "Eventual consistency in
+    /// the Amazon EC2 API") or the instance is gone.
+    pub const INSTANCE_NOT_FOUND: &str = "InvalidInstanceID.NotFound";
+    /// A new image id is not visible yet (eventual consistency) or the image is gone.
+    pub const AMI_NOT_FOUND: &str = "InvalidAMIID.NotFound";
+    /// The image name is taken in this account and region (CreateImage, CopyImage).
+    pub const AMI_NAME_DUPLICATE: &str = "InvalidAMIName.Duplicate";
+    /// The instance is not in a state the call accepts (e.g. CreateImage right after a stop).
+    pub const INCORRECT_INSTANCE_STATE: &str = "IncorrectInstanceState";
+    /// The snapshot is still used by an image (DeleteSnapshot right after DeregisterImage).
+    pub const SNAPSHOT_IN_USE: &str = "InvalidSnapshot.InUse";
+    /// No capacity for the instance type in the zone now (StartInstances, RunInstances).
+    pub const INSUFFICIENT_CAPACITY: &str = "InsufficientInstanceCapacity";
+    /// A per-region limit is reached (e.g. concurrent CopyImage operations into a region).
+    pub const RESOURCE_LIMIT_EXCEEDED: &str = "ResourceLimitExceeded";
+    /// A block device mapping is refused (e.g. a volume smaller than its snapshot).
+    pub const INVALID_BLOCK_DEVICE_MAPPING: &str = "InvalidBlockDeviceMapping";
+}
+
 /// What to do about an [`CloudErrorKind::Auth`] failure, for the hint under the error.
 pub fn auth_hint(e: &CloudError, profile: Option<&str>) -> String {
     let p = profile.unwrap_or("PROFILE");
@@ -99,6 +121,11 @@ impl CloudError {
     /// Whether the resource was not found.
     pub fn is_not_found(&self) -> bool {
         self.kind == CloudErrorKind::NotFound
+    }
+
+    /// Whether AWS answered with `code`.
+    pub fn has_code(&self, code: &str) -> bool {
+        self.code.as_deref() == Some(code)
     }
 
     /// Classifies an AWS error code into a kind.

@@ -166,6 +166,13 @@ impl FakeCloud {
                     snapshot_ids: vec![],
                     size_gb: 8,
                     tags: Tags::new(),
+                    root_device_name: Some("/dev/xvda".into()),
+                    volumes: vec![crate::ImageVolume {
+                        device_name: "/dev/xvda".into(),
+                        size_gb: Some(8),
+                        snapshot_id: None,
+                    }],
+                    key: crate::KeyKind::None,
                 },
                 snapshots_at: now,
                 pending_snapshots: vec![],
@@ -419,6 +426,13 @@ impl FakeCloud {
                     snapshot_ids: vec![],
                     size_gb,
                     tags,
+                    root_device_name: Some("/dev/xvda".into()),
+                    volumes: vec![crate::ImageVolume {
+                        device_name: "/dev/xvda".into(),
+                        size_gb: Some(size_gb),
+                        snapshot_id: None,
+                    }],
+                    key: crate::KeyKind::None,
                 },
                 snapshots_at: now + self.timings.snapshot_visible,
                 pending_snapshots: vec![snap],
@@ -545,8 +559,13 @@ impl Cloud for FakeCloud {
         serve!(self, describe_images(region, query))
     }
 
-    async fn deregister_image(&self, region: &str, image_id: &str) -> CloudResult<()> {
-        serve!(self, deregister_image(region, image_id))
+    async fn deregister_image(
+        &self,
+        region: &str,
+        image_id: &str,
+        delete_snapshots: bool,
+    ) -> CloudResult<()> {
+        serve!(self, deregister_image(region, image_id, delete_snapshots))
     }
 
     async fn describe_snapshots(
@@ -950,7 +969,12 @@ impl Cloud for Service<'_> {
             .collect())
     }
 
-    async fn deregister_image(&self, region: &str, image_id: &str) -> CloudResult<()> {
+    async fn deregister_image(
+        &self,
+        region: &str,
+        image_id: &str,
+        _delete_snapshots: bool,
+    ) -> CloudResult<()> {
         self.call("DeregisterImage", region, Some(image_id)).await?;
         let mut s = self.lock();
         if let Some(i) = s.images.get_mut(image_id) {
@@ -1346,6 +1370,8 @@ mod tests {
             name: "saved-1".into(),
             description: "d".into(),
             client_token: "op-1-us-west-2".into(),
+            tags: Tags::new(),
+            kms_key_id: None,
         };
         assert_lost(
             &c.copy_image("us-west-2", &copy).await.unwrap_err(),
@@ -1396,7 +1422,9 @@ mod tests {
         // DeleteSnapshot: the snapshot is gone.
         tokio::time::sleep(Duration::from_secs(601)).await;
         let snap = c.describe_images("us-west-2", &q).await.unwrap()[0].snapshot_ids[0].clone();
-        c.deregister_image("us-west-2", &copied).await.unwrap();
+        c.deregister_image("us-west-2", &copied, false)
+            .await
+            .unwrap();
         assert_lost(
             &c.delete_snapshot("us-west-2", &snap).await.unwrap_err(),
             "DeleteSnapshot",

@@ -54,8 +54,15 @@ pub trait Cloud: Send + Sync {
     /// Images matching the query (ids, owners, name pattern, tags, executable-by).
     async fn describe_images(&self, region: &str, query: &ImageQuery) -> CloudResult<Vec<Image>>;
 
-    /// Deregisters an image; a missing image is not an error.
-    async fn deregister_image(&self, region: &str, image_id: &str) -> CloudResult<()>;
+    /// Deregisters an image; a missing image is not an error. With `delete_snapshots`, asks
+    /// EC2 to delete its snapshots too (`DeleteAssociatedSnapshots`); an endpoint that
+    /// ignores the flag leaves them, so callers still delete the snapshot ids they recorded.
+    async fn deregister_image(
+        &self,
+        region: &str,
+        image_id: &str,
+        delete_snapshots: bool,
+    ) -> CloudResult<()>;
 
     /// Snapshots by id or by tag filter.
     async fn describe_snapshots(

@@ -154,6 +154,14 @@ pub struct CopyImageRequest {
     pub description: String,
     /// Idempotency token (real EC2 honours it; moto does not).
     pub client_token: String,
+    /// Tags for the copy, applied by CopyImage itself (`TagSpecifications`), so the copy is
+    /// never untagged even while EC2 does not yet show it to DescribeImages.
+    #[serde(default)]
+    pub tags: Tags,
+    /// KMS key for an encrypted copy (`Encrypted` + `KmsKeyId`); without it EC2 encrypts a
+    /// copy of an encrypted image with the destination region's default key.
+    #[serde(default)]
+    pub kms_key_id: Option<String>,
 }
 
 /// AMI state.
@@ -244,6 +252,56 @@ pub struct Image {
     pub size_gb: i64,
     /// Tags.
     pub tags: Tags,
+    /// Device name of the root volume (e.g. `/dev/xvda`), when EC2 says.
+    #[serde(default)]
+    pub root_device_name: Option<String>,
+    /// Its EBS block devices, root first when known. EC2 lists the sizes of a `pending`
+    /// image's devices but (often) not their snapshot ids until it is `available`.
+    #[serde(default)]
+    pub volumes: Vec<ImageVolume>,
+    /// Which key encrypts its snapshots.
+    #[serde(default)]
+    pub key: KeyKind,
+}
+
+impl Image {
+    /// Size in GiB of the root volume: the device named `root_device_name`, else the first.
+    pub fn root_volume_gb(&self) -> Option<i64> {
+        let root = self
+            .root_device_name
+            .as_deref()
+            .and_then(|r| self.volumes.iter().find(|v| v.device_name == r))
+            .or_else(|| self.volumes.first())?;
+        root.size_gb
+    }
+}
+
+/// One EBS block device of an image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageVolume {
+    /// Device name, e.g. `/dev/xvda`.
+    pub device_name: String,
+    /// Size in GiB, when EC2 says.
+    pub size_gb: Option<i64>,
+    /// Snapshot id, once EC2 shows it.
+    pub snapshot_id: Option<String>,
+}
+
+/// Which KMS key encrypts an image's snapshots: it decides whether the image can be shared
+/// with other accounts (not on the AWS-managed key: EC2 "Share an AMI with specific AWS
+/// accounts" — AMIs encrypted with the default AWS managed key cannot be shared).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "key_id")]
+pub enum KeyKind {
+    /// Not encrypted.
+    #[default]
+    None,
+    /// The account's AWS-managed EBS key (`alias/aws/ebs`): cannot be shared.
+    AwsManaged(Option<String>),
+    /// A customer-managed key (its id or ARN): recipients need a grant on it.
+    CustomerManaged(String),
+    /// Encrypted with a key whose kind could not be learned (its id or ARN, when known).
+    Unknown(Option<String>),
 }
 
 /// Which images to describe.
@@ -296,6 +354,21 @@ pub struct Snapshot {
     pub tags: Tags,
 }
 
+impl Snapshot {
+    /// Whether EC2's description says this snapshot was made for `image_id` — by CreateImage
+    /// ("Created by CreateImage(i-…) for ami-…") or CopyImage ("Copied for DestinationAmi
+    /// ami-… from SourceAmi …").
+    pub fn made_for(&self, image_id: &str) -> bool {
+        self.description.as_deref().is_some_and(|d| {
+            d.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                .any(|w| w == image_id)
+                && (d.starts_with("Created by CreateImage(")
+                    && d.ends_with(&format!(" for {image_id}"))
+                    || d.starts_with(&format!("Copied for DestinationAmi {image_id} ")))
+        })
+    }
+}
+
 /// Which snapshots to describe.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotQuery {
@@ -303,6 +376,9 @@ pub struct SnapshotQuery {
     pub ids: Vec<String>,
     /// Having all these tags (owned by self).
     pub tags: Tags,
+    /// Description pattern with `*` wildcards (EC2's `description` filter; owned by self).
+    #[serde(default)]
+    pub description: Option<String>,
 }
 
 /// Launch permissions to add or remove.

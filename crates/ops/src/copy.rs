@@ -125,6 +125,7 @@ pub async fn prepare(
             description: img.description.clone().unwrap_or_default(),
             tags: tags_,
             max_wait_seconds: req.max_wait_seconds,
+            kms_keys: Default::default(),
         },
         arch,
     };

@@ -26,6 +26,9 @@ pub struct CopySpec {
     /// Requested bound on the wait for the copy; `None`: the default.
     #[serde(default)]
     pub max_wait_seconds: Option<u64>,
+    /// KMS key per destination region for encrypted copies (`--kms-key REGION=KEY`).
+    #[serde(default)]
+    pub kms_keys: std::collections::BTreeMap<String, String>,
 }
 
 /// Makes (or finds) the copy in `dest`, waits for it, tags it and its snapshots. Never fails:
@@ -88,12 +91,21 @@ async fn start_copy(
     if let Some(img) = images::find_by_name(cloud, dest, &spec.image_name).await? {
         return Ok(img.id);
     }
+    // The operation's tags go with CopyImage itself (TagSpecifications), so the copy is ours
+    // even while DescribeImages does not show it yet; they are applied again below for
+    // endpoints that ignore them (moto).
+    let op_tags = Tags::from([
+        (tags::OPERATION.to_string(), cx.op_id.clone()),
+        (tags::MANAGED.to_string(), "true".to_string()),
+    ]);
     let req = CopyImageRequest {
         source_region: spec.source_region.clone(),
         source_image_id: spec.source_image.clone(),
         name: spec.image_name.clone(),
         description: spec.description.clone(),
         client_token: format!("{}-{dest}", &cx.op_id),
+        tags: op_tags.clone(),
+        kms_key_id: spec.kms_keys.get(dest).cloned(),
     };
     let mut attempts = 0;
     loop {
@@ -102,11 +114,7 @@ async fn start_copy(
             Ok(id) => {
                 cx.acted();
                 // Tag at once so the copy is accounted for even if we crash now.
-                let t = Tags::from([
-                    (tags::OPERATION.to_string(), cx.op_id.clone()),
-                    (tags::MANAGED.to_string(), "true".to_string()),
-                ]);
-                retry(|| cloud.create_tags(dest, std::slice::from_ref(&id), &t)).await?;
+                retry(|| cloud.create_tags(dest, std::slice::from_ref(&id), &op_tags)).await?;
                 return Ok(id);
             }
             Err(e) if e.is_transient() && attempts < crate::backoff::CALL_ATTEMPTS => {

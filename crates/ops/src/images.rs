@@ -94,7 +94,7 @@ pub async fn delete_with_snapshots(
         .await
         .unwrap_or_default();
     }
-    retry(|| cloud.deregister_image(region, image_id)).await?;
+    retry(|| cloud.deregister_image(region, image_id, true)).await?;
     for s in snaps {
         match retry(|| cloud.delete_snapshot(region, &s)).await {
             Ok(()) => {}

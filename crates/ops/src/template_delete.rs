@@ -298,7 +298,7 @@ impl TypedStep for DeregisterImages {
         let cloud = cx.cloud(i.profile.as_deref()).await?;
         let (mut images, mut snapshots) = (0, 0);
         for img in &i.images {
-            match retry(|| cloud.deregister_image(&img.region, &img.image_id)).await {
+            match retry(|| cloud.deregister_image(&img.region, &img.image_id, true)).await {
                 Ok(()) => images += 1,
                 Err(e) if e.is_not_found() => {}
                 Err(e) => return Err(e.into()),

@@ -133,9 +133,16 @@ impl Cloud for Gated {
         self.gate.check().await;
         self.inner.describe_images(region, query).await
     }
-    async fn deregister_image(&self, region: &str, image_id: &str) -> CloudResult<()> {
+    async fn deregister_image(
+        &self,
+        region: &str,
+        image_id: &str,
+        delete_snapshots: bool,
+    ) -> CloudResult<()> {
         self.gate.check().await;
-        self.inner.deregister_image(region, image_id).await
+        self.inner
+            .deregister_image(region, image_id, delete_snapshots)
+            .await
     }
     async fn describe_snapshots(
         &self,
