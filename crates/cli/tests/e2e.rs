@@ -677,8 +677,10 @@ fn daemon_refuses_callers_without_token_or_from_the_web() {
 // ---------------------------------------------------------------------------------------------
 // The crash matrix. Its points come from the registry: for every kind in `registry::KINDS`
 // and every step of its saga, `started` and `succeeded`; `acted` for the steps that make a
-// mutating AWS call and `record` for those that journal sub-records (declared next to each
-// step table, checked against the code by `registry::tests`); and for save and launch, the
+// mutating AWS call, `acted:LABEL` for each further kind of mutating call of a step
+// (tagging, snapshot deletion, each region's share: `registry::acted_points`), and `record`
+// for those that journal sub-records (declared next to each step table, checked against the
+// code by `registry::tests`); and for save and launch, the
 // `undo-started`/`undo-finished` of every step, reached by making the run fail.
 
 /// One shell of the matrix: its own PRISM_HOME (so chunks run in parallel against the same
@@ -1193,6 +1195,9 @@ fn crash_points(r: &KindRunner) -> Vec<(String, bool)> {
     for st in registry::acting_steps(kind) {
         points.push((format!("{kind}:{st}:acted"), false));
     }
+    for (st, label) in registry::acted_points(kind) {
+        points.push((format!("{kind}:{st}:acted:{label}"), false));
+    }
     for st in registry::recording_steps(kind) {
         points.push((format!("{kind}:{st}:record"), false));
     }
@@ -1391,7 +1396,7 @@ fn run_point(c: &Crew, r: &KindRunner, n: usize, point: &str, undo: bool) {
     // The daemon died where it was told to: the journal holds that event.
     let (_, rest) = point.split_once(':').unwrap();
     let (step, event) = rest.split_once(':').unwrap();
-    if event != "acted" {
+    if !event.starts_with("acted") {
         assert!(
             end.op["events"]
                 .as_array()

@@ -226,4 +226,13 @@ impl StepCx {
     pub fn acted(&self) {
         self.env.hooks.at(&self.kind, &self.step, "acted");
     }
+
+    /// Marks a further mutating call of a step that makes several kinds of them (tagging,
+    /// each snapshot deletion, each region's share): the crash point
+    /// `KIND:STEP:acted:LABEL`, declared in the module's `ACTED_AT` beside its step table.
+    pub fn acted_at(&self, label: &str) {
+        self.env
+            .hooks
+            .at(&self.kind, &self.step, &format!("acted:{label}"));
+    }
 }

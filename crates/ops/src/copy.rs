@@ -27,6 +27,10 @@ pub const ACTING_STEPS: &[&str] = &["copy"];
 /// See [`ACTING_STEPS`].
 pub const RECORDING_STEPS: &[&str] = &[];
 
+/// Labelled crash points `KIND:STEP:acted:LABEL` (`cx.acted_at("LABEL")`) of steps that make
+/// more than one kind of mutating call. Read by `registry::acted_points`; checked likewise.
+pub const ACTED_AT: &[(&str, &str)] = &[("copy", "tag")];
+
 /// The copy saga: its steps in order (names are persisted: never rename one).
 pub fn saga() -> Saga {
     Saga {

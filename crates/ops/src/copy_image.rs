@@ -78,6 +78,7 @@ async fn copy_inner(
     images::tag_with_snapshots(cloud, dest, &id, &t)
         .await
         .map_err(|e| (Some(id.clone()), e))?;
+    cx.acted_at("tag");
     Ok(id)
 }
 

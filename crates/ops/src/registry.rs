@@ -58,6 +58,38 @@ pub fn acting_steps(kind: &str) -> Vec<&'static str> {
     in_saga_order(kind, |d| d.0)
 }
 
+/// The labelled crash points `(step, label)` of `kind`, in saga order: `kind:step:acted:label`,
+/// marked by `cx.acted_at("label")` (declared in each module's `ACTED_AT`).
+pub fn acted_points(kind: &str) -> Vec<(&'static str, &'static str)> {
+    let (Some(saga), Some(points)) = (saga_for(kind), declared_points(kind)) else {
+        return vec![];
+    };
+    saga.steps
+        .iter()
+        .flat_map(|s| {
+            points
+                .iter()
+                .filter(move |(st, _)| *st == s.name())
+                .copied()
+        })
+        .collect()
+}
+
+/// The module-level `ACTED_AT` of kind `kind`.
+fn declared_points(kind: &str) -> Option<&'static [(&'static str, &'static str)]> {
+    Some(match kind {
+        launch::KIND => launch::ACTED_AT,
+        save::KIND => save::ACTED_AT,
+        copy::KIND => copy::ACTED_AT,
+        share::KIND_SHARE | share::KIND_UNSHARE => share::ACTED_AT,
+        template_delete::KIND => template_delete::ACTED_AT,
+        lifecycle::KIND_STOP | lifecycle::KIND_START | lifecycle::KIND_DELETE => {
+            lifecycle::ACTED_AT
+        }
+        _ => return None,
+    })
+}
+
 /// The steps of `kind`'s saga, in order, that journal sub-records (`cx.record`): each has a
 /// `kind:step:record` crash point.
 pub fn recording_steps(kind: &str) -> Vec<&'static str> {
@@ -264,8 +296,9 @@ mod tests {
         })
     }
 
-    /// The words that mark a crash point in a body: `cx.acted()` and `cx.record(`.
-    const MARKS: [&str; 2] = ["cx.acted()", "cx.record("];
+    /// The words that mark a crash point in a body: `cx.acted()`, `cx.record(` and
+    /// `cx.acted_at(`.
+    const MARKS: [&str; 3] = ["cx.acted()", "cx.record(", "cx.acted_at("];
 
     /// Which steps of each kind reach `cx.acted()` / `cx.record(` in their run or undo,
     /// directly or through free functions of this crate, read from the source.
@@ -382,9 +415,13 @@ mod tests {
                 rows.insert(name.to_string(), ty);
             }
             let saga = saga_for(kind).unwrap();
+            let mut labelled: Vec<&'static str> =
+                acted_points(kind).into_iter().map(|(s, _)| s).collect();
+            labelled.dedup();
             for (k, (what, declared)) in [
                 ("acting", acting_steps(kind)),
                 ("recording", recording_steps(kind)),
+                ("labelled-acting (ACTED_AT)", labelled),
             ]
             .into_iter()
             .enumerate()
@@ -415,5 +452,41 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Every `cx.acted_at("LABEL")` in the code is declared in some `ACTED_AT`, and every
+    /// declared label is used; `acted_points` keeps saga order.
+    #[test]
+    fn labelled_acted_points_match_the_code() {
+        let mut used: BTreeSet<String> = BTreeSet::new();
+        for (_, (bl, text)) in sources() {
+            for (at, m) in bl.match_indices("acted_at(") {
+                if at > 0 && bl.as_bytes()[at - 1] != b'.' {
+                    continue;
+                }
+                let rest = &text[at + m.len()..];
+                if let Some(label) = rest
+                    .strip_prefix('"')
+                    .and_then(|r| r.split_once('"'))
+                    .map(|(l, _)| l)
+                {
+                    used.insert(label.to_string());
+                }
+            }
+        }
+        let declared: BTreeSet<String> = KINDS
+            .iter()
+            .flat_map(|k| acted_points(k))
+            .map(|(_, l)| l.to_string())
+            .collect();
+        assert_eq!(used, declared, "labels used (left) and declared (right)");
+        assert_eq!(
+            acted_points(save::KIND),
+            vec![
+                ("wait_snapshots", "tag"),
+                ("tag_image", "tag"),
+                ("copy_regions", "tag")
+            ]
+        );
     }
 }

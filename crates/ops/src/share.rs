@@ -32,6 +32,10 @@ pub const ACTING_STEPS: &[&str] = &["share", "unshare"];
 /// See [`ACTING_STEPS`].
 pub const RECORDING_STEPS: &[&str] = &["share", "unshare"];
 
+/// Labelled crash points `KIND:STEP:acted:LABEL` (`cx.acted_at("LABEL")`) of steps that make
+/// more than one kind of mutating call. Read by `registry::acted_points`; checked likewise.
+pub const ACTED_AT: &[(&str, &str)] = &[("share", "region"), ("unshare", "region")];
+
 /// The share saga (`remove`: the unshare saga): one step each (names are persisted: never
 /// rename one).
 pub fn saga(remove: bool) -> Saga {
@@ -472,6 +476,9 @@ impl<O: ApplyOut> TypedStep for Apply<O> {
                 } else {
                     retry(|| cloud.share_image(&img.region, &img.image_id, &share)).await
                 };
+                if res.is_ok() {
+                    cx.acted_at("region");
+                }
                 let out = RegionOutcome {
                     region: img.region.clone(),
                     image_id: Some(img.image_id.clone()),

@@ -28,6 +28,10 @@ pub const ACTING_STEPS: &[&str] = &["deregister_images"];
 /// See [`ACTING_STEPS`].
 pub const RECORDING_STEPS: &[&str] = &["deregister_images"];
 
+/// Labelled crash points `KIND:STEP:acted:LABEL` (`cx.acted_at("LABEL")`) of steps that make
+/// more than one kind of mutating call. Read by `registry::acted_points`; checked likewise.
+pub const ACTED_AT: &[(&str, &str)] = &[("deregister_images", "delete-snapshot")];
+
 /// The deletion saga: its steps in order (names are persisted: never rename one).
 pub fn saga() -> Saga {
     Saga {
@@ -306,7 +310,10 @@ impl TypedStep for DeregisterImages {
             cx.acted();
             for s in &img.snapshot_ids {
                 match retry(|| cloud.delete_snapshot(&img.region, s)).await {
-                    Ok(()) => snapshots += 1,
+                    Ok(()) => {
+                        snapshots += 1;
+                        cx.acted_at("delete-snapshot");
+                    }
                     Err(e) if e.is_not_found() => {}
                     Err(e) => return Err(e.into()),
                 }

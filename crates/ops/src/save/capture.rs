@@ -297,6 +297,7 @@ impl TypedStep for WaitSnapshots {
             (tags::MANAGED.to_string(), "true".to_string()),
         ]);
         retry(|| cloud.create_tags(&i.region, &snaps, &t)).await?;
+        cx.acted_at("tag");
         Ok(WaitSnapshotsOut {
             snapshot_ids: snaps,
         })
@@ -458,6 +459,7 @@ impl TypedStep for TagImage {
             &i.image_tags(&cx.op_id),
         )
         .await?;
+        cx.acted_at("tag");
         Ok(TagImageOut {
             snapshot_ids: snaps,
         })

@@ -68,6 +68,14 @@ pub const ACTING_STEPS: &[&str] = &[
 /// See [`ACTING_STEPS`].
 pub const RECORDING_STEPS: &[&str] = &["copy_regions"];
 
+/// Labelled crash points `KIND:STEP:acted:LABEL` (`cx.acted_at("LABEL")`) of steps that make
+/// more than one kind of mutating call. Read by `registry::acted_points`; checked likewise.
+pub const ACTED_AT: &[(&str, &str)] = &[
+    ("wait_snapshots", "tag"),
+    ("tag_image", "tag"),
+    ("copy_regions", "tag"),
+];
+
 /// The save saga.
 pub fn saga() -> Saga {
     Saga {
