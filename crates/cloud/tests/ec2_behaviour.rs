@@ -86,6 +86,7 @@ async fn pending_image_hides_snapshot_ids_while_its_snapshots_exist() {
     let pending = &c.describe_images(R, &by_id(&img)).await.unwrap()[0];
     assert_eq!(pending.state, ImageState::Pending);
     assert!(pending.snapshot_ids.is_empty());
+    assert_eq!(c.image_snapshot_ids(&img).len(), 1, "inspection sees them");
     assert_eq!(pending.volumes[0].snapshot_id, None);
     assert_eq!(pending.root_volume_gb(), Some(300));
 

@@ -69,7 +69,11 @@ pub struct FakeEc2 {
     pub honour_delete_associated_snapshots: bool,
     /// For this long after an instance reaches `stopped`, CreateImage answers
     /// `IncorrectInstanceState` ("The instance 'i-…' is not in a state from which it can be
-    /// imaged"), as EC2 does while it finishes the stop. Default 3 s.
+    /// imaged"), as EC2 does while it finishes the stop ("Error codes for the Amazon EC2
+    /// API", <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html>:
+    /// `IncorrectInstanceState` — "The instance is in an incorrect state, so the requested
+    /// action can't be completed"; CreateImage accepts only `running` or `stopped`
+    /// instances). Default 3 s.
     pub create_image_after_stop: Duration,
     /// Concurrent (pending) CopyImage operations into one region before CopyImage answers
     /// `ResourceLimitExceeded`; `None`: no limit. Default

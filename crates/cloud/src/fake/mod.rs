@@ -269,6 +269,16 @@ impl FakeCloud {
             .collect()
     }
 
+    /// The snapshot ids an image holds (deregistered or not), whether EC2 shows them on the
+    /// image yet or not (inspection; EC2 hides them while the image is pending).
+    pub fn image_snapshot_ids(&self, image_id: &str) -> Vec<String> {
+        self.lock()
+            .images
+            .get(image_id)
+            .map(|i| i.image.snapshot_ids.clone())
+            .unwrap_or_default()
+    }
+
     /// Every snapshot that exists (of every account, visible yet or not), with its region.
     pub fn snapshots(&self) -> Vec<(String, Snapshot)> {
         let now = Instant::now();
