@@ -1,0 +1,144 @@
+//! Snapshots (describe by id, tags and EC2's description; delete, refused while in use) and
+//! CreateTags on any of the caller's resources.
+
+use super::state::{ec2_error, name_match, not_found, tags_match, FakeSnapshot};
+use super::Service;
+use crate::error::codes;
+use crate::{CloudResult, Snapshot, SnapshotQuery, Tags};
+use tokio::time::Instant;
+
+const SNAPSHOT_NOT_FOUND: &str = "InvalidSnapshot.NotFound";
+
+impl Service<'_> {
+    /// Whether the caller sees `snap` in `region` now: its own, once it exists.
+    fn sees_snapshot(&self, snap: &FakeSnapshot, region: &str, now: Instant) -> bool {
+        snap.region == region && snap.owner == self.account && now >= snap.visible_at
+    }
+
+    /// DescribeSnapshots of the caller's snapshots: by ids (any unknown: an empty list, as
+    /// `prism-aws` absorbs `InvalidSnapshot.NotFound`), AND tags, AND the `description`
+    /// filter (`*` wildcards).
+    pub(super) async fn describe_snapshots(
+        &self,
+        region: &str,
+        query: &SnapshotQuery,
+    ) -> CloudResult<Vec<Snapshot>> {
+        self.call(
+            "DescribeSnapshots",
+            region,
+            query.ids.first().map(|s| s.as_str()),
+        )
+        .await?;
+        let now = Instant::now();
+        let s = self.lock();
+        let known = |id: &String| {
+            s.snapshots
+                .get(id)
+                .is_some_and(|f| self.sees_snapshot(f, region, now))
+        };
+        if !query.ids.iter().all(known) {
+            return Ok(vec![]);
+        }
+        Ok(s.snapshots
+            .values()
+            .filter(|f| self.sees_snapshot(f, region, now))
+            .map(|f| s.snapshot_view(f, now))
+            .filter(|snap| query.ids.is_empty() || query.ids.contains(&snap.id))
+            .filter(|snap| tags_match(&snap.tags, &query.tags, &[]))
+            .filter(|snap| {
+                query.description.as_deref().is_none_or(|p| {
+                    snap.description
+                        .as_deref()
+                        .is_some_and(|d| name_match(p, d))
+                })
+            })
+            .collect())
+    }
+
+    /// DeleteSnapshot. "DeleteSnapshot" (EC2 API Reference): a snapshot used by a registered
+    /// AMI cannot be deleted (`InvalidSnapshot.InUse`, "The snapshot snap-… is currently in
+    /// use by ami-…"), nor for [`crate::fake::FakeEc2::snapshot_in_use_after_deregister`]
+    /// after its image is deregistered. A snapshot the caller does not have is not an error.
+    pub(super) async fn delete_snapshot(&self, region: &str, snapshot_id: &str) -> CloudResult<()> {
+        const ACTION: &str = "DeleteSnapshot";
+        self.call(ACTION, region, Some(snapshot_id)).await?;
+        let now = Instant::now();
+        let mut s = self.lock();
+        let mine = s
+            .snapshots
+            .get(snapshot_id)
+            .is_some_and(|f| self.sees_snapshot(f, region, now));
+        if !mine {
+            return Ok(());
+        }
+        let user = s
+            .images
+            .values()
+            .find(|i| i.uses_snapshot(snapshot_id, now, &self.ec2));
+        if let Some(i) = user {
+            return Err(ec2_error(
+                ACTION,
+                region,
+                codes::SNAPSHOT_IN_USE,
+                snapshot_id,
+                format!(
+                    "The snapshot {snapshot_id} is currently in use by {}",
+                    i.image.id
+                ),
+            ));
+        }
+        s.snapshots.remove(snapshot_id);
+        Ok(())
+    }
+
+    /// CreateTags on the caller's instances and snapshots and on images it can see. "Tag your
+    /// Amazon EC2 resources": tags on a shared or public image are kept for the tagging
+    /// account only. Every id is checked before anything is tagged.
+    pub(super) async fn create_tags(
+        &self,
+        region: &str,
+        resource_ids: &[String],
+        tags: &Tags,
+    ) -> CloudResult<()> {
+        const ACTION: &str = "CreateTags";
+        self.call(ACTION, region, resource_ids.first().map(|s| s.as_str()))
+            .await?;
+        let now = Instant::now();
+        let mut s = self.lock();
+        for id in resource_ids {
+            if id.starts_with("ami-") {
+                self.visible_image(&mut s, ACTION, region, id, now)?;
+            } else if id.starts_with("i-") {
+                self.my_instance(&mut s, ACTION, region, id, now)?;
+            } else if !s
+                .snapshots
+                .get(id)
+                .is_some_and(|f| self.sees_snapshot(f, region, now))
+            {
+                let code = if id.starts_with("snap-") {
+                    SNAPSHOT_NOT_FOUND
+                } else {
+                    "InvalidID.NotFound"
+                };
+                return Err(not_found(ACTION, region, code, id));
+            }
+        }
+        for id in resource_ids {
+            if let Some(i) = s.images.get_mut(id) {
+                if i.owner() == self.account {
+                    i.image.tags.extend(tags.clone());
+                } else {
+                    i.foreign_tags
+                        .entry(self.account.clone())
+                        .or_default()
+                        .extend(tags.clone());
+                }
+            } else if let Some(i) = s.instances.get_mut(id) {
+                i.inst.tags.extend(tags.clone());
+            } else if let Some(f) = s.snapshots.get_mut(id) {
+                f.snap.tags.extend(tags.clone());
+            }
+        }
+        Ok(())
+    }
+}
