@@ -74,6 +74,43 @@ where
     retry_if(CALL_ATTEMPTS, CloudError::is_transient, call).await
 }
 
+/// Tries for a call naming a resource created moments ago (pauses 1+2+4+8+16 s ≈ 31 s).
+pub const FRESH_ATTEMPTS: u32 = 6;
+
+/// Runs an idempotent call that names a resource this operation created moments ago,
+/// retrying transient failures and NotFound up to [`FRESH_ATTEMPTS`] times. EC2's API is
+/// eventually consistent: "If you run a command that names a resource you just created, it
+/// may answer `InvalidInstanceID.NotFound` / `InvalidAMIID.NotFound` for a while" ("Eventual
+/// consistency in the Amazon EC2 API",
+/// <https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html>).
+pub async fn retry_fresh<T, F, Fut>(call: F) -> Result<T, CloudError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, CloudError>>,
+{
+    retry_if(
+        FRESH_ATTEMPTS,
+        |e: &CloudError| e.is_transient() || e.is_not_found(),
+        call,
+    )
+    .await
+}
+
+/// Runs a call, retrying transient failures and EC2's answers `codes` (each a documented
+/// "not now" — the caller cites which) up to `attempts` times.
+pub async fn retry_codes<T, F, Fut>(attempts: u32, codes: &[&str], call: F) -> Result<T, CloudError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, CloudError>>,
+{
+    retry_if(
+        attempts,
+        |e: &CloudError| e.is_transient() || codes.iter().any(|c| e.has_code(c)),
+        call,
+    )
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -165,14 +165,8 @@ impl TypedStep for CopyStep {
         if let Some(img) =
             images::find_by_name(cloud.as_ref(), &i.dest_region, &i.spec.image_name).await?
         {
-            images::delete_with_snapshots(
-                cx,
-                cloud.as_ref(),
-                &i.dest_region,
-                &img.id,
-                &cx.env.config.snapshot_wait,
-            )
-            .await?;
+            images::delete_with_snapshots(cloud.as_ref(), &i.dest_region, &img.id, &[], false)
+                .await?;
         }
         Ok(())
     }

@@ -1,7 +1,6 @@
 //! One region's copy of a saved image: made (or found) in the destination, waited for, tagged
 //! with its snapshots. Used by save's fan-out and by the copy operation.
 
-use crate::backoff::retry;
 use crate::context::StepCx;
 use crate::error::StepError;
 use crate::images;
@@ -68,8 +67,7 @@ async fn copy_inner(
     let waited = images::wait_available(cx, cloud, dest, &id, &wait).await;
     if let Err(e) = waited {
         // A copy that can never become available is removed, not left behind.
-        let _ =
-            images::delete_with_snapshots(cx, cloud, dest, &id, &cx.env.config.snapshot_wait).await;
+        let _ = images::delete_with_snapshots(cloud, dest, &id, &[], true).await;
         return Err((None, e));
     }
     let mut t = spec.tags.clone();
@@ -104,7 +102,11 @@ async fn start_copy(
         source_image_id: spec.source_image.clone(),
         name: spec.image_name.clone(),
         description: spec.description.clone(),
-        client_token: format!("{}-{dest}", &cx.op_id),
+        // One token per run of the step: retries after a lost answer within this run are
+        // idempotent (EC2 "Ensuring idempotency"), while a resumed run — whose earlier copy
+        // may have failed and been removed — starts a new copy (the operation-unique name
+        // still refuses a second live one).
+        client_token: format!("{}-{dest}-{:08x}", &cx.op_id, rand_nonce()),
         tags: op_tags.clone(),
         kms_key_id: spec.kms_keys.get(dest).cloned(),
     };
@@ -115,7 +117,10 @@ async fn start_copy(
             Ok(id) => {
                 cx.acted();
                 // Tag at once so the copy is accounted for even if we crash now.
-                retry(|| cloud.create_tags(dest, std::slice::from_ref(&id), &op_tags)).await?;
+                crate::backoff::retry_fresh(|| {
+                    cloud.create_tags(dest, std::slice::from_ref(&id), &op_tags)
+                })
+                .await?;
                 return Ok(id);
             }
             Err(e) if e.is_transient() && attempts < crate::backoff::CALL_ATTEMPTS => {
@@ -127,4 +132,9 @@ async fn start_copy(
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// A fresh 32-bit value for a client token.
+fn rand_nonce() -> u32 {
+    uuid::Uuid::new_v4().as_fields().0
 }

@@ -64,45 +64,111 @@ pub async fn tag_with_snapshots(
     Ok(img.snapshot_ids)
 }
 
-/// Deregisters an image and deletes its snapshots; absent things are fine. Waits (bounded by
-/// `snap_wait`) for a pending image's snapshot ids to show so none is left behind.
+/// Tries of DeleteSnapshot while EC2 answers `InvalidSnapshot.InUse` (pauses up to ~90 s):
+/// a snapshot stays "in use" by its image until the deregistration has propagated
+/// (DeleteSnapshot: "you must first deregister the AMI"; EC2 is eventually consistent).
+pub const IN_USE_ATTEMPTS: u32 = 8;
+
+/// Deregisters an image and deletes its snapshots; absent things are fine. Returns the
+/// snapshots deleted.
+///
+/// The snapshots are found without relying on the image's block device mappings (EC2 shows a
+/// pending image's snapshot ids only once it is available): `known` (what the caller
+/// recorded), the mappings when shown, and EC2's own description of the snapshots it made
+/// for the image ([`snapshots_made_for`]). `fresh`: this operation created the image moments
+/// ago, so "not found" may only mean "not visible yet" (eventual consistency): look again,
+/// bounded, before believing it.
 pub async fn delete_with_snapshots(
-    cx: &StepCx,
     cloud: &dyn Cloud,
     region: &str,
     image_id: &str,
-    snap_wait: &Backoff,
-) -> Result<(), StepError> {
-    let Some(img) = get(cloud, region, image_id).await? else {
-        return Ok(());
-    };
-    let mut snaps = img.snapshot_ids.clone();
-    if snaps.is_empty() && img.state == ImageState::Pending {
-        snaps = poll_until(
-            cx,
-            &format!("snapshots of {image_id}"),
-            snap_wait,
-            || async {
-                match get(cloud, region, image_id).await? {
-                    Some(i) if !i.snapshot_ids.is_empty() => Ok(Poll::Ready(i.snapshot_ids)),
-                    Some(i) if i.state.is_terminal_failure() => Ok(Poll::Ready(vec![])),
-                    None => Ok(Poll::Ready(vec![])),
-                    Some(_) => Ok(Poll::Pending(None)),
-                }
-            },
-        )
-        .await
-        .unwrap_or_default();
+    known: &[String],
+    fresh: bool,
+) -> Result<usize, StepError> {
+    let mut img = get(cloud, region, image_id).await?;
+    if img.is_none() && fresh {
+        img = crate::poll::settle(|| async { get(cloud, region, image_id).await }).await?;
     }
-    retry(|| cloud.deregister_image(region, image_id, true)).await?;
-    for s in snaps {
-        match retry(|| cloud.delete_snapshot(region, &s)).await {
+    let mut snaps: Vec<String> = known.to_vec();
+    fn add(snaps: &mut Vec<String>, ids: Vec<String>) {
+        for id in ids {
+            if !snaps.contains(&id) {
+                snaps.push(id);
+            }
+        }
+    }
+    if let Some(i) = &img {
+        add(&mut snaps, i.snapshot_ids.clone());
+    }
+    add(
+        &mut snaps,
+        snapshots_made_for(cloud, region, image_id).await?,
+    );
+    if let Some(i) = &img {
+        if i.state == ImageState::Pending && !i.volumes.is_empty() && snaps.len() < i.volumes.len()
+        {
+            // CreateImage has not started every snapshot yet: wait (bounded) so none is left.
+            let want = i.volumes.len();
+            let more = crate::poll::settle(|| async {
+                let found = snapshots_made_for(cloud, region, image_id).await?;
+                Ok((found.len() >= want).then_some(found))
+            })
+            .await?
+            .unwrap_or_default();
+            add(&mut snaps, more);
+        }
+        // DeleteAssociatedSnapshots: EC2 deletes the snapshots with the image; endpoints
+        // that ignore it (moto) leave them for the loop below.
+        match retry(|| cloud.deregister_image(region, image_id, true)).await {
             Ok(()) => {}
             Err(e) if e.is_not_found() => {}
             Err(e) => return Err(e.into()),
         }
     }
-    Ok(())
+    let mut deleted = 0;
+    for s in snaps {
+        match delete_snapshot(cloud, region, &s).await {
+            Ok(()) => deleted += 1,
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(deleted)
+}
+
+/// Deletes one snapshot, waiting out (bounded) EC2's `InvalidSnapshot.InUse` right after its
+/// image was deregistered. A snapshot already gone is `Ok`.
+pub async fn delete_snapshot(
+    cloud: &dyn Cloud,
+    region: &str,
+    snapshot_id: &str,
+) -> Result<(), prism_cloud::CloudError> {
+    crate::backoff::retry_codes(
+        IN_USE_ATTEMPTS,
+        &[prism_cloud::error::codes::SNAPSHOT_IN_USE],
+        || cloud.delete_snapshot(region, snapshot_id),
+    )
+    .await
+}
+
+/// Snapshots EC2 made for `image_id` in `region` — "Created by CreateImage(i-…) for ami-…"
+/// or "Copied for DestinationAmi ami-… …" — found by description, whatever the image's state
+/// (EC2 lists a pending image's snapshots here long before the image shows their ids).
+pub async fn snapshots_made_for(
+    cloud: &dyn Cloud,
+    region: &str,
+    image_id: &str,
+) -> Result<Vec<String>, StepError> {
+    let q = SnapshotQuery {
+        description: Some(format!("*{image_id}*")),
+        ..Default::default()
+    };
+    Ok(retry(|| cloud.describe_snapshots(region, &q))
+        .await?
+        .into_iter()
+        .filter(|s| s.made_for(image_id))
+        .map(|s| s.id)
+        .collect())
 }
 
 /// Snapshots carrying all of `tags` in `region`.

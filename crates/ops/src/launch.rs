@@ -409,12 +409,57 @@ impl TypedStep for RunInstance {
                 ids.push(out.instance_id);
             }
         }
-        for id in ids {
-            match retry(|| cloud.terminate_instance(&i.region, &id)).await {
+        if ids.is_empty() {
+            // RunInstances may have acted with its answer lost, and EC2 may not list a new
+            // instance for a while (eventual consistency): look again, bounded, before
+            // concluding that nothing was launched.
+            ids = crate::poll::settle(|| async {
+                let found = created_by(cloud.as_ref(), &i.region, &cx.op_id).await?;
+                Ok((!found.is_empty()).then_some(found))
+            })
+            .await?
+            .unwrap_or_default();
+        }
+        for id in &ids {
+            // "NotFound" right after RunInstances may mean "not visible yet": retried, bounded.
+            match crate::backoff::retry_fresh(|| cloud.terminate_instance(&i.region, id)).await {
                 Ok(()) => {}
                 Err(e) if e.is_not_found() => {}
                 Err(e) => return Err(e.into()),
             }
+        }
+        // A NotFound answer to TerminateInstances does not prove the instance is gone:
+        // confirm by describing the operation's tagged instances (bounded).
+        let left = crate::poll::settle(|| async {
+            let f = InstanceFilter {
+                tags: Tags::from([(tags::OPERATION.to_string(), cx.op_id.clone())]),
+                ..Default::default()
+            };
+            let live: Vec<String> = retry(|| cloud.describe_instances(&i.region, &f))
+                .await?
+                .into_iter()
+                .filter(|x| {
+                    !matches!(
+                        x.state,
+                        InstanceState::ShuttingDown | InstanceState::Terminated
+                    )
+                })
+                .map(|x| x.id)
+                .collect();
+            for id in &live {
+                let _ = retry(|| cloud.terminate_instance(&i.region, id)).await;
+            }
+            Ok(live.is_empty().then_some(()))
+        })
+        .await?;
+        if left.is_none() {
+            return Err(StepError::Timeout {
+                what: format!(
+                    "the instances of operation {} in {} to terminate",
+                    cx.op_id, i.region
+                ),
+                after: crate::poll::CONSISTENCY_WAIT.deadline,
+            });
         }
         cx.env.store.delete_workstation(&i.name).await?;
         Ok(())

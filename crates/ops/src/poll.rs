@@ -59,3 +59,32 @@ where
         tokio::time::sleep(wait).await;
     }
 }
+
+/// Bound on waiting for EC2 to show what it just made (eventual consistency: seconds, rarely
+/// a minute — "Eventual consistency in the Amazon EC2 API").
+pub const CONSISTENCY_WAIT: crate::backoff::Backoff = crate::backoff::Backoff {
+    initial: std::time::Duration::from_secs(1),
+    max: std::time::Duration::from_secs(8),
+    deadline: std::time::Duration::from_secs(60),
+};
+
+/// Polls `look` until it answers `Some`, at most [`CONSISTENCY_WAIT`]; `None` after that.
+/// Not cancellable (undos use it and must finish) and silent (no progress lines).
+pub async fn settle<T, F, Fut>(mut look: F) -> Result<Option<T>, StepError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>, StepError>>,
+{
+    let start = tokio::time::Instant::now();
+    let mut n = 0;
+    loop {
+        if let Some(v) = look().await? {
+            return Ok(Some(v));
+        }
+        if start.elapsed() >= CONSISTENCY_WAIT.deadline {
+            return Ok(None);
+        }
+        tokio::time::sleep(CONSISTENCY_WAIT.interval(n)).await;
+        n += 1;
+    }
+}

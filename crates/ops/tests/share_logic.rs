@@ -126,7 +126,10 @@ async fn refusals_change_nothing() {
         assert!(e.contains(frag), "{frag}: {e}");
     }
     // Public: an encrypted image, then an account that blocks public sharing.
-    rig.fake.set_encrypted(&images[0].1);
+    rig.fake.set_key(
+        &images[0].1,
+        prism_cloud::KeyKind::CustomerManaged("k1".into()),
+    );
     let e = submit(&rig, &req(&[], true, false)).await.unwrap_err();
     assert!(e.to_string().contains("encrypted"), "{e}");
     let (rig2, images2) = saved().await;

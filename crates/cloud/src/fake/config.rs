@@ -100,6 +100,14 @@ pub struct FakeEc2 {
     /// and not to the other accounts sharing the resource." Other accounts see an image with
     /// their own tags only. `false`: everyone sees the owner's tags. Default on.
     pub tags_per_account: bool,
+    /// "Ensuring idempotency in Amazon EC2 API requests"
+    /// (<https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html>):
+    /// RunInstances and CopyImage with a ClientToken already used by the account answer the
+    /// first call's result instead of acting again. `false`: tokens ignored (moto). Default on.
+    pub honour_client_tokens: bool,
+    /// CreateImage/CopyImage "Name … must be unique" per account and region: a name in use
+    /// (visible yet or not) answers `InvalidAMIName.Duplicate`. Default on.
+    pub unique_image_names: bool,
 }
 
 impl Default for FakeEc2 {
@@ -116,6 +124,8 @@ impl Default for FakeEc2 {
             copy_uses_destination_default_key: true,
             aws_managed_key_unusable_by_others: true,
             tags_per_account: true,
+            honour_client_tokens: true,
+            unique_image_names: true,
         }
     }
 }
@@ -140,6 +150,8 @@ impl FakeEc2 {
             copy_uses_destination_default_key: false,
             aws_managed_key_unusable_by_others: false,
             tags_per_account: false,
+            honour_client_tokens: false,
+            unique_image_names: false,
         }
     }
 }

@@ -186,6 +186,7 @@ impl Service<'_> {
         }
         let now = Instant::now();
         let mut s = self.lock();
+        self.refuse_duplicate_name(&s, ACTION, region, &req.name, &req.instance_id)?;
         let i = self.my_instance(&mut s, ACTION, region, &req.instance_id, now)?;
         // EC2 answers IncorrectInstanceState for an instance that is not running or stopped,
         // and for a while after it reached `stopped` (the stop is still being finished).
@@ -339,6 +340,16 @@ impl Service<'_> {
             .await?;
         let now = Instant::now();
         let mut s = self.lock();
+        let token = (
+            self.account.clone(),
+            dest_region.to_string(),
+            ACTION.to_string(),
+            req.client_token.clone(),
+        );
+        if let Some(id) = s.by_token(self.ec2.honour_client_tokens, &token) {
+            return Ok(id);
+        }
+        self.refuse_duplicate_name(&s, ACTION, dest_region, &req.name, &req.source_image_id)?;
         let src = match self.visible_image(
             &mut s,
             ACTION,
@@ -404,7 +415,7 @@ impl Service<'_> {
             .map(|v| v.size_gb.unwrap_or(8))
             .collect();
         let ready_after = self.timings.copy_available;
-        Ok(self.new_image(
+        let id = self.new_image(
             &mut s,
             NewImage {
                 region: dest_region,
@@ -420,6 +431,35 @@ impl Service<'_> {
                     source_snapshots: src.image.snapshot_ids.clone(),
                 },
             },
-        ))
+        );
+        if !req.client_token.is_empty() {
+            s.client_tokens.insert(token, id.clone());
+        }
+        Ok(id)
+    }
+
+    /// EC2 answers `InvalidAMIName.Duplicate` for a name the account already uses in the
+    /// region, whether DescribeImages shows that image yet or not.
+    fn refuse_duplicate_name(
+        &self,
+        s: &State,
+        action: &str,
+        region: &str,
+        name: &str,
+        resource: &str,
+    ) -> CloudResult<()> {
+        if !self.ec2.unique_image_names {
+            return Ok(());
+        }
+        match s.image_named(&self.account, region, name) {
+            Some(id) => Err(ec2_error(
+                action,
+                region,
+                codes::AMI_NAME_DUPLICATE,
+                resource,
+                format!("AMI name {name} is already in use by AMI {id}"),
+            )),
+            None => Ok(()),
+        }
     }
 }

@@ -66,6 +66,17 @@ impl Service<'_> {
         self.call(ACTION, region, Some(&spec.image_id)).await?;
         let now = Instant::now();
         let mut s = self.lock();
+        let token = (
+            self.account.clone(),
+            region.to_string(),
+            ACTION.to_string(),
+            spec.client_token.clone(),
+        );
+        if let Some(id) = s.by_token(self.ec2.honour_client_tokens, &token) {
+            if let Some(i) = s.instances.get(&id) {
+                return Ok(i.inst.clone());
+            }
+        }
         let image = match s.images.get(&spec.image_id) {
             Some(i)
                 if i.image.region == region
@@ -140,6 +151,9 @@ impl Service<'_> {
         } else {
             InstanceState::Running
         };
+        if !spec.client_token.is_empty() {
+            s.client_tokens.insert(token, id.clone());
+        }
         s.instances.insert(
             id,
             FakeInstance {

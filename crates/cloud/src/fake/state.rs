@@ -197,6 +197,30 @@ pub(super) struct State {
     pub shares: BTreeMap<String, Share>,
     /// Regions whose image block-public-access state is `block-new-sharing`.
     pub public_blocked: Vec<String>,
+    /// Results of calls made with a ClientToken: (account, region, action, token) → id.
+    pub client_tokens: BTreeMap<(String, String, String, String), String>,
+}
+
+impl State {
+    /// The id an earlier call of `action` with this ClientToken made, when tokens count.
+    pub fn by_token(&self, honour: bool, key: &(String, String, String, String)) -> Option<String> {
+        (honour && !key.3.is_empty())
+            .then(|| self.client_tokens.get(key).cloned())
+            .flatten()
+    }
+
+    /// The caller's image (any visibility) named `name` in `region`, not deregistered.
+    pub fn image_named(&self, account: &str, region: &str, name: &str) -> Option<String> {
+        self.images
+            .values()
+            .find(|i| {
+                i.image.region == region
+                    && i.image.name == name
+                    && i.owner() == account
+                    && !i.is_deregistered()
+            })
+            .map(|i| i.image.id.clone())
+    }
 }
 
 impl State {

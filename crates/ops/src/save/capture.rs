@@ -15,6 +15,7 @@ use crate::poll::{poll_until, Poll};
 use crate::saga::TypedStep;
 use async_trait::async_trait;
 use prism_api::CaptureMode;
+use prism_cloud::error::codes;
 use prism_cloud::{tags, CreateImageRequest, InstanceState, Tags};
 use serde::{Deserialize, Serialize};
 
@@ -160,6 +161,31 @@ impl TypedStep for WaitStopped {
 /// Creates the image (or finds the one this operation already created).
 pub struct CreateImage;
 
+/// Tries of CreateImage (pauses 1+2+4+8+16+30 s): covers transient failures and EC2's
+/// `IncorrectInstanceState` for an instance that stopped moments ago.
+const CREATE_IMAGE_ATTEMPTS: u32 = 7;
+
+/// The image named `name` after CreateImage answered `InvalidAMIName.Duplicate`, if it is
+/// this operation's (tagged with its id). The name is operation-unique, so another owner of
+/// it means the name is not ours to take: `None`. EC2 may not show the image for a moment
+/// (eventual consistency): looked for, bounded.
+async fn adopt_duplicate(
+    cloud: &dyn prism_cloud::Cloud,
+    region: &str,
+    name: &str,
+    op_id: &str,
+) -> Result<Option<String>, StepError> {
+    for pause in [0u64, 1, 2, 4, 8, 16] {
+        tokio::time::sleep(std::time::Duration::from_secs(pause)).await;
+        if let Some(img) = images::find_by_name(cloud, region, name).await? {
+            // Tags on CreateImage are applied with the image; an untagged one is not ours.
+            let ours = img.tags.get(tags::OPERATION).map(String::as_str) == Some(op_id);
+            return Ok(ours.then_some(img.id));
+        }
+    }
+    Ok(None)
+}
+
 /// Output of `create_image`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateImageOut {
@@ -199,21 +225,36 @@ impl TypedStep for CreateImage {
             tags: t,
         };
         // CreateImage is not idempotent: before each retry, look for the image a lost answer
-        // may have created (its name is unique to this operation).
+        // may have created (its name is unique to this operation). EC2 may refuse an instance
+        // that has only just stopped ("IncorrectInstanceState": the stop has not propagated —
+        // EC2 error codes reference) for a few seconds: retried with the same bound.
         let tried = std::sync::atomic::AtomicBool::new(false);
-        let id = crate::backoff::retry_if(
-            crate::backoff::CALL_ATTEMPTS,
-            |e: &StepError| matches!(e, StepError::Cloud(c) if c.is_transient()),
-            || async {
-                if tried.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                    if let Some(img) =
-                        images::find_by_name(cloud.as_ref(), &i.region, &i.image_name).await?
-                    {
-                        return Ok(img.id);
-                    }
+        let attempt = || async {
+            if tried.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                if let Some(img) =
+                    images::find_by_name(cloud.as_ref(), &i.region, &i.image_name).await?
+                {
+                    return Ok(img.id);
                 }
-                Ok::<_, StepError>(cloud.create_image(&i.region, &req).await?)
+            }
+            match cloud.create_image(&i.region, &req).await {
+                // A retried CreateImage whose first try acted, while the name lookup has not
+                // caught up (eventual consistency): adopt the image after checking it is ours.
+                Err(e) if e.has_code(codes::AMI_NAME_DUPLICATE) => {
+                    adopt_duplicate(cloud.as_ref(), &i.region, &i.image_name, &cx.op_id)
+                        .await?
+                        .ok_or_else(|| StepError::Cloud(e))
+                }
+                other => Ok::<_, StepError>(other?),
+            }
+        };
+        let id = crate::backoff::retry_if(
+            CREATE_IMAGE_ATTEMPTS,
+            |e: &StepError| {
+                matches!(e, StepError::Cloud(c)
+                    if c.is_transient() || c.has_code(codes::INCORRECT_INSTANCE_STATE))
             },
+            attempt,
         )
         .await?;
         cx.acted();
@@ -222,29 +263,38 @@ impl TypedStep for CreateImage {
     async fn undo(&self, cx: &StepCx) -> Result<(), StepError> {
         let i: SaveInput = cx.input()?;
         let cloud = cx.cloud(i.profile.as_deref()).await?;
-        let mut ids: Vec<String> = vec![];
+        // (id, created by this run moments ago: "not found" may mean "not visible yet").
+        let mut ids: Vec<(String, bool)> = vec![];
         if let Some(out) = cx.out::<CreateImageOut>()? {
-            ids.push(out.image_id);
+            ids.push((out.image_id, true));
         }
         if let Some(img) = images::find_by_name(cloud.as_ref(), &i.region, &i.image_name).await? {
-            if !ids.contains(&img.id) {
-                ids.push(img.id);
+            if !ids.iter().any(|(id, _)| *id == img.id) {
+                ids.push((img.id, false));
             }
         }
-        for id in ids.iter().filter(|s| !s.is_empty()) {
-            images::delete_with_snapshots(
-                cx,
-                cloud.as_ref(),
-                &i.region,
-                id,
-                &cx.env.config.snapshot_wait,
-            )
-            .await?;
+        if ids.is_empty() {
+            // CreateImage may have acted with its answer lost, and EC2 may not list the new
+            // image by name for a while (eventual consistency): look again, bounded.
+            if let Some(img) = crate::poll::settle(|| async {
+                images::find_by_name(cloud.as_ref(), &i.region, &i.image_name).await
+            })
+            .await?
+            {
+                ids.push((img.id, true));
+            }
+        }
+        let known = cx
+            .out::<WaitSnapshotsOut>()?
+            .map(|o| o.snapshot_ids)
+            .unwrap_or_default();
+        for (id, fresh) in ids.iter().filter(|(s, _)| !s.is_empty()) {
+            images::delete_with_snapshots(cloud.as_ref(), &i.region, id, &known, *fresh).await?;
         }
         // Snapshots tagged by this operation whose image is already gone.
         let t = Tags::from([(tags::OPERATION.to_string(), cx.op_id.clone())]);
         for s in images::snapshots_tagged(cloud.as_ref(), &i.region, &t).await? {
-            let _ = retry(|| cloud.delete_snapshot(&i.region, &s)).await;
+            images::delete_snapshot(cloud.as_ref(), &i.region, &s).await?;
         }
         Ok(())
     }
@@ -271,23 +321,39 @@ impl TypedStep for WaitSnapshots {
         let i: SaveInput = cx.input()?;
         let image_id = cx.need::<CreateImageOut>()?.image_id;
         let cloud = cx.cloud(i.profile.as_deref()).await?;
+        // EC2 shows a pending image's snapshot ids only once it is available (minutes to
+        // hours), but lists the snapshots CreateImage started at once, described "Created by
+        // CreateImage(i-…) for ami-…" (DescribeSnapshots). Waiting for those — one per EBS
+        // device of the image, when EC2 shows the devices — ends the downtime early.
         let snaps = poll_until(
             cx,
             &format!("snapshots of {image_id}"),
             &cx.env.config.snapshot_wait,
             || async {
-                match images::get(cloud.as_ref(), &i.region, &image_id).await? {
-                    Some(img) if !img.snapshot_ids.is_empty() => Ok(Poll::Ready(img.snapshot_ids)),
-                    Some(img) if img.state.is_terminal_failure() => {
-                        Err(StepError::Terminal(format!(
+                let img = images::get(cloud.as_ref(), &i.region, &image_id).await?;
+                if let Some(img) = &img {
+                    if img.state.is_terminal_failure() {
+                        return Err(StepError::Terminal(format!(
                             "image {image_id} in {} is {}: {}",
                             i.region,
                             img.state.as_str(),
-                            img.state_reason.unwrap_or_default()
-                        )))
+                            img.state_reason.clone().unwrap_or_default()
+                        )));
                     }
-                    _ => Ok(Poll::Pending(Some("snapshots not initiated yet".into()))),
+                    if !img.snapshot_ids.is_empty() {
+                        return Ok(Poll::Ready(img.snapshot_ids.clone()));
+                    }
                 }
+                let found =
+                    images::snapshots_made_for(cloud.as_ref(), &i.region, &image_id).await?;
+                // Without the image's device list (not visible yet), one snapshot is enough
+                // to know CreateImage has begun reading the disks.
+                let want = img.as_ref().map_or(1, |m| m.volumes.len().max(1));
+                Ok(if found.len() >= want {
+                    Poll::Ready(found)
+                } else {
+                    Poll::Pending(Some("snapshots not initiated yet".into()))
+                })
             },
         )
         .await?;
@@ -296,7 +362,7 @@ impl TypedStep for WaitSnapshots {
             (tags::OPERATION.to_string(), cx.op_id.clone()),
             (tags::MANAGED.to_string(), "true".to_string()),
         ]);
-        retry(|| cloud.create_tags(&i.region, &snaps, &t)).await?;
+        crate::backoff::retry_fresh(|| cloud.create_tags(&i.region, &snaps, &t)).await?;
         cx.acted_at("tag");
         Ok(WaitSnapshotsOut {
             snapshot_ids: snaps,

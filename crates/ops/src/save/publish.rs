@@ -83,14 +83,7 @@ impl TypedStep for CopyRegions {
         let cloud = cx.cloud(i.profile.as_deref()).await?;
         for r in &i.copy_to_regions {
             if let Some(img) = images::find_by_name(cloud.as_ref(), r, &i.image_name).await? {
-                images::delete_with_snapshots(
-                    cx,
-                    cloud.as_ref(),
-                    r,
-                    &img.id,
-                    &cx.env.config.snapshot_wait,
-                )
-                .await?;
+                images::delete_with_snapshots(cloud.as_ref(), r, &img.id, &[], false).await?;
             }
         }
         Ok(())

@@ -387,7 +387,11 @@ impl Norm {
 
     fn value(&self, v: Value) -> Value {
         match v {
-            Value::String(s) => Value::String(self.str(&s)),
+            // EC2's copy snapshots say when the copy task began: a time like the others.
+            Value::String(s) => Value::String(match s.split_once(". Task created on ") {
+                Some((head, _)) => self.str(&format!("{head}. Task created on <time>.")),
+                None => self.str(&s),
+            }),
             Value::Array(a) => Value::Array(a.into_iter().map(|v| self.value(v)).collect()),
             Value::Object(o) => Value::Object(
                 o.into_iter()
@@ -523,7 +527,12 @@ impl Snapshot {
         );
         let mut images = vec![];
         for i in rig.fake.images() {
-            let perms = rig.fake.launch_permissions(&i.region, &i.id).await.unwrap();
+            // Only the owner may read an image's launch permissions (base images are Amazon's).
+            let perms = if i.owner_id.as_deref() == Some(prism_cloud::fake::DEFAULT_ACCOUNT) {
+                rig.fake.launch_permissions(&i.region, &i.id).await.unwrap()
+            } else {
+                Default::default()
+            };
             let mut v = serde_json::to_value(&i).unwrap();
             v["launch_permissions"] = serde_json::to_value(perms).unwrap();
             images.push((i.id.clone(), n.value(v)));
