@@ -578,3 +578,49 @@ async fn accounts_see_their_own_resources_and_shared_images_without_tags() {
         .unwrap()[0];
     assert_eq!(seen.tags, tags("prism:template", "img-10"));
 }
+
+/// "Ensuring idempotency": a RunInstances or CopyImage repeated with its ClientToken answers
+/// the first call's result (even while the new id is not listed yet); CreateImage and
+/// CopyImage refuse a name the account already uses in the region, listed yet or not.
+#[tokio::test(start_paused = true)]
+async fn client_tokens_are_idempotent_and_image_names_unique() {
+    let c = FakeCloud::new(FakeTimings::default());
+    let ami = c.add_base_image(R, "137112412989", "al2023", "x86_64");
+    let mut spec = run_spec(&ami, None);
+    spec.client_token = "op-1".into();
+    let first = c.run_instance(R, &spec).await.unwrap();
+    let again = c.run_instance(R, &spec).await.unwrap();
+    assert_eq!(first.id, again.id);
+    spec.client_token = "op-2".into();
+    assert_ne!(c.run_instance(R, &spec).await.unwrap().id, first.id);
+
+    sleep(60).await;
+    let img = c
+        .create_image(R, &image_req(&first.id, "same-name"))
+        .await
+        .unwrap();
+    // At once: the new image is not listed yet, and its name is still taken.
+    let dup = c
+        .create_image(R, &image_req(&first.id, "same-name"))
+        .await
+        .unwrap_err();
+    assert!(dup.has_code(codes::AMI_NAME_DUPLICATE), "{dup}");
+    assert!(dup.message.contains(&img), "{dup}");
+
+    sleep(3600).await;
+    let copy = c.copy_image(DEST, &copy_req(&img, "copy-1")).await.unwrap();
+    let same = c.copy_image(DEST, &copy_req(&img, "copy-1")).await.unwrap();
+    assert_eq!(copy, same, "same ClientToken, same copy");
+    let mut other_token = copy_req(&img, "copy-1");
+    other_token.client_token = "another".into();
+    let dup = c.copy_image(DEST, &other_token).await.unwrap_err();
+    assert!(dup.has_code(codes::AMI_NAME_DUPLICATE), "{dup}");
+
+    // Lenient (moto): tokens ignored, names not checked.
+    let l = FakeCloud::with_ec2(FakeTimings::default(), FakeEc2::lenient());
+    let ami = l.add_base_image(R, "137112412989", "al2023", "x86_64");
+    let mut spec = run_spec(&ami, None);
+    spec.client_token = "op-1".into();
+    let a = l.run_instance(R, &spec).await.unwrap();
+    assert_ne!(l.run_instance(R, &spec).await.unwrap().id, a.id);
+}

@@ -440,6 +440,7 @@ impl Service<'_> {
 
     /// EC2 answers `InvalidAMIName.Duplicate` for a name the account already uses in the
     /// region, whether DescribeImages shows that image yet or not.
+    #[allow(clippy::result_large_err)] // test double; mirrors the trait's error type
     fn refuse_duplicate_name(
         &self,
         s: &State,
