@@ -109,6 +109,27 @@ pub struct LaunchInput {
     pub user_data: Option<String>,
 }
 
+/// The root volume size to ask for: the template's, but never less than the image's root
+/// snapshot (EC2 refuses a smaller volume with `InvalidBlockDeviceMapping`); templates saved
+/// before sizes were recorded, or from a grown disk, read it from the image.
+async fn root_volume_gb(
+    cloud: &dyn Cloud,
+    region: &str,
+    image_id: &str,
+    t: &Template,
+) -> Result<Option<i32>, OpsError> {
+    let image_gb = crate::images::lookup(cloud, region, image_id)
+        .await
+        .map_err(OpsError::from)?
+        .and_then(|img| img.root_volume_gb())
+        .and_then(|gb| i32::try_from(gb).ok());
+    Ok(match (t.instance_defaults.root_volume_gb, image_gb) {
+        (Some(want), Some(min)) => Some(want.max(min)),
+        (want, None) => want,
+        (None, Some(_)) => None,
+    })
+}
+
 /// Picks the AMI of `t` for `region`/`arch`: exact map, per-region mapping, search, then base.
 pub async fn resolve_image(
     cloud: &dyn Cloud,
@@ -274,6 +295,7 @@ pub async fn prepare(
             Some("fix the template's instance_defaults.type (like t3.large)".to_string()),
         ));
     }
+    let root_volume_gb = root_volume_gb(cloud.as_ref(), region, &image_id, t).await?;
     let input = LaunchInput {
         name: req.name.clone(),
         template: t.id().to_string(),
@@ -285,7 +307,7 @@ pub async fn prepare(
         instance_type,
         arch,
         image_id,
-        root_volume_gb: t.instance_defaults.root_volume_gb,
+        root_volume_gb,
         // What the template lists, installed at first boot (its own script runs last).
         user_data: prism_templates::provision::user_data(t).map_err(|e| {
             OpsError::invalid(

@@ -493,3 +493,43 @@ async fn a_long_description_is_cut_to_ec2s_limit_and_the_plan_says_so() {
     let yaml = std::fs::read_to_string(rig.env.template_dir.join("my-env@1.yaml")).unwrap();
     assert!(yaml.contains(&"d".repeat(1000)), "the file keeps all of it");
 }
+
+/// A researcher grew the root disk to 300 GiB (the template says 50): the saved template
+/// records the captured 300 GiB, and a launch from it asks for no less (EC2 refuses a volume
+/// smaller than its snapshot — the fake does too), so it runs.
+#[tokio::test(start_paused = true)]
+async fn a_grown_disk_is_recorded_and_the_saved_template_launches() {
+    let rig = Rig::new(FakeTimings::default());
+    rig.workstation("ws", 300).await;
+    let op = rig
+        .submit_save(&Rig::save_request("ws", "big-disk", &[]))
+        .await
+        .unwrap();
+    let row = rig.finished(&op).await;
+    assert_eq!(row.status, "succeeded", "{:?}", row.error);
+    let path = result(&row).path;
+    let saved = prism_templates::parse_template(&std::fs::read_to_string(&path).unwrap(), &path)
+        .unwrap()
+        .template;
+    assert_eq!(saved.instance_defaults.root_volume_gb, Some(300));
+
+    // An older saved file that still says 50 launches with the image's 300 GiB.
+    let mut older = saved.clone();
+    older.instance_defaults.root_volume_gb = Some(50);
+    std::fs::write(&path, older.to_yaml().unwrap()).unwrap();
+    let req = prism_api::LaunchRequest {
+        template: "big-disk@1".into(),
+        name: "from-big".into(),
+        size: None,
+        arch: None,
+        project: None,
+        aws: Default::default(),
+    };
+    let op = prism_ops::launch::prepare(&rig.env, &rig.catalogue(), &req, REGION)
+        .await
+        .unwrap();
+    assert_eq!(op.input["root_volume_gb"], 300, "{}", op.input);
+    let id = rig.runner.submit(op).await.unwrap().id;
+    let row = rig.finished(&id).await;
+    assert_eq!(row.status, "succeeded", "{:?}", row.error);
+}

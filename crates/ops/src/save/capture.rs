@@ -469,6 +469,10 @@ pub struct WaitAvailableOut {
     pub available_at: String,
     /// Its size, GiB.
     pub size_gb: i64,
+    /// Size of its root volume, GiB (the captured disk: a grown disk is bigger than the
+    /// template's), when EC2 says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_volume_gb: Option<i64>,
 }
 
 impl StepOutput for WaitAvailableOut {
@@ -493,6 +497,7 @@ impl TypedStep for WaitAvailable {
         Ok(WaitAvailableOut {
             available_at: clock::now_rfc3339(),
             size_gb: img.size_gb,
+            root_volume_gb: img.root_volume_gb(),
         })
     }
 }

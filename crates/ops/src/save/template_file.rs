@@ -1,7 +1,7 @@
 //! The saved version's template file: written by the save (`register`), and extended with a
 //! region by the copy operation ([`register_amis`]). The file is what `prism launch` reads.
 
-use super::capture::{CreateImageOut, WaitRunningOut};
+use super::capture::{CreateImageOut, WaitAvailableOut, WaitRunningOut};
 use super::prepare::SaveInput;
 use super::publish::{good_images, CopyRegionsOut};
 use crate::context::{Env, StepCx};
@@ -171,6 +171,12 @@ impl TypedStep for Register {
         let mut t = saved_template(&i, &good_images(&i, image_id, &copies));
         let downtime = cx.need::<WaitRunningOut>()?.downtime_seconds;
         t.downtime_seconds = Some(downtime);
+        // The captured root volume, not the base template's: a researcher who grew the disk
+        // saved a bigger snapshot, and EC2 refuses a launch asking for less
+        // (InvalidBlockDeviceMapping: "Volume of size … is smaller than snapshot").
+        if let Some(gb) = cx.need::<WaitAvailableOut>()?.root_volume_gb {
+            t.instance_defaults.root_volume_gb = i32::try_from(gb).ok();
+        }
         let yaml = t
             .to_yaml()
             .map_err(|e| StepError::Internal(e.to_string()))?;
