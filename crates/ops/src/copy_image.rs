@@ -123,6 +123,19 @@ async fn start_copy(
                 .await?;
                 return Ok(id);
             }
+            // "ResourceLimitExceeded": too many copies in flight into this region (EC2 "Copy an
+            // AMI": a limit of concurrent copies per destination region); others finish within
+            // minutes, so wait (bounded: ~15 min) rather than fail the region.
+            Err(e)
+                if e.has_code(prism_cloud::error::codes::RESOURCE_LIMIT_EXCEEDED)
+                    && attempts < COPY_LIMIT_ATTEMPTS =>
+            {
+                cx.progress(&format!(
+                    "copy to {dest}: EC2's limit of concurrent copies is reached; waiting"
+                ))
+                .await;
+                tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            }
             Err(e) if e.is_transient() && attempts < crate::backoff::CALL_ATTEMPTS => {
                 if let Some(img) = images::find_by_name(cloud, dest, &spec.image_name).await? {
                     return Ok(img.id);
@@ -133,6 +146,9 @@ async fn start_copy(
         }
     }
 }
+
+/// Tries of CopyImage while EC2 answers `ResourceLimitExceeded` (one a minute).
+const COPY_LIMIT_ATTEMPTS: u32 = 15;
 
 /// A fresh 32-bit value for a client token.
 fn rand_nonce() -> u32 {

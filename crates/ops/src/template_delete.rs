@@ -309,7 +309,9 @@ impl TypedStep for DeregisterImages {
             }
             cx.acted();
             for s in &img.snapshot_ids {
-                match retry(|| cloud.delete_snapshot(&img.region, s)).await {
+                // EC2 may answer InvalidSnapshot.InUse for a while after the deregistration
+                // (waited out, bounded); DeleteAssociatedSnapshots usually removed it already.
+                match crate::images::delete_snapshot(cloud.as_ref(), &img.region, s).await {
                     Ok(()) => {
                         snapshots += 1;
                         cx.acted_at("delete-snapshot");

@@ -533,3 +533,42 @@ async fn a_grown_disk_is_recorded_and_the_saved_template_launches() {
     let row = rig.finished(&id).await;
     assert_eq!(row.status, "succeeded", "{:?}", row.error);
 }
+
+/// EC2 limits concurrent copies into one region ("ResourceLimitExceeded"): a save whose copy
+/// is refused for that waits for the other copy to finish instead of failing the region.
+#[tokio::test(start_paused = true)]
+async fn a_copy_over_the_regions_copy_limit_waits_instead_of_failing() {
+    let ec2 = prism_cloud::fake::FakeEc2 {
+        max_pending_copies_per_region: Some(1),
+        ..Default::default()
+    };
+    let rig = Rig::with_ec2(FakeTimings::default(), ec2);
+    rig.workstation("ws", 20).await;
+    rig.workstation("ws2", 20).await;
+    let a = rig
+        .submit_save(&Rig::save_request("ws", "env-a", &["us-west-2"]))
+        .await
+        .unwrap();
+    let mut second = Rig::save_request("ws2", "env-b", &["us-west-2"]);
+    second.description = Some("second".into());
+    let b = rig.submit_save(&second).await.unwrap();
+    for op in [a, b] {
+        let row = rig.finished(&op).await;
+        assert_eq!(row.status, "succeeded", "{:?}", row.error);
+        assert!(
+            result(&row).regions.iter().all(|r| r.error.is_none()),
+            "{:?}",
+            result(&row).regions
+        );
+    }
+    let copies = rig
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| c.action == "CopyImage")
+        .count();
+    assert!(
+        copies > 2,
+        "the refused copy was tried again: {copies} CopyImage calls"
+    );
+}

@@ -163,7 +163,10 @@ async fn a_save_journals_the_same_field_names_as_before() {
         ("wait_running", &["downtime_seconds", "running_at"]),
         // `root_volume_gb` is new and optional (`#[serde(default)]`): journals without it
         // still parse (`old_payloads_parse` style), and the saved template reads it.
-        ("wait_available", &["available_at", "root_volume_gb", "size_gb"]),
+        (
+            "wait_available",
+            &["available_at", "root_volume_gb", "size_gb"],
+        ),
         ("tag_image", &["snapshot_ids"]),
         ("copy_regions", &["regions"]),
         ("register", &["path"]),

@@ -136,3 +136,36 @@ async fn all_versions_and_refusals() {
     assert!(!rig.env.template_dir.join("lab-env@1.yaml").exists());
     assert!(!rig.env.template_dir.join("lab-env@2.yaml").exists());
 }
+
+/// An endpoint that ignores DeleteAssociatedSnapshots, and EC2's `InvalidSnapshot.InUse` for
+/// a while after DeregisterImage: the deletion waits it out (bounded) and leaves no snapshot.
+#[tokio::test(start_paused = true)]
+async fn snapshots_in_use_right_after_deregistration_are_waited_out() {
+    let ec2 = prism_cloud::fake::FakeEc2 {
+        honour_delete_associated_snapshots: false,
+        ..Default::default()
+    };
+    let rig = Rig::with_ec2(FakeTimings::default(), ec2);
+    rig.workstation("ws", 20).await;
+    let op = rig
+        .submit_save(&Rig::save_request("ws", "lab-env", &["us-west-2"]))
+        .await
+        .unwrap();
+    assert_eq!(rig.finished(&op).await.status, "succeeded");
+    let before = rig.fake.snapshots().len();
+    let row = run(&rig, &req("lab-env", true)).await.unwrap();
+    assert_eq!(row.status, "succeeded", "{:?}", row.error);
+    assert!(versions_in_ec2(&rig).is_empty());
+    assert_eq!(row.result.unwrap()["snapshots_deleted"], 2);
+    assert_eq!(rig.fake.snapshots().len(), before - 2, "no snapshot left");
+    let refused = rig
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| c.action == "DeleteSnapshot")
+        .count();
+    assert!(
+        refused > 2,
+        "InUse answers were retried: {refused} DeleteSnapshot calls"
+    );
+}

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use prism_api::{AwsTarget, CaptureMode, SaveRequest};
-use prism_cloud::fake::{FakeCloud, FakeTimings};
+use prism_cloud::fake::{FakeCloud, FakeEc2, FakeTimings};
 use prism_cloud::{tags, ImageState, InstanceState, SingleCloud, Tags};
 use prism_ops::runner::Runner;
 use prism_ops::{Env, Hooks, OpsConfig, OpsError};
@@ -24,7 +24,12 @@ pub struct Rig {
 
 impl Rig {
     pub fn new(timings: FakeTimings) -> Rig {
-        let fake = FakeCloud::new(timings);
+        Rig::with_ec2(timings, FakeEc2::default())
+    }
+
+    /// A rig whose fake EC2 behaves as `ec2` says (e.g. a lower copy limit).
+    pub fn with_ec2(timings: FakeTimings, ec2: FakeEc2) -> Rig {
+        let fake = FakeCloud::with_ec2(timings, ec2);
         let dir = tempfile::tempdir().unwrap();
         let env = Env {
             clouds: Arc::new(SingleCloud(Arc::new(fake.clone()))),
