@@ -368,6 +368,10 @@ pub struct SaveRequest {
     /// (60 to 604,800); default 6 h for the image and 12 h per copy.
     #[serde(default)]
     pub max_wait_seconds: Option<u64>,
+    /// KMS key per copy region (`--kms-key REGION=KEY`): the copy there is encrypted with it
+    /// (a customer-managed key can be shared with other accounts; the AWS-managed one cannot).
+    #[serde(default)]
+    pub kms_keys: BTreeMap<String, String>,
     /// Only check and describe the plan; create nothing.
     #[serde(default)]
     pub dry_run: bool,
@@ -425,6 +429,10 @@ pub struct CopyRequest {
     /// Longest wait, in seconds, for the copy to become available (60 to 604,800; default 12 h).
     #[serde(default)]
     pub max_wait_seconds: Option<u64>,
+    /// KMS key to encrypt the copy with (`--kms-key REGION=KEY`, REGION being the
+    /// destination).
+    #[serde(default)]
+    pub kms_key: Option<String>,
     /// Credentials profile.
     #[serde(default)]
     pub aws: AwsTarget,

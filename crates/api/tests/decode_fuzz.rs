@@ -203,7 +203,11 @@ fn save_request() -> impl Strategy<Value = SaveRequest> {
         ]),
         prop::collection::btree_map(text(), text(), 0..4),
         aws_target(),
-        (prop::option::of(any::<u64>()), any::<bool>()),
+        (
+            prop::option::of(any::<u64>()),
+            any::<bool>(),
+            prop::collection::btree_map(text(), text(), 0..3),
+        ),
     )
         .prop_map(
             |(
@@ -214,7 +218,7 @@ fn save_request() -> impl Strategy<Value = SaveRequest> {
                 mode,
                 tags,
                 aws,
-                (max_wait_seconds, dry_run),
+                (max_wait_seconds, dry_run, kms_keys),
             )| SaveRequest {
                 workstation,
                 template,
@@ -227,6 +231,7 @@ fn save_request() -> impl Strategy<Value = SaveRequest> {
                 aws,
                 max_wait_seconds,
                 dry_run,
+                kms_keys,
             },
         )
 }
@@ -251,14 +256,22 @@ fn launch_request() -> impl Strategy<Value = LaunchRequest> {
 }
 
 fn copy_request() -> impl Strategy<Value = CopyRequest> {
-    (text(), text(), prop::option::of(any::<u64>()), aws_target()).prop_map(
-        |(template, to_region, max_wait_seconds, aws)| CopyRequest {
-            template,
-            to_region,
-            max_wait_seconds,
-            aws,
-        },
+    (
+        text(),
+        text(),
+        prop::option::of(any::<u64>()),
+        prop::option::of(text()),
+        aws_target(),
     )
+        .prop_map(
+            |(template, to_region, max_wait_seconds, kms_key, aws)| CopyRequest {
+                template,
+                to_region,
+                max_wait_seconds,
+                kms_key,
+                aws,
+            },
+        )
 }
 
 /// A valid request of any of the six kinds, as JSON.

@@ -160,6 +160,11 @@ pub struct SaveArgs {
     /// 1m to 7d). Default: 6h for the image, 12h per copy. Raise it for multi-TB volumes.
     #[arg(long, value_name = "DURATION", value_parser = parse_max_wait)]
     pub max_wait: Option<u64>,
+    /// Encrypt the copy in REGION with this customer-managed KMS key (`REGION=KEY`,
+    /// repeatable; KEY: key id, alias/NAME or ARN). Needed to share an encrypted image with
+    /// other accounts: they cannot use your AWS-managed key.
+    #[arg(long = "kms-key", value_name = "REGION=KEY", value_parser = parse_kms_key)]
+    pub kms_keys: Vec<(String, String)>,
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -190,6 +195,18 @@ fn parse_budget(s: &str) -> Result<f64, String> {
         Ok(b) if b.is_finite() && b > 0.0 => Ok(b),
         _ => Err(format!(
             "'{s}' is not a positive amount of USD per month, e.g. 500"
+        )),
+    }
+}
+
+/// `--kms-key REGION=KEY`.
+fn parse_kms_key(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((r, k)) if !r.trim().is_empty() && !k.trim().is_empty() => {
+            Ok((r.trim().to_string(), k.trim().to_string()))
+        }
+        _ => Err(format!(
+            "'{s}' is not REGION=KEY; write e.g. us-west-2=alias/lab-key"
         )),
     }
 }
@@ -243,6 +260,10 @@ pub enum TemplateCommand {
         /// Longest wait for the copy to become available (e.g. 8h, 2d; 1m to 7d; default 12h).
         #[arg(long, value_name = "DURATION", value_parser = parse_max_wait)]
         max_wait: Option<u64>,
+        /// Encrypt the copy with this customer-managed KMS key (`REGION=KEY`, REGION being
+        /// --to-region; KEY: key id, alias/NAME or ARN).
+        #[arg(long = "kms-key", value_name = "REGION=KEY", value_parser = parse_kms_key)]
+        kms_key: Option<(String, String)>,
         /// Return the operation id at once.
         #[arg(long)]
         detach: bool,

@@ -82,6 +82,12 @@ pub async fn prepare(
     max_wait::check(req.max_wait_seconds)?;
     let (t, version) = crate::saved::saved_version(catalogue, &req.template, "copy")?;
     let cloud = env.clouds.cloud(req.aws.profile.as_deref()).await?;
+    let kms_keys: std::collections::BTreeMap<String, String> = req
+        .kms_key
+        .iter()
+        .map(|k| (req.to_region.clone(), k.clone()))
+        .collect();
+    crate::kms::check_keys(&kms_keys, std::slice::from_ref(&req.to_region))?;
     crate::regions::check(cloud.as_ref(), &req.to_region).await?;
     if t.ami_config.amis.contains_key(&req.to_region) {
         return Err(OpsError::invalid(
@@ -129,7 +135,7 @@ pub async fn prepare(
             description: img.description.clone().unwrap_or_default(),
             tags: tags_,
             max_wait_seconds: req.max_wait_seconds,
-            kms_keys: Default::default(),
+            kms_keys,
         },
         arch,
     };

@@ -19,6 +19,7 @@ pub mod copy_image;
 pub mod discover;
 pub mod error;
 pub mod images;
+pub mod kms;
 pub mod launch;
 pub mod lifecycle;
 pub mod locks;

@@ -14,7 +14,7 @@ use crate::output::StepOutput;
 use crate::saga::{step, Saga, TypedStep};
 use async_trait::async_trait;
 use prism_api::{RegionImage, RegionOutcome, SharePlan, ShareRequest};
-use prism_cloud::{CloudErrorKind, Share};
+use prism_cloud::{CloudErrorKind, KeyKind, Share};
 use prism_store::NewOperation;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -339,6 +339,50 @@ pub async fn prepare(
                 ));
             }
             warnings.extend(public_sharing_allowed(cloud.as_ref(), &img.region).await?);
+        }
+        let to_others = !share.accounts.is_empty()
+            || !share.organizations.is_empty()
+            || !share.organizational_units.is_empty();
+        if to_others && !req.remove {
+            // EC2 "Share an AMI with specific AWS accounts": an AMI encrypted with the
+            // account's AWS-managed key (aws/ebs) cannot be used by other accounts (their
+            // instances terminate at launch); one on a customer-managed key can, once the key's
+            // policy lets them use it.
+            match &found.key {
+                KeyKind::AwsManaged(_) => {
+                    return Err(invalid(
+                        format!(
+                            "image {} in {} is encrypted with your account's AWS-managed EBS key, \
+                             which other accounts cannot use: they could not launch it",
+                            img.image_id, img.region
+                        ),
+                        &format!(
+                            "EC2 cannot change an image's key: copy it to another region encrypted \
+                             with a customer-managed KMS key and share that copy (prism template \
+                             copy {}@{version} --to-region REGION --kms-key REGION=KEY_ARN), or \
+                             save again with --copy-to-regions REGION --kms-key REGION=KEY_ARN",
+                            t.id()
+                        ),
+                    ));
+                }
+                KeyKind::CustomerManaged(key) => warnings.push(format!(
+                    "image {} in {} is encrypted with KMS key {key}: its key policy must let the \
+                     recipients use it (kms:Decrypt, kms:CreateGrant, kms:DescribeKey, \
+                     kms:ReEncrypt*, kms:GenerateDataKey*), or they cannot launch it",
+                    img.image_id, img.region
+                )),
+                KeyKind::Unknown(key) => warnings.push(format!(
+                    "image {} in {} is encrypted{}: if that is your account's AWS-managed key \
+                     (aws/ebs) the recipients cannot launch it; a customer-managed key must let \
+                     them use it",
+                    img.image_id,
+                    img.region,
+                    key.as_deref()
+                        .map(|k| format!(" with KMS key {k}"))
+                        .unwrap_or_default()
+                )),
+                KeyKind::None => {}
+            }
         }
         before.insert(
             img.image_id.clone(),

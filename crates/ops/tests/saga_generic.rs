@@ -247,6 +247,7 @@ async fn prepare_copy(rig: &Rig, to: &str) -> Result<NewOperation, OpsError> {
         template: "team-env".into(),
         to_region: to.into(),
         max_wait_seconds: None,
+        kms_key: None,
         aws: Default::default(),
     };
     prism_ops::copy::prepare(&rig.env, &rig.catalogue(), &req).await

@@ -572,3 +572,43 @@ async fn a_copy_over_the_regions_copy_limit_waits_instead_of_failing() {
         "the refused copy was tried again: {copies} CopyImage calls"
     );
 }
+
+/// `--kms-key REGION=KEY`: the copy in REGION is encrypted with that customer-managed key
+/// (CopyImage `Encrypted` + `KmsKeyId`); a key that is not one, or a region that is not a copy
+/// region, is refused before the workstation stops.
+#[tokio::test(start_paused = true)]
+async fn copies_are_encrypted_with_the_given_kms_key_and_bad_keys_change_nothing() {
+    let rig = Rig::new(FakeTimings::default());
+    let id = rig.workstation("ws", 20).await;
+    const KEY: &str = "arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    for (region, key, says) in [
+        (
+            "us-west-2",
+            "alias/aws/ebs",
+            "not a customer-managed KMS key",
+        ),
+        ("us-west-2", "my key", "not a customer-managed KMS key"),
+        ("eu-west-1", KEY, "not a region this copies to"),
+    ] {
+        let mut req = Rig::save_request("ws", "enc-env", &["us-west-2"]);
+        req.kms_keys.insert(region.into(), key.into());
+        let e = rig.submit_save(&req).await.unwrap_err().to_string();
+        assert!(e.contains(says), "{region}={key}: {e}");
+    }
+    assert!(
+        !rig.fake.calls().iter().any(|c| c.action == "StopInstances"),
+        "nothing changed"
+    );
+    let mut req = Rig::save_request("ws", "enc-env", &["us-west-2"]);
+    req.kms_keys.insert("us-west-2".into(), KEY.into());
+    let op = rig.submit_save(&req).await.unwrap();
+    let row = rig.finished(&op).await;
+    assert_eq!(row.status, "succeeded", "{:?}", row.error);
+    let copy = rig
+        .own_images()
+        .into_iter()
+        .find(|i| i.region == "us-west-2")
+        .unwrap();
+    assert_eq!(copy.key, prism_cloud::KeyKind::CustomerManaged(KEY.into()));
+    assert_eq!(rig.instance_state(&id), InstanceState::Running);
+}

@@ -151,3 +151,48 @@ async fn refusals_change_nothing() {
         "nothing was modified"
     );
 }
+
+/// EC2 "Share an AMI with specific AWS accounts": an image on the AWS-managed EBS key cannot
+/// be used by other accounts — refused before anything changes, with the copy that fixes it;
+/// one on a customer-managed key is shared with a warning that the key must be shared too.
+#[tokio::test(start_paused = true)]
+async fn encryption_keys_decide_whether_accounts_can_use_a_share() {
+    let (rig, images) = saved().await;
+    let before = rig.fake.calls().len();
+    rig.fake
+        .set_key(&images[1].1, prism_cloud::KeyKind::AwsManaged(None));
+    let e = submit(&rig, &req(&[COLLEAGUE], false, false))
+        .await
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("AWS-managed"), "{text}");
+    assert!(
+        matches!(&e, OpsError::Invalid { hint: Some(h), .. } if h.contains("--kms-key")),
+        "{e:?}"
+    );
+    assert!(
+        !rig.fake.calls()[before..]
+            .iter()
+            .any(|c| c.action == "ModifyImageAttribute"),
+        "nothing was modified"
+    );
+    for (r, id) in &images {
+        assert_eq!(perms(&rig, r, id).await, Share::default(), "{r} {id}");
+    }
+
+    rig.fake.set_key(
+        &images[1].1,
+        prism_cloud::KeyKind::CustomerManaged("arn:aws:kms:us-west-2:123456789012:key/k1".into()),
+    );
+    let (plan, _) =
+        prism_ops::share::prepare(&rig.env, &rig.catalogue(), &req(&[COLLEAGUE], false, false))
+            .await
+            .unwrap();
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|w| w.contains("key/k1") && w.contains("key policy")),
+        "{:?}",
+        plan.warnings
+    );
+}

@@ -155,6 +155,7 @@ async fn run(model: &Model, gb: u32, copies: usize, ordering: Ordering) -> Outco
         aws: AwsTarget::default(),
         max_wait_seconds: None,
         dry_run: false,
+        kms_keys: Default::default(),
     };
     let catalogue = prism_templates::Catalogue::load(None);
     let (_, op) = prism_ops::save::prepare(&env, &catalogue, &req, "us-east-1")

@@ -76,6 +76,7 @@ pub async fn save(cli: &Cli, a: &SaveArgs) -> CliResult {
         tags: a.tags.iter().cloned().collect(),
         aws: target(cli),
         max_wait_seconds: a.max_wait,
+        kms_keys: a.kms_keys.iter().cloned().collect(),
         dry_run,
     };
     let confirm = Confirm {

@@ -279,8 +279,17 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
             name,
             to_region,
             max_wait,
+            kms_key,
             detach,
         } => {
+            if let Some((r, _)) = kms_key {
+                if r != to_region {
+                    return Err(CliError::refused(
+                        format!("--kms-key names region '{r}', but the copy goes to '{to_region}'"),
+                        Some(format!("write --kms-key {to_region}=KEY")),
+                    ));
+                }
+            }
             let c = Client::connect(true).await?;
             let sub: Submitted = c
                 .post(
@@ -289,6 +298,7 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
                         template: name.clone(),
                         to_region: to_region.clone(),
                         max_wait_seconds: *max_wait,
+                        kms_key: kms_key.as_ref().map(|(_, k)| k.clone()),
                         aws: target(cli),
                     },
                 )

@@ -67,6 +67,9 @@ pub struct SaveInput {
     /// Requested bound on each wait for availability (image, copies); `None`: the defaults.
     #[serde(default)]
     pub max_wait_seconds: Option<u64>,
+    /// KMS key per copy region (`--kms-key REGION=KEY`).
+    #[serde(default)]
+    pub kms_keys: std::collections::BTreeMap<String, String>,
 }
 
 impl SaveInput {
@@ -194,6 +197,7 @@ pub async fn prepare(
         }
         copy_regions.push(r);
     }
+    crate::kms::check_keys(&req.kms_keys, &copy_regions)?;
     // One DescribeRegions for all copy regions.
     crate::regions::check_all(cloud.as_ref(), &copy_regions).await?;
     let found = find_workstation(env, cloud.as_ref(), &req.workstation, region).await?;
@@ -261,6 +265,7 @@ pub async fn prepare(
         saved_at: clock::now_rfc3339(),
         base_template,
         max_wait_seconds: req.max_wait_seconds,
+        kms_keys: req.kms_keys.clone(),
     };
     let mut warnings = vec![];
     // EC2's limits are checked here, before the workstation stops: an image description over

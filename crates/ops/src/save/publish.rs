@@ -63,7 +63,7 @@ impl TypedStep for CopyRegions {
             description: format!("Prism template {} v{}", i.template, i.version),
             tags: i.image_tags(&cx.op_id),
             max_wait_seconds: i.max_wait_seconds,
-            kms_keys: Default::default(),
+            kms_keys: i.kms_keys.clone(),
         };
         // All regions at once; each is journaled as it ends so `operation show` shows it.
         let outcomes = futures_util::future::join_all(i.copy_to_regions.iter().map(|r| {

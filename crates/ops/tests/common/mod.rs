@@ -97,6 +97,7 @@ impl Rig {
             },
             max_wait_seconds: None,
             dry_run: false,
+            kms_keys: Default::default(),
         }
     }
 
