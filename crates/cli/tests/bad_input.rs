@@ -553,6 +553,24 @@ fn cli_cases() -> Vec<Case> {
             "'soon' is not a duration",
         ),
         save_with(
+            "cli-save-kms-key-not-region-equals-key",
+            &["--kms-key", "alias/lab-key"],
+            2,
+            "is not REGION=KEY",
+        ),
+        save_with(
+            "cli-save-kms-key-aws-managed",
+            &["--copy-to-regions", "us-west-2", "--kms-key", "us-west-2=alias/aws/ebs"],
+            1,
+            "not a customer-managed KMS key",
+        ),
+        save_with(
+            "cli-save-kms-key-not-a-copy-region",
+            &["--kms-key", "eu-west-1=alias/lab-key"],
+            1,
+            "not a region this copies to",
+        ),
+        save_with(
             "cli-save-max-wait-negative",
             &["--max-wait=-5h"],
             2,
@@ -737,6 +755,20 @@ fn cli_cases() -> Vec<Case> {
             &["template", "export", "ghost-env"],
             1,
             "template 'ghost-env' not found",
+        ),
+        cli(
+            "cli-template-copy-kms-key-other-region",
+            &[
+                "template",
+                "copy",
+                "python-ml",
+                "--to-region",
+                "us-west-2",
+                "--kms-key",
+                "eu-west-1=alias/lab-key",
+            ],
+            1,
+            "but the copy goes to 'us-west-2'",
         ),
         cli(
             "cli-template-copy-max-wait-bare-number",

@@ -36,9 +36,10 @@
 //!
 //! # Still kinder than EC2
 //!
-//! ClientToken idempotency is not modelled (a retried RunInstances/CopyImage makes a second
-//! resource); image names need not be unique (`InvalidAMIName.Duplicate` is never answered);
-//! pending images can be launched and copied-from checks only `available`; organizations and
+//! (ClientToken idempotency of RunInstances/CopyImage and unique image names —
+//! `InvalidAMIName.Duplicate` — are modelled: `FakeEc2::honour_client_tokens`,
+//! `FakeEc2::unique_image_names`.) How long EC2 refuses CreateImage after a stop is not
+//! documented (3 s is an assumption); pending images can be launched and copied-from checks only `available`; organizations and
 //! OUs in launch permissions grant nothing to anyone (accounts have no organization); KMS
 //! grants on customer-managed keys are assumed; snapshots have no consistency window; the
 //! per-source-region copy limit (25) is not modelled; throttling happens only when injected.

@@ -161,9 +161,9 @@ impl TypedStep for WaitStopped {
 /// Creates the image (or finds the one this operation already created).
 pub struct CreateImage;
 
-/// Tries of CreateImage (pauses 1+2+4+8+16+30 s): covers transient failures and EC2's
-/// `IncorrectInstanceState` for an instance that stopped moments ago.
-const CREATE_IMAGE_ATTEMPTS: u32 = 7;
+/// How long CreateImage is retried (every second) while EC2 answers `IncorrectInstanceState`
+/// for an instance that stopped moments ago.
+const INCORRECT_STATE_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// The image named `name` after CreateImage answered `InvalidAMIName.Duplicate`, if it is
 /// this operation's (tagged with its id). The name is operation-unique, so another owner of
@@ -248,13 +248,26 @@ impl TypedStep for CreateImage {
                 other => Ok::<_, StepError>(other?),
             }
         };
+        // The refusal after a stop lasts seconds, during the downtime: look again every
+        // second (bounded), not with the growing pauses of transient failures.
+        let settled = || async {
+            let since = tokio::time::Instant::now();
+            loop {
+                match attempt().await {
+                    Err(StepError::Cloud(c))
+                        if c.has_code(codes::INCORRECT_INSTANCE_STATE)
+                            && since.elapsed() < INCORRECT_STATE_WAIT =>
+                    {
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    }
+                    other => return other,
+                }
+            }
+        };
         let id = crate::backoff::retry_if(
-            CREATE_IMAGE_ATTEMPTS,
-            |e: &StepError| {
-                matches!(e, StepError::Cloud(c)
-                    if c.is_transient() || c.has_code(codes::INCORRECT_INSTANCE_STATE))
-            },
-            attempt,
+            crate::backoff::CALL_ATTEMPTS,
+            |e: &StepError| matches!(e, StepError::Cloud(c) if c.is_transient()),
+            settled,
         )
         .await?;
         cx.acted();
