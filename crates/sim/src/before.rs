@@ -2,7 +2,10 @@
 //! to show its snapshot ids (DescribeImages), which EC2 does only once the image is
 //! `available`. Rebuilt here from Prism's own saga with that one step replaced, so every
 //! other step (including today's CreateImage retries over `IncorrectInstanceState`) is the
-//! current code: the difference measured is the wait alone.
+//! current code: the difference measured is the wait alone. (The code before issue 9 also
+//! did not retry CreateImage over `IncorrectInstanceState`; on the fake's 3 s refusal after a
+//! stop its CreateImage would have failed the save outright, so the wait is the part worth
+//! measuring.)
 
 use prism_cloud::{tags, Tags};
 use prism_ops::images;
