@@ -1,25 +1,59 @@
-//! Save-schedule simulator: runs Prism's real save saga (and, as the baseline, the same steps
-//! in the seeds' order) against the in-memory fake EC2 with a latency model, in tokio's
-//! virtual time, and measures downtime, time until every region is available, and API calls.
+//! Save-schedule simulator: runs Prism's real save saga against the in-memory fake EC2 with a
+//! latency model, in tokio's virtual time, and measures downtime, time until every region is
+//! available, and API calls. Baselines: the same steps in the seeds' order
+//! ([`Ordering::Seeds`]), and the save as it was before issue 9 taught it to find its
+//! snapshots by description ([`Ordering::ImageSnapshotIds`]).
 //!
-//! The latency model (all constants are assumptions, stated so they can be replaced by
-//! measurements of real EC2):
+//! # Latency model
+//!
+//! All constants are assumptions, stated so they can be replaced by measurements of real EC2:
 //! - stop 60 s and start 45 s: typical for EBS-backed Linux instances (EC2 documentation gives
 //!   no figure; seen in practice between 30 s and a few minutes);
-//! - snapshot initiation 5 s: CreateImage returns within seconds and the snapshot ids appear on
-//!   the image shortly after;
+//! - snapshot initiation 5 s: CreateImage returns within seconds and its snapshots exist
+//!   (`pending`) shortly after;
 //! - image available: 180 s + 10 s per GiB (first, full snapshot; incremental ones are faster);
 //! - region copy available: 300 s + 12 s per GiB after CopyImage (cross-region transfer);
 //! - every API call: 150 ms.
+//!
+//! # EC2 behaviours
+//!
+//! By default ([`Ec2::Documented`]) the fake is `FakeEc2::default()`: EC2 as AWS documents it.
+//! The behaviours that bear on the save's schedule, each an assumption with its source:
+//! - **A pending image shows no snapshot ids.** DescribeImages gives a `pending` image's block
+//!   device mappings (device, size) but no `SnapshotId` until it is `available` (minutes to
+//!   hours), while DescribeSnapshots lists the snapshots CreateImage started, described
+//!   "Created by CreateImage(i-…) for ami-…" (EC2 API Reference, DescribeImages and
+//!   DescribeSnapshots, <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeImages.html>,
+//!   <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeSnapshots.html>; the
+//!   documentation does not say when the ids appear: the model takes the latest moment, which
+//!   is what makes a wait for them cost the whole image time).
+//! - **New ids are unknown for a while.** For 2 s after CreateImage, CopyImage or
+//!   RunInstances, calls naming the new id answer `…NotFound` and describes do not list it
+//!   ("Eventual consistency in the Amazon EC2 API",
+//!   <https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html>; the length
+//!   is an assumption).
+//! - **CreateImage right after a stop is refused.** For 3 s after the instance reaches
+//!   `stopped`, CreateImage answers `IncorrectInstanceState` ("Error codes for the Amazon EC2
+//!   API", <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html>:
+//!   "The instance is in an incorrect state, so the requested action can't be completed";
+//!   the 3 s are an assumption). The save retries it after 1, 2, 4 … s pauses.
+//! - Others modelled by the fake (copy limit of 50 per destination region, snapshots in use
+//!   after deregistration, ClientToken idempotency, unique names) do not bear on one save.
+//!
+//! [`Ec2::Lenient`] (`FakeEc2::lenient()`) turns them all off, like moto: snapshot ids on the
+//! image as soon as the snapshots exist, new ids visible at once, CreateImage right after a
+//! stop.
 
 use prism_api::{AwsTarget, CaptureMode, SaveRequest, SaveResult};
-use prism_cloud::fake::{FakeCloud, FakeTimings};
+use prism_cloud::fake::{Call, FakeCloud, FakeEc2, FakeTimings};
 use prism_cloud::{tags, SingleCloud, Tags};
 use prism_ops::saga::{execute, Saga};
 use prism_ops::{Env, Hooks, OpsConfig};
 use prism_store::Store;
 use std::sync::Arc;
 use std::time::Duration;
+
+mod before;
 
 /// The latency model.
 #[derive(Debug, Clone, Copy)]
@@ -28,7 +62,7 @@ pub struct Model {
     pub stop: Duration,
     /// stopped → running.
     pub start: Duration,
-    /// CreateImage → snapshots visible.
+    /// CreateImage → snapshots exist.
     pub snapshot_init: Duration,
     /// Image available: base.
     pub image_base: Duration,
@@ -58,10 +92,12 @@ impl Default for Model {
 }
 
 impl Model {
-    fn image_time(&self, gb: u32) -> Duration {
+    /// CreateImage → image available, for a `gb`-GiB volume.
+    pub fn image_time(&self, gb: u32) -> Duration {
         self.image_base + self.image_per_gb * gb
     }
-    fn copy_time(&self, gb: u32) -> Duration {
+    /// CopyImage → copy available, for a `gb`-GiB volume.
+    pub fn copy_time(&self, gb: u32) -> Duration {
         self.copy_base + self.copy_per_gb * gb
     }
     /// Shortest possible time until every region is available: stop, then the image, then
@@ -75,28 +111,74 @@ impl Model {
                 Duration::ZERO
             }
     }
+    /// The fake's timings for a `gb`-GiB workstation.
+    pub fn timings(&self, gb: u32) -> FakeTimings {
+        FakeTimings {
+            stop: self.stop,
+            start: self.start,
+            snapshot_visible: self.snapshot_init,
+            image_available: self.image_time(gb),
+            copy_available: self.copy_time(gb),
+            api_latency: self.api_latency,
+        }
+    }
 }
 
-/// Which ordering of the save steps.
+/// Which save saga.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ordering {
-    /// Prism: restart as soon as the snapshots are initiated.
+    /// Prism (`prism_ops::save::saga`): restart as soon as the snapshots are initiated, found
+    /// by EC2's description.
     Prism,
+    /// Prism before issue 9: the same saga, but `wait_snapshots` waits for the image to show
+    /// its snapshot ids (see `before.rs`).
+    ImageSnapshotIds,
     /// The seeds: restart after the image is available and every copy is done.
     Seeds,
+}
+
+/// Which EC2 the fake plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ec2 {
+    /// `FakeEc2::default()`: EC2 as documented (see the crate docs).
+    Documented,
+    /// `FakeEc2::lenient()`: moto-like.
+    Lenient,
+}
+
+impl Ec2 {
+    /// The fake's configuration.
+    pub fn fake(self) -> FakeEc2 {
+        match self {
+            Ec2::Documented => FakeEc2::default(),
+            Ec2::Lenient => FakeEc2::lenient(),
+        }
+    }
 }
 
 /// What one simulated save measured.
 #[derive(Debug, Clone)]
 pub struct Outcome {
-    /// Workstation downtime (stop request → running again).
+    /// The operation's error when the save failed (and unwound); `None` when it succeeded.
+    pub failure: Option<String>,
+    /// Workstation downtime (stop request → running again). Measured by the save itself when
+    /// it succeeds; after a failed save (whose undo starts the workstation and does not wait),
+    /// StopInstances → the undo's StartInstances + the model's start time.
     pub downtime: Duration,
-    /// Time from the start of the save until every region's image was available.
+    /// Time from the start of the save until every region's image was available (zero when
+    /// the save failed).
     pub all_available: Duration,
     /// API calls made by the save.
     pub api_calls: usize,
     /// Largest delay between an image becoming available and the save noticing it.
     pub notice_lag: Duration,
+}
+
+impl Outcome {
+    /// Whether the save succeeded.
+    pub fn succeeded(&self) -> bool {
+        self.failure.is_none()
+    }
 }
 
 const COPY_REGIONS: [&str; 5] = [
@@ -107,25 +189,54 @@ const COPY_REGIONS: [&str; 5] = [
     "ap-southeast-2",
 ];
 
-/// Runs one save of a `gb`-GiB workstation with `copies` copy regions in virtual time.
+/// Runs one save of a `gb`-GiB workstation with `copies` copy regions in virtual time, against
+/// EC2 as documented.
 pub fn simulate(model: &Model, gb: u32, copies: usize, ordering: Ordering) -> Outcome {
+    simulate_on(model, gb, copies, ordering, Ec2::Documented)
+}
+
+/// [`simulate`] against the chosen EC2.
+pub fn simulate_on(model: &Model, gb: u32, copies: usize, ordering: Ordering, ec2: Ec2) -> Outcome {
+    simulate_with(model, gb, copies, ordering, ec2.fake())
+}
+
+/// [`simulate`] against a fake configured by hand (e.g. another CreateImage-after-stop
+/// refusal window).
+pub fn simulate_with(
+    model: &Model,
+    gb: u32,
+    copies: usize,
+    ordering: Ordering,
+    ec2: FakeEc2,
+) -> Outcome {
+    trace(model, gb, copies, ordering, ec2).0
+}
+
+/// [`simulate_with`], also returning every API call the save made (virtual time since the
+/// fake was made).
+pub fn trace(
+    model: &Model,
+    gb: u32,
+    copies: usize,
+    ordering: Ordering,
+    ec2: FakeEc2,
+) -> (Outcome, Vec<Call>) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
         .build()
         .expect("a current-thread runtime");
-    rt.block_on(run(model, gb, copies, ordering))
+    rt.block_on(run(model, gb, copies, ordering, ec2))
 }
 
-async fn run(model: &Model, gb: u32, copies: usize, ordering: Ordering) -> Outcome {
-    let fake = FakeCloud::new(FakeTimings {
-        stop: model.stop,
-        start: model.start,
-        snapshot_visible: model.snapshot_init,
-        image_available: model.image_time(gb),
-        copy_available: model.copy_time(gb),
-        api_latency: model.api_latency,
-    });
+async fn run(
+    model: &Model,
+    gb: u32,
+    copies: usize,
+    ordering: Ordering,
+    ec2: FakeEc2,
+) -> (Outcome, Vec<Call>) {
+    let fake = FakeCloud::with_ec2(model.timings(gb), ec2);
     let dir = tempfile::tempdir().expect("a temp dir");
     let env = Env {
         clouds: Arc::new(SingleCloud(Arc::new(fake.clone()))),
@@ -168,24 +279,35 @@ async fn run(model: &Model, gb: u32, copies: usize, ordering: Ordering) -> Outco
         .expect("store")
         .expect("no conflict");
     let calls_before = fake.calls().len();
-    let t0 = tokio::time::Instant::now();
     let saga: Saga = match ordering {
         Ordering::Prism => prism_ops::save::saga(),
+        Ordering::ImageSnapshotIds => before::saga(),
         Ordering::Seeds => prism_ops::save::seed_ordering_saga(),
     };
-    let status = execute(&env, &saga, &id).await.expect("the saga runs");
-    assert_eq!(status.as_str(), "succeeded", "simulated save failed");
+    execute(&env, &saga, &id).await.expect("the saga runs");
     let row = env.store.operation(&id).await.expect("store").expect("row");
+    let calls: Vec<Call> = fake.calls().split_off(calls_before);
+    let epoch_offset = calls.first().map(|c| c.at).unwrap_or_default();
+    let at = |action: &'static str| times(&calls, action);
+    if row.status != "succeeded" {
+        let stop = at("StopInstances").next().unwrap_or_default();
+        let start = at("StartInstances")
+            .last()
+            .map_or(Duration::ZERO, |s| s + model.start);
+        let outcome = Outcome {
+            failure: Some(row.error.unwrap_or_else(|| row.status.clone())),
+            downtime: start.saturating_sub(stop),
+            all_available: Duration::ZERO,
+            api_calls: calls.len(),
+            notice_lag: Duration::ZERO,
+        };
+        return (outcome, calls);
+    }
     let result: SaveResult =
         serde_json::from_value(row.result.expect("result")).expect("a save result");
-    let calls = fake.calls();
-    // When each image became available (by the model) and when the save last looked at it.
-    let epoch_offset = calls[calls_before].at;
-    let create_at = calls
-        .iter()
-        .find(|c| c.action == "CreateImage")
-        .map(|c| c.at)
-        .unwrap_or_default();
+    // When each image became available (by the model) and when the save first looked at it
+    // after that.
+    let create_at = at("CreateImage").last().unwrap_or_default();
     let source_ready = create_at + model.image_time(gb);
     let mut ready = vec![source_ready];
     let mut lag = Duration::ZERO;
@@ -207,11 +329,20 @@ async fn run(model: &Model, gb: u32, copies: usize, ordering: Ordering) -> Outco
         }
     }
     let all = ready.into_iter().max().unwrap_or_default();
-    let _ = t0;
-    Outcome {
+    let outcome = Outcome {
+        failure: None,
         downtime: Duration::from_secs_f64(result.downtime_seconds),
         all_available: all.saturating_sub(epoch_offset),
-        api_calls: calls.len() - calls_before,
+        api_calls: calls.len(),
         notice_lag: lag,
-    }
+    };
+    (outcome, calls)
+}
+
+/// When `calls` made `action`, in order.
+fn times<'a>(calls: &'a [Call], action: &'a str) -> impl Iterator<Item = Duration> + 'a {
+    calls
+        .iter()
+        .filter(move |c| c.action == action)
+        .map(|c| c.at)
 }
