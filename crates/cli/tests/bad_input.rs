@@ -560,7 +560,12 @@ fn cli_cases() -> Vec<Case> {
         ),
         save_with(
             "cli-save-kms-key-aws-managed",
-            &["--copy-to-regions", "us-west-2", "--kms-key", "us-west-2=alias/aws/ebs"],
+            &[
+                "--copy-to-regions",
+                "us-west-2",
+                "--kms-key",
+                "us-west-2=alias/aws/ebs",
+            ],
             1,
             "not a customer-managed KMS key",
         ),
