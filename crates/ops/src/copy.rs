@@ -126,7 +126,7 @@ pub async fn prepare(
             source_region,
             source_image,
             image_name: img.name.clone(),
-            description: img.description.clone().unwrap_or_default(),
+            description: copy_description(t, &version, img.description.as_deref()),
             tags: tags_,
             max_wait_seconds: req.max_wait_seconds,
             kms_keys: Default::default(),
@@ -140,6 +140,27 @@ pub async fn prepare(
         lock_keys: vec![locks::template(t.id())],
         input: serde_json::to_value(&input).map_err(|e| OpsError::Internal(e.to_string()))?,
     })
+}
+
+/// The copy's description: the `prism:v1` label of the saved version (from its template
+/// file, which keeps the whole description and the lineage), so a copy of an image saved
+/// before that format is labelled as new ones are; the source image's own description when
+/// the version is not a saved version number.
+fn copy_description(t: &prism_templates::Template, version: &str, source: Option<&str>) -> String {
+    match version.parse::<u32>() {
+        Ok(v) => {
+            crate::image_label::encode_description(&crate::image_label::ImageLabel {
+                template: t.id().to_string(),
+                version: v,
+                description: t.description.clone(),
+                original_template: t.original_template.clone(),
+                original_version: t.original_template_version.clone(),
+                format: crate::image_label::LabelFormat::V1,
+            })
+            .0
+        }
+        Err(_) => tags::clamp_image_description(source.unwrap_or_default()).0,
+    }
 }
 
 struct CopyStep;
