@@ -240,3 +240,30 @@ impl TypedStep for Register {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::copy_description;
+    use crate::image_label::{decode, LabelFormat};
+
+    #[test]
+    fn a_copy_is_labelled_from_the_template_file_even_when_its_source_is_older() {
+        let t = prism_templates::Template {
+            name: "team-env".into(),
+            version: Some("3".into()),
+            description: Some("d".repeat(400)),
+            original_template: Some("python-ml".into()),
+            original_template_version: Some("2".into()),
+            ..Default::default()
+        };
+        let d = copy_description(&t, "3", Some("Prism template team-env v3: ddd"));
+        assert!(d.chars().count() <= prism_cloud::tags::MAX_IMAGE_DESCRIPTION);
+        let l = decode("prism-team-env-v3-0123abcd", Some(&d)).unwrap();
+        assert_eq!(l.format, LabelFormat::V1);
+        assert_eq!(l.original_template.as_deref(), Some("python-ml"));
+        assert_eq!(l.original_version.as_deref(), Some("2"));
+        // Not a saved version number: the source's description, cut to EC2's limit.
+        let d = copy_description(&t, "x1", Some(&"é".repeat(300)));
+        assert_eq!(d.chars().count(), prism_cloud::tags::MAX_IMAGE_DESCRIPTION);
+    }
+}
