@@ -1273,8 +1273,13 @@ fn sweep(w: &World, e: &End, want: &[(&str, usize)]) {
     let describes = |d: &str| {
         !template.is_empty()
             && versions.iter().any(|v| {
+                // The legacy description and the `prism:v1` label (docs/IMAGE_LABELS.md).
                 let p = format!("Prism template {template} v{v}");
-                d == p || d.starts_with(&format!("{p}:"))
+                let q = format!("prism:v1 {template}@{v}");
+                d == p
+                    || d.starts_with(&format!("{p}:"))
+                    || d == q
+                    || d.starts_with(&format!("{q} "))
             })
     };
     let point = &e.point;

@@ -132,7 +132,7 @@ pub async fn prepare(
             source_region,
             source_image,
             image_name: img.name.clone(),
-            description: img.description.clone().unwrap_or_default(),
+            description: copy_description(t, &version, img.description.as_deref()),
             tags: tags_,
             max_wait_seconds: req.max_wait_seconds,
             kms_keys,
@@ -146,6 +146,27 @@ pub async fn prepare(
         lock_keys: vec![locks::template(t.id())],
         input: serde_json::to_value(&input).map_err(|e| OpsError::Internal(e.to_string()))?,
     })
+}
+
+/// The copy's description: the `prism:v1` label of the saved version (from its template
+/// file, which keeps the whole description and the lineage), so a copy of an image saved
+/// before that format is labelled as new ones are; the source image's own description when
+/// the version is not a saved version number.
+fn copy_description(t: &prism_templates::Template, version: &str, source: Option<&str>) -> String {
+    match version.parse::<u32>() {
+        Ok(v) => {
+            crate::image_label::encode_description(&crate::image_label::ImageLabel {
+                template: t.id().to_string(),
+                version: v,
+                description: t.description.clone(),
+                original_template: t.original_template.clone(),
+                original_version: t.original_template_version.clone(),
+                format: crate::image_label::LabelFormat::V1,
+            })
+            .0
+        }
+        Err(_) => tags::clamp_image_description(source.unwrap_or_default()).0,
+    }
 }
 
 struct CopyStep;
@@ -223,5 +244,32 @@ impl TypedStep for Register {
             &[(i.dest_region.clone(), i.arch.clone(), image_id)],
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::copy_description;
+    use crate::image_label::{decode, LabelFormat};
+
+    #[test]
+    fn a_copy_is_labelled_from_the_template_file_even_when_its_source_is_older() {
+        let t = prism_templates::Template {
+            name: "team-env".into(),
+            version: Some("3".into()),
+            description: Some("d".repeat(400)),
+            original_template: Some("python-ml".into()),
+            original_template_version: Some("2".into()),
+            ..Default::default()
+        };
+        let d = copy_description(&t, "3", Some("Prism template team-env v3: ddd"));
+        assert!(d.chars().count() <= prism_cloud::tags::MAX_IMAGE_DESCRIPTION);
+        let l = decode("prism-team-env-v3-0123abcd", Some(&d)).unwrap();
+        assert_eq!(l.format, LabelFormat::V1);
+        assert_eq!(l.original_template.as_deref(), Some("python-ml"));
+        assert_eq!(l.original_version.as_deref(), Some("2"));
+        // Not a saved version number: the source's description, cut to EC2's limit.
+        let d = copy_description(&t, "x1", Some(&"é".repeat(300)));
+        assert_eq!(d.chars().count(), prism_cloud::tags::MAX_IMAGE_DESCRIPTION);
     }
 }

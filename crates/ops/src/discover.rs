@@ -1,11 +1,17 @@
-//! Discovery of saved templates from EC2: images tagged `prism:saved-template` that the
-//! caller owns or may launch (shared with the account, or public ones it is told about) become
-//! template files under `discovered/` in the template directory, so colleagues' templates
-//! appear in `prism templates` and launch like any other.
+//! Discovery of saved templates from EC2: Prism images that the caller owns or may launch
+//! (shared with the account) become template files under `discovered/` in the template
+//! directory, so colleagues' templates appear in `prism templates` and launch like any other.
+//!
+//! The caller's own images are found by their `prism:saved-template` tag and described by
+//! their tags. EC2 shows tags only to the account that set them, so images shared from
+//! another account are found by name (`prism-*`) and described by their name and description
+//! ([`crate::image_label`], `docs/IMAGE_LABELS.md`); those that do not read as a Prism label
+//! are skipped.
 
 use crate::backoff::retry;
 use crate::context::Env;
 use crate::error::OpsError;
+use crate::image_label::{self, ImageLabel};
 use prism_api::RefreshReport;
 use prism_cloud::{tags, Image, ImageQuery};
 use prism_templates::Template;
@@ -14,10 +20,58 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Sub-directory of the template directory holding discovered versions.
 pub const DISCOVERED_DIR: &str = "discovered";
 
-fn template_from(images: &[&Image]) -> Option<Template> {
-    let first = images.first()?;
-    let tag = |k: &str| first.tags.get(k).cloned();
-    let mut t = Template {
+/// A discovered image and where its template facts come from: its `prism:*` tags (`None`,
+/// the caller's own images) or its decoded name and description.
+struct Found {
+    image: Image,
+    label: Option<ImageLabel>,
+}
+
+/// The (template, version) an image belongs to, from its tags when it carries valid ones,
+/// else from its label; `None` for images that are not a saved template's.
+fn identify(img: &Image) -> Option<((String, String), Option<ImageLabel>)> {
+    if let (Some(n), Some(v)) = (
+        img.tags.get(tags::SAVED_TEMPLATE),
+        img.tags.get(tags::SAVED_VERSION),
+    ) {
+        if prism_templates::validate_template_name(n).is_ok()
+            && !v.is_empty()
+            && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
+        {
+            return Some(((n.clone(), v.clone()), None));
+        }
+    }
+    let label = image_label::decode(&img.name, img.description.as_deref()).ok()?;
+    Some((
+        (label.template.clone(), label.version.to_string()),
+        Some(label),
+    ))
+}
+
+fn template_from(found: &[&Found]) -> Option<Template> {
+    // Tags are the richer record: a tagged image of the version describes it when there is one.
+    let first = found
+        .iter()
+        .find(|f| f.label.is_none())
+        .or_else(|| found.first())?;
+    let mut t = match &first.label {
+        None => from_tags(&first.image)?,
+        Some(label) => from_label(label, found),
+    };
+    for f in found {
+        let img = &f.image;
+        t.ami_config
+            .amis
+            .entry(img.region.clone())
+            .or_default()
+            .insert(img.architecture.clone(), img.id.clone());
+    }
+    Some(t)
+}
+
+fn from_tags(img: &Image) -> Option<Template> {
+    let tag = |k: &str| img.tags.get(k).cloned();
+    Some(Template {
         name: tag(tags::SAVED_TEMPLATE)?,
         version: tag(tags::SAVED_VERSION),
         description: tag(tags::DESCRIPTION),
@@ -33,15 +87,36 @@ fn template_from(images: &[&Image]) -> Option<Template> {
         capture_mode: tag(tags::CAPTURE_MODE),
         project: tag(tags::PROJECT),
         ..Default::default()
-    };
-    for img in images {
-        t.ami_config
-            .amis
-            .entry(img.region.clone())
-            .or_default()
-            .insert(img.architecture.clone(), img.id.clone());
+    })
+}
+
+/// A template from what other accounts see: the label, the owner account (who saved it) and
+/// the earliest creation date of the version's images (copies are made after the save).
+fn from_label(label: &ImageLabel, found: &[&Found]) -> Template {
+    let labels = || found.iter().filter_map(|f| f.label.as_ref());
+    // The longest description any copy carries (copies made before prism:v1 carried none).
+    let description = labels()
+        .filter_map(|l| l.description.clone())
+        .max_by_key(|d| d.chars().count());
+    let lineage = labels()
+        .find(|l| l.original_template.is_some())
+        .unwrap_or(label);
+    Template {
+        name: label.template.clone(),
+        version: Some(label.version.to_string()),
+        description,
+        base: Some("ami-based".into()),
+        package_manager: Some("ami".into()),
+        source: Some("saved-from-instance".into()),
+        original_template: lineage.original_template.clone(),
+        original_template_version: lineage.original_version.clone(),
+        saved_by: found.iter().find_map(|f| f.image.owner_id.clone()),
+        saved_date: found
+            .iter()
+            .filter_map(|f| f.image.creation_date.clone())
+            .min(),
+        ..Default::default()
     }
-    Some(t)
 }
 
 /// Looks in `regions` and rewrites the discovered directory; versions saved on this machine
@@ -64,6 +139,12 @@ pub async fn refresh(
             tag_keys: vec![tags::SAVED_TEMPLATE.into()],
             ..Default::default()
         },
+        // Shared from other accounts: their tags are invisible here, their names are not.
+        ImageQuery {
+            executable_users: vec!["self".into()],
+            name: Some(image_label::NAME_PATTERN.into()),
+            ..Default::default()
+        },
     ];
     let per_region = futures_util::future::join_all(regions.iter().map(|r| {
         let cloud = cloud.clone();
@@ -81,7 +162,7 @@ pub async fn refresh(
     }))
     .await;
     let mut errors = vec![];
-    let mut seen: BTreeMap<(String, String), Vec<Image>> = BTreeMap::new();
+    let mut seen: BTreeMap<(String, String), Vec<Found>> = BTreeMap::new();
     let mut ids = BTreeSet::new();
     for res in per_region {
         match res {
@@ -92,19 +173,12 @@ pub async fn refresh(
                     {
                         continue;
                     }
-                    let (Some(n), Some(v)) = (
-                        img.tags.get(tags::SAVED_TEMPLATE),
-                        img.tags.get(tags::SAVED_VERSION),
-                    ) else {
+                    let Some((key, label)) = identify(&img) else {
                         continue;
                     };
-                    if prism_templates::validate_template_name(n).is_err()
-                        || v.is_empty()
-                        || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
-                    {
-                        continue;
-                    }
-                    seen.entry((n.clone(), v.clone())).or_default().push(img);
+                    seen.entry(key)
+                        .or_default()
+                        .push(Found { image: img, label });
                 }
             }
             Err(e) => errors.push(e),
@@ -139,7 +213,7 @@ pub async fn refresh(
 
 fn write_discovered(
     dir: &std::path::Path,
-    seen: &BTreeMap<(String, String), Vec<Image>>,
+    seen: &BTreeMap<(String, String), Vec<Found>>,
     remove_stale: bool,
 ) -> Result<(usize, usize), OpsError> {
     let ddir = dir.join(DISCOVERED_DIR);
@@ -150,7 +224,7 @@ fn write_discovered(
         if dir.join(&file).exists() {
             continue; // saved here: the local file is the record
         }
-        let refs: Vec<&Image> = imgs.iter().collect();
+        let refs: Vec<&Found> = imgs.iter().collect();
         let Some(t) = template_from(&refs) else {
             continue;
         };

@@ -18,6 +18,7 @@ pub mod copy;
 pub mod copy_image;
 pub mod discover;
 pub mod error;
+pub mod image_label;
 pub mod images;
 pub mod kms;
 pub mod launch;

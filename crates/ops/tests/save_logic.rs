@@ -488,7 +488,10 @@ async fn a_long_description_is_cut_to_ec2s_limit_and_the_plan_says_so() {
     for img in rig.own_images() {
         let d = img.description.unwrap_or_default();
         assert!(d.chars().count() <= 255, "{} characters", d.chars().count());
-        assert!(d.starts_with("Prism template my-env v1: ddd"));
+        assert!(
+            d.starts_with("prism:v1 my-env@1 from python-ml | ddd"),
+            "{d}"
+        );
     }
     let yaml = std::fs::read_to_string(rig.env.template_dir.join("my-env@1.yaml")).unwrap();
     assert!(yaml.contains(&"d".repeat(1000)), "the file keeps all of it");

@@ -215,12 +215,7 @@ impl TypedStep for CreateImage {
         let req = CreateImageRequest {
             instance_id: i.instance_id.clone(),
             name: i.image_name.clone(),
-            description: super::prepare::image_description(
-                &i.template,
-                i.version,
-                i.description.as_deref(),
-            )
-            .0,
+            description: i.image_description().0,
             no_reboot: i.mode != CaptureMode::Reboot,
             tags: t,
         };

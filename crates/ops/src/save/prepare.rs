@@ -6,6 +6,7 @@ use crate::backoff::retry;
 use crate::clock;
 use crate::context::Env;
 use crate::error::OpsError;
+use crate::image_label::{self, ImageLabel, LabelFormat};
 use crate::lifecycle::find_workstation;
 use crate::locks;
 use crate::max_wait;
@@ -115,17 +116,26 @@ impl SaveInput {
     }
 }
 
-/// The description CreateImage gets: the template, version and the user's description, cut to
-/// what EC2 accepts (the template file keeps the whole description); true if it was cut.
-pub fn image_description(
-    template: &str,
-    version: u32,
-    description: Option<&str>,
-) -> (String, bool) {
-    tags::clamp_image_description(&format!(
-        "Prism template {template} v{version}{}",
-        description.map(|d| format!(": {d}")).unwrap_or_default()
-    ))
+impl SaveInput {
+    /// What the image's name and description tell accounts that cannot see its tags
+    /// ([`crate::image_label`]).
+    pub fn image_label(&self) -> ImageLabel {
+        ImageLabel {
+            template: self.template.clone(),
+            version: self.version,
+            description: self.description.clone(),
+            original_template: self.original_template.clone(),
+            original_version: self.original_template_version.clone(),
+            format: LabelFormat::V1,
+        }
+    }
+
+    /// The description CreateImage and CopyImage get: the `prism:v1` label with the user's
+    /// description cut to what EC2 accepts (the template file keeps the whole description);
+    /// true if it was cut.
+    pub fn image_description(&self) -> (String, bool) {
+        image_label::encode_description(&self.image_label())
+    }
 }
 
 /// Checks a save request; returns the plan and the operation to submit. Nothing changes.
@@ -260,7 +270,7 @@ pub async fn prepare(
         arch: inst.architecture.clone(),
         instance_type: inst.instance_type.clone(),
         volume_gb,
-        image_name: format!("prism-{}-v{version}-{}", req.template, &op_id[..8]),
+        image_name: image_label::image_name(&req.template, version, &op_id),
         saved_by: identity.arn,
         saved_at: clock::now_rfc3339(),
         base_template,
@@ -271,7 +281,7 @@ pub async fn prepare(
     // EC2's limits are checked here, before the workstation stops: an image description over
     // 255 characters or a tag value over 256 would be refused after the downtime began.
     if let Some(d) = req.description.as_deref() {
-        let (_, cut) = image_description(&req.template, version, Some(d));
+        let (_, cut) = input.image_description();
         if cut || d.chars().count() > tags::MAX_TAG_VALUE {
             warnings.push(format!(
                 "the description is {} characters; EC2 keeps at most {} on an image and {} in a tag, so the image and its prism:description tag get its beginning — the template file keeps all of it",

@@ -60,7 +60,7 @@ impl TypedStep for CopyRegions {
             source_region: i.region.clone(),
             source_image: image_id,
             image_name: i.image_name.clone(),
-            description: format!("Prism template {} v{}", i.template, i.version),
+            description: i.image_description().0,
             tags: i.image_tags(&cx.op_id),
             max_wait_seconds: i.max_wait_seconds,
             kms_keys: i.kms_keys.clone(),
