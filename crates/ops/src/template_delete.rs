@@ -12,7 +12,7 @@ use crate::output::StepOutput;
 use crate::saga::{step, Saga, TypedStep};
 use async_trait::async_trait;
 use prism_api::{RegionImage, TemplateDeletePlan, TemplateDeleteRequest};
-use prism_cloud::ImageState;
+use prism_cloud::{tags, ImageState, SnapshotQuery};
 use prism_store::NewOperation;
 use prism_templates::{Catalogue, Origin};
 use serde::{Deserialize, Serialize};
@@ -123,6 +123,27 @@ fn invalid(message: String, hint: String) -> OpsError {
     OpsError::invalid(message, Some(hint))
 }
 
+/// Snapshots of `template@version` in `region` by their `prism:*` tags.
+async fn leftover_snapshots(
+    cloud: &dyn prism_cloud::Cloud,
+    region: &str,
+    template: &str,
+    version: &str,
+) -> Result<Vec<String>, OpsError> {
+    let q = SnapshotQuery {
+        tags: prism_cloud::Tags::from([
+            (tags::SAVED_TEMPLATE.to_string(), template.to_string()),
+            (tags::SAVED_VERSION.to_string(), version.to_string()),
+        ]),
+        ..Default::default()
+    };
+    Ok(retry(|| cloud.describe_snapshots(region, &q))
+        .await?
+        .into_iter()
+        .map(|s| s.id)
+        .collect())
+}
+
 /// Checks a deletion; returns its plan and the operation to submit. Nothing changes.
 pub async fn prepare(
     env: &Env,
@@ -197,8 +218,18 @@ pub async fn prepare(
         for (region, by_arch) in &e.raw.ami_config.amis {
             for id in by_arch.values() {
                 let found = crate::images::lookup(cloud.as_ref(), region, id).await?;
+                // Snapshots carrying this version's `prism:*` tags: what an earlier run (or a
+                // crash between deregistering and deleting) left behind is found again.
+                let tagged = leftover_snapshots(cloud.as_ref(), region, &name, &version).await?;
                 let Some(img) = found.filter(|i| i.state != ImageState::Deregistered) else {
-                    continue; // already gone
+                    if !tagged.is_empty() {
+                        images.push(DoomedImage {
+                            region: region.clone(),
+                            image_id: id.clone(),
+                            snapshot_ids: tagged,
+                        });
+                    }
+                    continue; // the image is already gone
                 };
                 if own_account.is_none() {
                     own_account = Some(retry(|| cloud.caller_identity(region)).await?.account);
@@ -213,10 +244,29 @@ pub async fn prepare(
                     ));
                 }
                 size_gb += img.size_gb;
+                // Recorded before anything is deregistered: the image's own list, EC2's
+                // description of the snapshots it made for the image (a pending image shows no
+                // ids), and the tagged ones.
+                let mut snapshot_ids = img.snapshot_ids.clone();
+                let q = SnapshotQuery {
+                    description: Some(format!("*{id}*")),
+                    ..Default::default()
+                };
+                let described = retry(|| cloud.describe_snapshots(region, &q)).await?;
+                for sid in described
+                    .into_iter()
+                    .filter(|s| s.made_for(id))
+                    .map(|s| s.id)
+                    .chain(tagged)
+                {
+                    if !snapshot_ids.contains(&sid) {
+                        snapshot_ids.push(sid);
+                    }
+                }
                 images.push(DoomedImage {
                     region: region.clone(),
                     image_id: id.clone(),
-                    snapshot_ids: img.snapshot_ids,
+                    snapshot_ids,
                 });
             }
         }

@@ -169,3 +169,39 @@ async fn snapshots_in_use_right_after_deregistration_are_waited_out() {
         "InUse answers were retried: {refused} DeleteSnapshot calls"
     );
 }
+
+/// A re-run after the images were deregistered but their snapshots not deleted (a crash, or
+/// an earlier failure) finds the snapshots by the version's `prism:*` tags and deletes them.
+#[tokio::test(start_paused = true)]
+async fn a_rerun_finds_leftover_snapshots_by_their_tags() {
+    use prism_cloud::Cloud;
+    let ec2 = prism_cloud::fake::FakeEc2 {
+        honour_delete_associated_snapshots: false,
+        ..Default::default()
+    };
+    let rig = Rig::with_ec2(FakeTimings::default(), ec2);
+    rig.workstation("ws", 20).await;
+    let op = rig
+        .submit_save(&Rig::save_request("ws", "lab-env", &[]))
+        .await
+        .unwrap();
+    assert_eq!(rig.finished(&op).await.status, "succeeded");
+    let img = rig.own_images().pop().unwrap();
+    assert!(!img.snapshot_ids.is_empty());
+    // What an interrupted deletion leaves: the image gone, its snapshots still there.
+    rig.fake
+        .deregister_image(&img.region, &img.id, false)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+    let row = run(&rig, &req("lab-env@1", false)).await.unwrap();
+    assert_eq!(row.status, "succeeded", "{:?}", row.error);
+    let left: Vec<String> = rig
+        .fake
+        .snapshots()
+        .into_iter()
+        .map(|(_, s)| s.id)
+        .filter(|s| img.snapshot_ids.contains(s))
+        .collect();
+    assert!(left.is_empty(), "leftover snapshots deleted: {left:?}");
+}
