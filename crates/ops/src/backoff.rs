@@ -111,6 +111,27 @@ where
     .await
 }
 
+/// Tries of StartInstances while EC2 answers `InsufficientInstanceCapacity` (pauses up to
+/// 30 s each: ~10 minutes in all).
+pub const CAPACITY_ATTEMPTS: u32 = 24;
+
+/// Starts a stopped instance, waiting out (bounded) EC2's `InsufficientInstanceCapacity`:
+/// "There is not enough capacity to fulfill your request … you can wait a few minutes and
+/// retry" (EC2 User Guide, "Troubleshoot instance launch issues: Insufficient instance
+/// capacity"). Transient failures are retried as usual.
+pub async fn start_instance(
+    cloud: &dyn prism_cloud::Cloud,
+    region: &str,
+    instance_id: &str,
+) -> Result<(), CloudError> {
+    retry_codes(
+        CAPACITY_ATTEMPTS,
+        &[prism_cloud::error::codes::INSUFFICIENT_CAPACITY],
+        || cloud.start_instance(region, instance_id),
+    )
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

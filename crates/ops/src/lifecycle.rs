@@ -244,7 +244,9 @@ impl TypedStep for Request {
         let cloud = cx.cloud(i.profile.as_deref()).await?;
         let r = match i.action {
             Action::Stop => retry(|| cloud.stop_instance(&i.region, &i.instance_id)).await,
-            Action::Start => retry(|| cloud.start_instance(&i.region, &i.instance_id)).await,
+            Action::Start => {
+                crate::backoff::start_instance(cloud.as_ref(), &i.region, &i.instance_id).await
+            }
             Action::Delete => retry(|| cloud.terminate_instance(&i.region, &i.instance_id)).await,
         };
         r?;

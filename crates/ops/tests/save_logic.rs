@@ -615,3 +615,28 @@ async fn copies_are_encrypted_with_the_given_kms_key_and_bad_keys_change_nothing
     assert_eq!(copy.key, prism_cloud::KeyKind::CustomerManaged(KEY.into()));
     assert_eq!(rig.instance_state(&id), InstanceState::Running);
 }
+
+/// EC2 may have no capacity for the instance type when the save restarts the workstation
+/// ("InsufficientInstanceCapacity: … wait a few minutes and retry"): the start is retried
+/// (bounded) and the save succeeds, the image kept.
+#[tokio::test(start_paused = true)]
+async fn no_capacity_at_restart_is_waited_out_and_the_save_keeps_its_image() {
+    let rig = Rig::new(FakeTimings::default());
+    let id = rig.workstation("ws", 20).await;
+    rig.fake.insufficient_capacity(REGION, Some(3));
+    let op = rig
+        .submit_save(&Rig::save_request("ws", "cap-env", &[]))
+        .await
+        .unwrap();
+    let row = rig.finished(&op).await;
+    assert_eq!(row.status, "succeeded", "{:?}", row.error);
+    assert_eq!(rig.instance_state(&id), InstanceState::Running);
+    assert_eq!(rig.own_images().len(), 1);
+    let starts = rig
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| c.action == "StartInstances")
+        .count();
+    assert_eq!(starts, 4, "three refusals, then the start");
+}

@@ -106,7 +106,7 @@ impl TypedStep for StopInstance {
             )));
         }
         if state == InstanceState::Stopped {
-            retry(|| cloud.start_instance(&i.region, &i.instance_id)).await?;
+            crate::backoff::start_instance(cloud.as_ref(), &i.region, &i.instance_id).await?;
         }
         cx.env
             .store
@@ -401,7 +401,7 @@ impl TypedStep for StartInstance {
             return Ok(StartInstanceOut { started: false });
         }
         let cloud = cx.cloud(i.profile.as_deref()).await?;
-        retry(|| cloud.start_instance(&i.region, &i.instance_id)).await?;
+        crate::backoff::start_instance(cloud.as_ref(), &i.region, &i.instance_id).await?;
         cx.acted();
         cx.env
             .store
