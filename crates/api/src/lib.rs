@@ -372,6 +372,9 @@ pub struct SaveRequest {
     /// (a customer-managed key can be shared with other accounts; the AWS-managed one cannot).
     #[serde(default)]
     pub kms_keys: BTreeMap<String, String>,
+    /// Do not inherit the previous version's copy regions and sharing (`--no-inherit`).
+    #[serde(default)]
+    pub no_inherit: bool,
     /// Only check and describe the plan; create nothing.
     #[serde(default)]
     pub dry_run: bool,

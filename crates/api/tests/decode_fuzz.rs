@@ -207,6 +207,7 @@ fn save_request() -> impl Strategy<Value = SaveRequest> {
             prop::option::of(any::<u64>()),
             any::<bool>(),
             prop::collection::btree_map(text(), text(), 0..3),
+            any::<bool>(),
         ),
     )
         .prop_map(
@@ -218,7 +219,7 @@ fn save_request() -> impl Strategy<Value = SaveRequest> {
                 mode,
                 tags,
                 aws,
-                (max_wait_seconds, dry_run, kms_keys),
+                (max_wait_seconds, dry_run, kms_keys, no_inherit),
             )| SaveRequest {
                 workstation,
                 template,
@@ -232,6 +233,7 @@ fn save_request() -> impl Strategy<Value = SaveRequest> {
                 max_wait_seconds,
                 dry_run,
                 kms_keys,
+                no_inherit,
             },
         )
 }

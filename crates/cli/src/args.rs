@@ -165,6 +165,10 @@ pub struct SaveArgs {
     /// other accounts: they cannot use your AWS-managed key.
     #[arg(long = "kms-key", value_name = "REGION=KEY", value_parser = parse_kms_key)]
     pub kms_keys: Vec<(String, String)>,
+    /// Do not copy the new version to the previous version's regions nor share it as the
+    /// previous version is shared (the default keeps a template's audience).
+    #[arg(long)]
+    pub no_inherit: bool,
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,

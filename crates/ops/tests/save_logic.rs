@@ -157,13 +157,15 @@ async fn a_failed_copy_keeps_the_version_and_reports_the_region() {
 #[tokio::test(start_paused = true)]
 async fn a_start_that_fails_after_the_image_was_created_compensates() {
     let rig = Rig::new(FakeTimings::default());
-    // First StartInstances (the save's restart) fails for good; the undo's start then succeeds.
+    // First StartInstances (the save's restart) fails for good (a refusal that is not
+    // "try later": InsufficientInstanceCapacity is waited out, see below); the undo's start
+    // then succeeds.
     rig.fake.fail(
         "StartInstances",
         None,
         Some(5),
         CloudErrorKind::InvalidRequest,
-        "InsufficientInstanceCapacity",
+        "Unsupported",
     );
     let id = rig.workstation("ws", 50).await;
     let op = rig
@@ -176,7 +178,7 @@ async fn a_start_that_fails_after_the_image_was_created_compensates() {
         row.error
             .as_deref()
             .unwrap_or_default()
-            .contains("InsufficientInstanceCapacity"),
+            .contains("Unsupported"),
         "{:?}",
         row.error
     );
@@ -639,4 +641,71 @@ async fn no_capacity_at_restart_is_waited_out_and_the_save_keeps_its_image() {
         .filter(|c| c.action == "StartInstances")
         .count();
     assert_eq!(starts, 4, "three refusals, then the start");
+}
+
+/// Issue 13: a new version keeps its audience. v1 was copied to us-west-2 and shared with a
+/// colleague; v2, saved without flags, goes to both regions and is shared with the colleague
+/// too (the plan says so); with `no_inherit` it stays in the source region, private.
+#[tokio::test(start_paused = true)]
+async fn a_new_version_keeps_the_previous_versions_regions_and_sharing() {
+    use prism_cloud::Cloud;
+    const COLLEAGUE: &str = "111122223333";
+    let rig = Rig::new(FakeTimings::default());
+    rig.workstation("ws", 20).await;
+    let op = rig
+        .submit_save(&Rig::save_request("ws", "aud-env", &["us-west-2"]))
+        .await
+        .unwrap();
+    assert_eq!(rig.finished(&op).await.status, "succeeded");
+    let share = prism_api::ShareRequest {
+        template: "aud-env@1".into(),
+        accounts: vec![COLLEAGUE.into()],
+        ..Default::default()
+    };
+    let (_, sop) = prism_ops::share::prepare(&rig.env, &rig.catalogue(), &share)
+        .await
+        .unwrap();
+    let sid = rig.runner.submit(sop).await.unwrap().id;
+    assert_eq!(rig.finished(&sid).await.status, "succeeded");
+
+    let req = Rig::save_request("ws", "aud-env", &[]);
+    let (plan, op) = prism_ops::save::prepare(&rig.env, &rig.catalogue(), &req, REGION)
+        .await
+        .unwrap();
+    assert_eq!(plan.regions, vec![REGION.to_string(), "us-west-2".into()]);
+    assert!(
+        plan.warnings.iter().any(|w| w.contains(COLLEAGUE)),
+        "{:?}",
+        plan.warnings
+    );
+    let id = rig.runner.submit(op).await.unwrap().id;
+    let row = rig.finished(&id).await;
+    assert_eq!(row.status, "succeeded", "{:?}", row.error);
+    let v2: Vec<prism_cloud::Image> = rig
+        .own_images()
+        .into_iter()
+        .filter(|i| i.tags.get("prism:saved-version").map(String::as_str) == Some("2"))
+        .collect();
+    assert_eq!(v2.len(), 2, "v2 in both regions");
+    for img in &v2 {
+        let perms = rig
+            .fake
+            .launch_permissions(&img.region, &img.id)
+            .await
+            .unwrap();
+        assert_eq!(
+            perms.accounts,
+            vec![COLLEAGUE.to_string()],
+            "{}",
+            img.region
+        );
+    }
+
+    let mut own = Rig::save_request("ws", "aud-env", &[]);
+    own.no_inherit = true;
+    let (plan, _) = prism_ops::save::prepare(&rig.env, &rig.catalogue(), &own, REGION)
+        .await
+        .unwrap();
+    assert_eq!(plan.regions, vec![REGION.to_string()]);
+    assert!(!plan.warnings.iter().any(|w| w.contains(COLLEAGUE)));
 }

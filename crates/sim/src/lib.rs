@@ -267,6 +267,7 @@ async fn run(
         max_wait_seconds: None,
         dry_run: false,
         kms_keys: Default::default(),
+        no_inherit: false,
     };
     let catalogue = prism_templates::Catalogue::load(None);
     let (_, op) = prism_ops::save::prepare(&env, &catalogue, &req, "us-east-1")

@@ -77,6 +77,7 @@ pub async fn save(cli: &Cli, a: &SaveArgs) -> CliResult {
         aws: target(cli),
         max_wait_seconds: a.max_wait,
         kms_keys: a.kms_keys.iter().cloned().collect(),
+        no_inherit: a.no_inherit,
         dry_run,
     };
     let confirm = Confirm {

@@ -71,6 +71,10 @@ pub struct SaveInput {
     /// KMS key per copy region (`--kms-key REGION=KEY`).
     #[serde(default)]
     pub kms_keys: std::collections::BTreeMap<String, String>,
+    /// Launch permissions the previous version had (accounts, organizations, OUs), given to
+    /// this version too (issue 13: a new version keeps its audience).
+    #[serde(default)]
+    pub inherited_share: prism_cloud::Share,
 }
 
 impl SaveInput {
@@ -199,8 +203,23 @@ pub async fn prepare(
     )
     .await?;
     let cloud = env.clouds.cloud(req.aws.profile.as_deref()).await?;
+    // A new version keeps its audience: without --copy-to-regions (and unless --no-inherit)
+    // it goes to every region the previous version reached, and gets its sharing.
+    let previous = if req.no_inherit {
+        None
+    } else {
+        previous_version(catalogue, &req.template)
+    };
+    let mut wanted: Vec<String> = req.copy_to_regions.clone();
+    let mut inherited_regions = false;
+    if wanted.is_empty() {
+        if let Some(p) = &previous {
+            wanted = p.ami_config.amis.keys().cloned().collect();
+            inherited_regions = !wanted.is_empty();
+        }
+    }
     let mut copy_regions: Vec<String> = Vec::new();
-    for r in &req.copy_to_regions {
+    for r in &wanted {
         let r = r.trim().to_string();
         if r.is_empty() || copy_regions.contains(&r) {
             continue;
@@ -212,6 +231,11 @@ pub async fn prepare(
     crate::regions::check_all(cloud.as_ref(), &copy_regions).await?;
     let found = find_workstation(env, cloud.as_ref(), &req.workstation, region).await?;
     let inst = found.instance;
+    copy_regions.retain(|r| *r != found.region);
+    let (inherited_share, inherited_public) = match &previous {
+        Some(p) => inherited_sharing(cloud.as_ref(), p).await?,
+        None => (prism_cloud::Share::default(), false),
+    };
     copy_regions.retain(|r| *r != found.region);
     let state = inst.state;
     if !matches!(state, InstanceState::Running | InstanceState::Stopped) {
@@ -261,7 +285,7 @@ pub async fn prepare(
             .project
             .clone()
             .or_else(|| inst.tags.get(tags::PROJECT).cloned()),
-        public: req.public,
+        public: req.public || inherited_public,
         mode: req.mode,
         extra_tags: req.tags.clone(),
         original_state: state.as_str().to_string(),
@@ -276,8 +300,30 @@ pub async fn prepare(
         base_template,
         max_wait_seconds: req.max_wait_seconds,
         kms_keys: req.kms_keys.clone(),
+        inherited_share: inherited_share.clone(),
     };
     let mut warnings = vec![];
+    if let Some(p) = &previous {
+        let from = format!("{}@{}", p.name, p.version.as_deref().unwrap_or("?"));
+        if inherited_regions && !copy_regions.is_empty() {
+            warnings.push(format!(
+                "copied to {} as {from} was (--copy-to-regions to choose, --no-inherit for none)",
+                copy_regions.join(", ")
+            ));
+        }
+        let mut who: Vec<String> = inherited_share.accounts.clone();
+        who.extend(inherited_share.organizations.iter().cloned());
+        who.extend(inherited_share.organizational_units.iter().cloned());
+        if inherited_public {
+            who.push("everyone (public)".into());
+        }
+        if !who.is_empty() {
+            warnings.push(format!(
+                "shared with {} as {from} is (--no-inherit to keep it private)",
+                who.join(", ")
+            ));
+        }
+    }
     // EC2's limits are checked here, before the workstation stops: an image description over
     // 255 characters or a tag value over 256 would be refused after the downtime began.
     if let Some(d) = req.description.as_deref() {
@@ -302,7 +348,7 @@ pub async fn prepare(
     }
     let mut regions = vec![found.region.clone()];
     regions.extend(copy_regions.iter().cloned());
-    if req.public {
+    if req.public || inherited_public {
         for r in &regions {
             warnings.extend(crate::share::public_sharing_allowed(cloud.as_ref(), r).await?);
         }
@@ -351,4 +397,40 @@ pub(super) fn monthly_cost(env: &Env, volume_gb: i64, regions: usize) -> f64 {
     // Upper bound: EBS snapshots are incremental, but the first one of a volume is full-size.
     let c = volume_gb as f64 * regions as f64 * env.config.snapshot_usd_per_gb_month;
     (c * 100.0).round() / 100.0
+}
+
+/// The latest saved version of `template` in the catalogue, if any.
+fn previous_version(catalogue: &Catalogue, template: &str) -> Option<prism_templates::Template> {
+    catalogue
+        .versions(template)
+        .into_iter()
+        .filter(|e| e.raw.is_saved())
+        .max_by_key(|e| {
+            e.raw
+                .version
+                .as_deref()
+                .and_then(|v| v.parse::<u32>().ok())
+                .unwrap_or(0)
+        })
+        .map(|e| e.raw.clone())
+}
+
+/// Who may launch the previous version (its first image that still exists): accounts,
+/// organizations, OUs, and whether it is public.
+async fn inherited_sharing(
+    cloud: &dyn prism_cloud::Cloud,
+    previous: &prism_templates::Template,
+) -> Result<(prism_cloud::Share, bool), OpsError> {
+    for (region, by_arch) in &previous.ami_config.amis {
+        for id in by_arch.values() {
+            let Some(img) = crate::images::lookup(cloud, region, id).await? else {
+                continue;
+            };
+            let mut share = retry(|| cloud.launch_permissions(region, id)).await?;
+            let public = share.public || img.public;
+            share.public = false;
+            return Ok((share, public));
+        }
+    }
+    Ok((prism_cloud::Share::default(), false))
 }

@@ -110,21 +110,35 @@ impl TypedStep for ShareImages {
     type Out = ShareImagesOut;
     async fn run(&self, cx: &StepCx) -> Result<ShareImagesOut, StepError> {
         let i: SaveInput = cx.input()?;
-        if !i.public {
+        let inherited = i.inherited_share.clone();
+        let to_others = !inherited.accounts.is_empty()
+            || !inherited.organizations.is_empty()
+            || !inherited.organizational_units.is_empty();
+        if !i.public && !to_others {
             return Ok(ShareImagesOut { warnings: vec![] });
         }
         let cloud = cx.cloud(i.profile.as_deref()).await?;
         let image_id = cx.need::<CreateImageOut>()?.image_id;
         let copies = cx.need::<CopyRegionsOut>()?.regions;
         let targets = good_images(&i, image_id, &copies);
-        let share = Share {
-            public: true,
-            ..Default::default()
-        };
         let mut warnings = vec![];
         for (r, id) in targets {
-            if let Err(e) = retry(|| cloud.share_image(&r, &id, &share)).await {
-                warnings.push(format!("could not make {id} in {r} public: {e}"));
+            // The previous version's audience (accounts, organizations, OUs), then public.
+            if to_others {
+                if let Err(e) = retry(|| cloud.share_image(&r, &id, &inherited)).await {
+                    warnings.push(format!(
+                        "could not share {id} in {r} as the previous version was: {e}"
+                    ));
+                }
+            }
+            if i.public {
+                let share = Share {
+                    public: true,
+                    ..Default::default()
+                };
+                if let Err(e) = retry(|| cloud.share_image(&r, &id, &share)).await {
+                    warnings.push(format!("could not make {id} in {r} public: {e}"));
+                }
             }
         }
         Ok(ShareImagesOut { warnings })

@@ -98,6 +98,7 @@ impl Rig {
             max_wait_seconds: None,
             dry_run: false,
             kms_keys: Default::default(),
+            no_inherit: false,
         }
     }
 
