@@ -1885,6 +1885,39 @@ fn a_lab_lead_shares_a_saved_template_with_an_account_and_takes_it_back() {
     assert!(o.status.success(), "{err}");
     assert!(err.contains("could not check block public access"), "{err}");
     assert!(perms("us-east-1", &east).public && perms("us-west-2", &west).public);
+
+    // Issue 13: a new version keeps its audience — v2, saved without flags, goes to v1's
+    // regions with v1's launch permissions, read back through EC2; --no-inherit keeps it home.
+    w.ok(&[
+        "template",
+        "share",
+        "team-env@1",
+        "--account",
+        "111122223333",
+        "--yes",
+    ]);
+    let o = w.cmd(&["save", "genomics-work", "team-env", "--yes"], &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("us-west-2") && err.contains("111122223333"),
+        "the plan says what is inherited: {err}"
+    );
+    for region in ["us-east-1", "us-west-2"] {
+        let imgs = w.images(region, "team-env", "2");
+        assert_eq!(imgs.len(), 1, "v2 in {region}: {imgs:?}");
+        let p = perms(region, &imgs[0].id);
+        assert_eq!(p.accounts, vec!["111122223333"], "v2 in {region}");
+        assert!(p.public, "v1 was public, so is v2 in {region}");
+    }
+    let plan = w.json(&[
+        "save",
+        "genomics-work",
+        "team-env",
+        "--no-inherit",
+        "--dry-run",
+    ]);
+    assert_eq!(plan["regions"], serde_json::json!(["us-east-1"]), "{plan}");
 }
 
 #[test]
