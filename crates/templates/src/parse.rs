@@ -61,6 +61,22 @@ pub fn parse_template(text: &str, origin: &str) -> Result<Parsed, TemplateError>
     let shape = shape::check(&top, origin)?;
     let mut template: Template = yaml::from_str(text, origin)?;
     check_text(&template, origin)?;
+    // Prism's own files give a display name ("Deep Learning GPU") and no slug: the identifier
+    // is derived from the name as Prism does (`deep-learning-gpu`).
+    let mut derived = None;
+    // Only for display names (words separated by spaces), never for anything path-like.
+    let display_name = template.name.contains(' ')
+        && !template.name.contains(['/', '\\'])
+        && !template.name.trim_start().starts_with('.');
+    if template.slug.is_none() && display_name && validate_template_name(&template.name).is_err() {
+        if let Some(slug) = derive_slug(&template.name) {
+            derived = Some(format!(
+                "no slug: the identifier '{slug}' is derived from the name \"{}\"",
+                template.name
+            ));
+            template.slug = Some(slug);
+        }
+    }
     check_identity(&template, origin)?;
     check_costs(&template, origin)?;
 
@@ -69,6 +85,7 @@ pub fn parse_template(text: &str, origin: &str) -> Result<Parsed, TemplateError>
         .iter()
         .map(|k| format!("unknown field '{k}' (ignored)"))
         .collect();
+    warnings.extend(derived);
     if let Some(cost) = shape.legacy_cost {
         if template
             .instance_defaults
@@ -88,6 +105,22 @@ pub fn parse_template(text: &str, origin: &str) -> Result<Parsed, TemplateError>
         warnings,
         unknown_fields: shape.unknown,
     })
+}
+
+/// The identifier Prism derives from a display name: lower case, every run of characters
+/// other than ASCII letters and digits becomes one `-`, none at either end ("Deep Learning
+/// GPU" → `deep-learning-gpu`). `None` when that is not a valid template name either.
+pub fn derive_slug(name: &str) -> Option<String> {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out = out.trim_end_matches('-').to_string();
+    validate_template_name(&out).ok().map(|_| out)
 }
 
 /// The identifier (slug, else name) must be a valid template name; a display name

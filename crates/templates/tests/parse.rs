@@ -294,3 +294,27 @@ fn deep_nesting_is_refused_without_crashing() {
     );
     assert!(parse_template(&text, "deep.yaml").is_err());
 }
+
+/// Issue 13: Prism's own files give a display name and no slug; the identifier is derived from
+/// the name as Prism does, and a name that yields no valid identifier is still refused.
+#[test]
+fn a_missing_slug_is_derived_from_the_display_name() {
+    let p = prism_templates::parse_template(
+        "name: Deep Learning GPU\ndescription: d\nbase: ubuntu-24.04\n",
+        "dl.yaml",
+    )
+    .unwrap();
+    assert_eq!(p.template.id(), "deep-learning-gpu");
+    assert_eq!(p.template.display_name(), "Deep Learning GPU");
+    assert!(
+        p.warnings.iter().any(|w| w.contains("derived")),
+        "{:?}",
+        p.warnings
+    );
+    assert_eq!(
+        prism_templates::parse::derive_slug("R (Statistics) — 4.x"),
+        Some("r-statistics-4-x".to_string())
+    );
+    assert!(prism_templates::parse_template("name: \"!!\"\n", "x.yaml").is_err());
+    assert_eq!(prism_templates::parse::derive_slug("  "), None);
+}
