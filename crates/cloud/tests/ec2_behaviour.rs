@@ -51,6 +51,9 @@ fn run_spec(image: &str, root: Option<i32>) -> RunSpec {
         user_data: None,
         tags: tags("prism:launch", "1"),
         client_token: String::new(),
+        key_name: None,
+        security_group_ids: vec![],
+        subnet_id: None,
     }
 }
 

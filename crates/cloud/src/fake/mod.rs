@@ -57,6 +57,7 @@
 mod config;
 mod images;
 mod instances;
+mod network;
 mod sharing;
 mod snapshots;
 mod state;
@@ -66,8 +67,9 @@ pub use state::{Call, AMAZON_ACCOUNT, DEFAULT_ACCOUNT};
 
 use crate::{
     CallerIdentity, Cloud, CloudError, CloudErrorKind, CloudResult, CopyImageRequest,
-    CreateImageRequest, Image, ImageQuery, ImageState, Instance, InstanceFilter, InstanceState,
-    KeyKind, RunSpec, Share, Snapshot, SnapshotQuery, Tags,
+    CreateGroupRequest, CreateImageRequest, GroupQuery, Image, ImageQuery, ImageState, IngressRule,
+    Instance, InstanceFilter, InstanceState, KeyKind, KeyPair, RunSpec, SecurityGroup, Share,
+    Snapshot, SnapshotQuery, Subnet, Tags,
 };
 use async_trait::async_trait;
 use state::{lost_answer, take_fault, FakeImage, FakeInstance, Fault, State};
@@ -323,6 +325,10 @@ impl FakeCloud {
                     launch_time: Some("2026-01-01T00:00:00Z".into()),
                     volume_sizes_gb: vec![volume_gb],
                     tags,
+                    key_name: None,
+                    security_group_ids: vec![],
+                    subnet_id: None,
+                    http_tokens: Some("required".into()),
                 },
                 owner: self.account.clone(),
                 created: Instant::now() - self.ec2.consistency_window,
@@ -534,6 +540,62 @@ impl Cloud for FakeCloud {
 
     async fn public_sharing_blocked(&self, region: &str) -> CloudResult<bool> {
         serve!(self, public_sharing_blocked(region))
+    }
+
+    async fn describe_key_pair(&self, region: &str, name: &str) -> CloudResult<Option<KeyPair>> {
+        serve!(self, describe_key_pair(region, name))
+    }
+
+    async fn import_key_pair(
+        &self,
+        region: &str,
+        name: &str,
+        public_key: &str,
+        tags: &Tags,
+    ) -> CloudResult<KeyPair> {
+        serve!(self, import_key_pair(region, name, public_key, tags))
+    }
+
+    async fn describe_security_groups(
+        &self,
+        region: &str,
+        query: &GroupQuery,
+    ) -> CloudResult<Vec<SecurityGroup>> {
+        serve!(self, describe_security_groups(region, query))
+    }
+
+    async fn create_security_group(
+        &self,
+        region: &str,
+        req: &CreateGroupRequest,
+    ) -> CloudResult<String> {
+        serve!(self, create_security_group(region, req))
+    }
+
+    async fn authorize_ingress(
+        &self,
+        region: &str,
+        group_id: &str,
+        rule: &IngressRule,
+    ) -> CloudResult<()> {
+        serve!(self, authorize_ingress(region, group_id, rule))
+    }
+
+    async fn revoke_ingress(
+        &self,
+        region: &str,
+        group_id: &str,
+        rule: &IngressRule,
+    ) -> CloudResult<()> {
+        serve!(self, revoke_ingress(region, group_id, rule))
+    }
+
+    async fn default_vpc(&self, region: &str) -> CloudResult<Option<String>> {
+        serve!(self, default_vpc(region))
+    }
+
+    async fn describe_subnet(&self, region: &str, subnet_id: &str) -> CloudResult<Option<Subnet>> {
+        serve!(self, describe_subnet(region, subnet_id))
     }
 }
 
