@@ -252,6 +252,9 @@ fn launch_request() -> impl Strategy<Value = LaunchRequest> {
             arch,
             project,
             aws,
+            ssh_public_key: None,
+            allow_from: None,
+            subnet_id: None,
         })
 }
 
