@@ -28,6 +28,15 @@
 //!   `kms_key_id` is given; encrypted images cannot be public; images on an AWS-managed key
 //!   can be shared with accounts but the recipients' instances terminate at once.
 //! - **CopyImage tags** are on the copy from creation on (`TagSpecifications`).
+//! - **Networks and access**: every account has a default VPC (with one subnet) per region
+//!   until [`FakeCloud::delete_default_vpc`]; RunInstances without a subnet there answers
+//!   `VPCIdNotSpecified`, with an unknown subnet `InvalidSubnetID.NotFound`, with an unknown
+//!   key pair or group `InvalidKeyPair.NotFound` / `InvalidGroup.NotFound`, with a group of
+//!   another VPC `InvalidParameter`. Key pair names are unique per account and region
+//!   (`InvalidKeyPair.Duplicate`), group names per VPC (`InvalidGroup.Duplicate`); a new group
+//!   has no inbound rule; a duplicate rule is `InvalidPermission.Duplicate`, revoking a missing
+//!   one `InvalidPermission.NotFound`. Instances report `HttpTokens=required` (what `prism-aws`
+//!   always sends); the fake's key fingerprint is its own digest, not EC2's.
 //! - **Accounts**: [`FakeCloud::as_account`] gives a view acting as another account sharing
 //!   the state. Instances and snapshots of other accounts are invisible; another account's
 //!   image is visible only when public or shared with the caller, and then without its
