@@ -304,6 +304,15 @@ pub struct LaunchRequest {
     /// Where.
     #[serde(default)]
     pub aws: AwsTarget,
+    /// OpenSSH public key (one line, `TYPE BASE64 [COMMENT]`) to install; `None`: no key.
+    #[serde(default)]
+    pub ssh_public_key: Option<String>,
+    /// CIDR allowed to reach SSH (22); `None`: no inbound rule is added.
+    #[serde(default)]
+    pub allow_from: Option<String>,
+    /// Subnet to launch in (`subnet-…`); `None`: the region's default VPC.
+    #[serde(default)]
+    pub subnet_id: Option<String>,
 }
 
 /// `POST /v1/workstations/{name}/{action}` and `DELETE /v1/workstations/{name}`.

@@ -254,6 +254,9 @@ fn launch_request() -> impl Strategy<Value = LaunchRequest> {
             arch,
             project,
             aws,
+            ssh_public_key: None,
+            allow_from: None,
+            subnet_id: None,
         })
 }
 

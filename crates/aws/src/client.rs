@@ -1,11 +1,12 @@
 //! [`AwsCloud`]: one credential set (profile), with lazily built EC2 and STS clients per region.
 
-use crate::{account, images, instances, sharing, snapshots, tagging};
+use crate::{account, images, instances, network, sharing, snapshots, tagging};
 use async_trait::async_trait;
 use aws_config::{Region, SdkConfig};
 use prism_cloud::{
-    CallerIdentity, Cloud, CloudResult, CopyImageRequest, CreateImageRequest, Image, ImageQuery,
-    Instance, InstanceFilter, RunSpec, Share, Snapshot, SnapshotQuery, Tags,
+    CallerIdentity, Cloud, CloudResult, CopyImageRequest, CreateGroupRequest, CreateImageRequest,
+    GroupQuery, Image, ImageQuery, IngressRule, Instance, InstanceFilter, KeyPair, RunSpec,
+    SecurityGroup, Share, Snapshot, SnapshotQuery, Subnet, Tags,
 };
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -175,5 +176,61 @@ impl Cloud for AwsCloud {
             sharing::Op::Remove,
         )
         .await
+    }
+
+    async fn describe_key_pair(&self, region: &str, name: &str) -> CloudResult<Option<KeyPair>> {
+        network::describe_key_pair(&self.ec2(region), region, name).await
+    }
+
+    async fn import_key_pair(
+        &self,
+        region: &str,
+        name: &str,
+        public_key: &str,
+        tags: &Tags,
+    ) -> CloudResult<KeyPair> {
+        network::import_key_pair(&self.ec2(region), region, name, public_key, tags).await
+    }
+
+    async fn describe_security_groups(
+        &self,
+        region: &str,
+        query: &GroupQuery,
+    ) -> CloudResult<Vec<SecurityGroup>> {
+        network::describe_security_groups(&self.ec2(region), region, query).await
+    }
+
+    async fn create_security_group(
+        &self,
+        region: &str,
+        req: &CreateGroupRequest,
+    ) -> CloudResult<String> {
+        network::create_security_group(&self.ec2(region), region, req).await
+    }
+
+    async fn authorize_ingress(
+        &self,
+        region: &str,
+        group_id: &str,
+        rule: &IngressRule,
+    ) -> CloudResult<()> {
+        network::authorize_ingress(&self.ec2(region), region, group_id, rule).await
+    }
+
+    async fn revoke_ingress(
+        &self,
+        region: &str,
+        group_id: &str,
+        rule: &IngressRule,
+    ) -> CloudResult<()> {
+        network::revoke_ingress(&self.ec2(region), region, group_id, rule).await
+    }
+
+    async fn default_vpc(&self, region: &str) -> CloudResult<Option<String>> {
+        network::default_vpc(&self.ec2(region), region).await
+    }
+
+    async fn describe_subnet(&self, region: &str, subnet_id: &str) -> CloudResult<Option<Subnet>> {
+        network::describe_subnet(&self.ec2(region), region, subnet_id).await
     }
 }

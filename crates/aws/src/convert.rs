@@ -90,6 +90,17 @@ pub(crate) fn instance_from_sdk(region: &str, i: &ec2::Instance) -> Instance {
         launch_time: i.launch_time().and_then(rfc3339),
         volume_sizes_gb: Vec::new(),
         tags: tags_from_sdk(i.tags()),
+        key_name: i.key_name().map(str::to_string),
+        security_group_ids: i
+            .security_groups()
+            .iter()
+            .filter_map(|g| g.group_id().map(str::to_string))
+            .collect(),
+        subnet_id: i.subnet_id().map(str::to_string),
+        http_tokens: i
+            .metadata_options()
+            .and_then(|m| m.http_tokens())
+            .map(|t| t.as_str().to_string()),
     }
 }
 

@@ -154,6 +154,24 @@ pub(crate) async fn run(
     if !spec.client_token.is_empty() {
         req = req.client_token(&spec.client_token);
     }
+    if let Some(key) = &spec.key_name {
+        req = req.key_name(key);
+    }
+    if !spec.security_group_ids.is_empty() {
+        req = req.set_security_group_ids(Some(spec.security_group_ids.clone()));
+    }
+    if let Some(subnet) = &spec.subnet_id {
+        req = req.subnet_id(subnet);
+    }
+    // IMDSv2 only ("Configure the instance metadata options for new instances", EC2 User
+    // Guide: `HttpTokens=required` makes the metadata service refuse requests without a
+    // session token; `HttpEndpoint=enabled` keeps it reachable).
+    req = req.metadata_options(
+        ec2::InstanceMetadataOptionsRequest::builder()
+            .http_tokens(ec2::HttpTokensState::Required)
+            .http_endpoint(ec2::InstanceMetadataEndpointState::Enabled)
+            .build(),
+    );
     if let Some(script) = &spec.user_data {
         req = req.user_data(aws_smithy_types::base64::encode(script));
     }

@@ -16,6 +16,7 @@ mod errors;
 mod factory;
 mod images;
 mod instances;
+mod network;
 mod sharing;
 mod snapshots;
 mod tagging;

@@ -39,6 +39,9 @@ fn run_spec(token: &str, name: &str, root_gb: Option<i32>) -> RunSpec {
         user_data: Some("#!/bin/bash\necho hello\n".into()),
         tags: tags(&[("prism:managed", "true"), ("prism:name", name)]),
         client_token: token.into(),
+        key_name: None,
+        security_group_ids: vec![],
+        subnet_id: None,
     }
 }
 

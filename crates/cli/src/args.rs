@@ -84,9 +84,31 @@ pub struct LaunchArgs {
     /// Project.
     #[arg(long)]
     pub project: Option<String>,
+    /// SSH public key to install (an ed25519 or RSA `.pub` file; default: the first of
+    /// ~/.ssh/id_ed25519.pub, ~/.ssh/id_rsa.pub; none: no key).
+    #[arg(long, value_name = "PATH")]
+    pub key: Option<std::path::PathBuf>,
+    /// Address range allowed to reach SSH (22), e.g. 203.0.113.7/32 (default: none, SSH closed).
+    #[arg(long, value_name = "CIDR", value_parser = parse_cidr)]
+    pub allow_from: Option<String>,
+    /// Subnet to launch in (default: the region's default VPC).
+    #[arg(long = "subnet", value_name = "ID", value_parser = parse_subnet)]
+    pub subnet: Option<String>,
     /// Return the operation id at once instead of following it.
     #[arg(long)]
     pub detach: bool,
+}
+
+fn parse_cidr(s: &str) -> Result<String, String> {
+    prism_ops::access::validate_cidr(s)
+        .map(|()| s.to_string())
+        .map_err(|e| e.to_string())
+}
+
+fn parse_subnet(s: &str) -> Result<String, String> {
+    prism_ops::access::validate_subnet_id(s)
+        .map(|()| s.to_string())
+        .map_err(|e| e.to_string())
 }
 
 /// `list`.

@@ -395,6 +395,61 @@ fn cli_cases() -> Vec<Case> {
             1,
             "'' is not a region name",
         ),
+        // reaching the workstation: key, allowed range, subnet
+        cli(
+            "cli-launch-key-unreadable",
+            &[
+                "launch",
+                "python-ml",
+                "x1",
+                "--key",
+                "{home}/no-such-key.pub",
+            ],
+            1,
+            "cannot read SSH public key",
+        ),
+        cli(
+            "cli-launch-key-not-a-key",
+            &["launch", "python-ml", "x1", "--key", "/etc/passwd"],
+            1,
+            "is not an OpenSSH public key",
+        ),
+        cli(
+            "cli-launch-allow-from-no-prefix",
+            &["launch", "python-ml", "x1", "--allow-from", "203.0.113.7"],
+            2,
+            "is not a CIDR (expected ADDRESS/PREFIX)",
+        ),
+        cli(
+            "cli-launch-allow-from-host-bits",
+            &["launch", "python-ml", "x1", "--allow-from", "10.0.0.1/8"],
+            2,
+            "address bits are set beyond the /8 prefix",
+        ),
+        cli(
+            "cli-launch-allow-from-word",
+            &["launch", "python-ml", "x1", "--allow-from", "anywhere"],
+            2,
+            "is not a CIDR",
+        ),
+        cli(
+            "cli-launch-subnet-shape",
+            &["launch", "python-ml", "x1", "--subnet", "subnet-XYZ"],
+            2,
+            "is not a subnet id",
+        ),
+        cli(
+            "cli-launch-subnet-unknown",
+            &[
+                "launch",
+                "python-ml",
+                "x1",
+                "--subnet",
+                "subnet-0123456789abcdef0",
+            ],
+            1,
+            "subnet subnet-0123456789abcdef0 does not exist in us-east-1",
+        ),
         // workstations that do not exist
         cli(
             "cli-stop-unknown",

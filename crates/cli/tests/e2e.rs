@@ -2123,3 +2123,75 @@ fn an_exported_template_is_imported_on_another_machine_and_launches() {
     );
     run(&["daemon", "stop"]);
 }
+
+/// Reaching a workstation through the whole path (CLI reads the key file, daemon, saga, EC2):
+/// the instance has the imported key pair and the `prism-ssh` group admitting tcp/22 from the
+/// given CIDR only, with IMDSv2 required; a second launch reuses both; without a key or a
+/// CIDR the launch warns.
+#[test]
+fn a_launch_with_key_and_allow_from_is_reachable_by_ssh_only_from_there() {
+    let w = World::new();
+    let key = w.home.path().join("me.pub");
+    std::fs::write(
+        &key,
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGvRDtO4b7GQ6tP0Ucxx1ZkEbcf3b4GRuV0C39+dWS7x me@laptop\n",
+    )
+    .unwrap();
+    let key = key.to_string_lossy().to_string();
+    let r = w.json(&[
+        "launch",
+        "python-ml",
+        "reach-1",
+        "--key",
+        &key,
+        "--allow-from",
+        "203.0.113.7/32",
+    ]);
+    let key_name = r["result"]["key_name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(key_name.starts_with("prism-"), "{r}");
+    let i = instance_named(&w, "us-east-1", "reach-1");
+    assert_eq!(i.key_name.as_deref(), Some(key_name.as_str()));
+    assert_eq!(i.http_tokens.as_deref(), Some("required"));
+    let q = prism_cloud::GroupQuery {
+        name: Some("prism-ssh".into()),
+        ..Default::default()
+    };
+    let groups =
+        w.rt.block_on(w.cloud.describe_security_groups("us-east-1", &q))
+            .unwrap();
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    assert_eq!(i.security_group_ids, vec![groups[0].id.clone()]);
+    assert_eq!(
+        groups[0].ingress,
+        vec![prism_cloud::IngressRule::ssh_from("203.0.113.7/32")]
+    );
+
+    // Another launch, no key anywhere (HOME without ~/.ssh) and no CIDR: it warns, reuses the
+    // group and leaves its rule alone.
+    let empty = tempfile::tempdir().unwrap();
+    let o = w.cmd(
+        &["launch", "python-ml", "reach-2"],
+        &[("HOME", &empty.path().to_string_lossy())],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("no SSH key") && err.contains("--key PATH"),
+        "{err}"
+    );
+    assert!(err.contains("SSH will not be reachable"), "{err}");
+    let i2 = instance_named(&w, "us-east-1", "reach-2");
+    assert_eq!(i2.key_name, None);
+    assert_eq!(i2.security_group_ids, i.security_group_ids);
+    let again =
+        w.rt.block_on(w.cloud.describe_security_groups("us-east-1", &q))
+            .unwrap();
+    assert_eq!(again[0].ingress, groups[0].ingress);
+    let keys =
+        w.rt.block_on(w.cloud.describe_key_pair("us-east-1", &key_name))
+            .unwrap();
+    assert!(keys.is_some());
+}

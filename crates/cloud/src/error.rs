@@ -44,6 +44,22 @@ pub mod codes {
     pub const RESOURCE_LIMIT_EXCEEDED: &str = "ResourceLimitExceeded";
     /// A block device mapping is refused (e.g. a volume smaller than its snapshot).
     pub const INVALID_BLOCK_DEVICE_MAPPING: &str = "InvalidBlockDeviceMapping";
+    /// RunInstances without a subnet in a region (or account) that has no default VPC.
+    pub const VPC_ID_NOT_SPECIFIED: &str = "VPCIdNotSpecified";
+    /// The subnet does not exist.
+    pub const SUBNET_NOT_FOUND: &str = "InvalidSubnetID.NotFound";
+    /// The key pair does not exist.
+    pub const KEY_PAIR_NOT_FOUND: &str = "InvalidKeyPair.NotFound";
+    /// A key pair of that name exists already (ImportKeyPair).
+    pub const KEY_PAIR_DUPLICATE: &str = "InvalidKeyPair.Duplicate";
+    /// The security group does not exist.
+    pub const GROUP_NOT_FOUND: &str = "InvalidGroup.NotFound";
+    /// A security group of that name exists already in the VPC (CreateSecurityGroup).
+    pub const GROUP_DUPLICATE: &str = "InvalidGroup.Duplicate";
+    /// The rule exists already (AuthorizeSecurityGroupIngress).
+    pub const PERMISSION_DUPLICATE: &str = "InvalidPermission.Duplicate";
+    /// The rule does not exist (RevokeSecurityGroupIngress).
+    pub const PERMISSION_NOT_FOUND: &str = "InvalidPermission.NotFound";
 }
 
 /// What to do about an [`CloudErrorKind::Auth`] failure, for the hint under the error.

@@ -98,6 +98,54 @@ pub trait Cloud: Send + Sync {
     /// Whether the account blocks making images public in `region`
     /// (`GetImageBlockPublicAccessState`), checked before a public share.
     async fn public_sharing_blocked(&self, region: &str) -> CloudResult<bool>;
+
+    /// The key pair named `name` (`DescribeKeyPairs`), `None` when there is none.
+    async fn describe_key_pair(&self, region: &str, name: &str) -> CloudResult<Option<KeyPair>>;
+
+    /// Imports an OpenSSH public key as key pair `name` with `tags` (`ImportKeyPair`).
+    async fn import_key_pair(
+        &self,
+        region: &str,
+        name: &str,
+        public_key: &str,
+        tags: &Tags,
+    ) -> CloudResult<KeyPair>;
+
+    /// Security groups matching `query` (`DescribeSecurityGroups`).
+    async fn describe_security_groups(
+        &self,
+        region: &str,
+        query: &GroupQuery,
+    ) -> CloudResult<Vec<SecurityGroup>>;
+
+    /// Creates a security group in a VPC, tagged at creation; returns its id.
+    async fn create_security_group(
+        &self,
+        region: &str,
+        req: &CreateGroupRequest,
+    ) -> CloudResult<String>;
+
+    /// Adds one inbound rule (`AuthorizeSecurityGroupIngress`).
+    async fn authorize_ingress(
+        &self,
+        region: &str,
+        group_id: &str,
+        rule: &IngressRule,
+    ) -> CloudResult<()>;
+
+    /// Removes one inbound rule (`RevokeSecurityGroupIngress`).
+    async fn revoke_ingress(
+        &self,
+        region: &str,
+        group_id: &str,
+        rule: &IngressRule,
+    ) -> CloudResult<()>;
+
+    /// The id of the region's default VPC (`DescribeVpcs` `is-default=true`), if it has one.
+    async fn default_vpc(&self, region: &str) -> CloudResult<Option<String>>;
+
+    /// The subnet `subnet_id` with its VPC (`DescribeSubnets`), `None` when it does not exist.
+    async fn describe_subnet(&self, region: &str, subnet_id: &str) -> CloudResult<Option<Subnet>>;
 }
 
 /// Hands out a [`Cloud`] for a named AWS profile (or the default chain when `None`), so that

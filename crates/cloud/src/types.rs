@@ -94,6 +94,18 @@ pub struct Instance {
     pub volume_sizes_gb: Vec<i32>,
     /// Tags.
     pub tags: Tags,
+    /// Name of the key pair it was launched with, if any.
+    #[serde(default)]
+    pub key_name: Option<String>,
+    /// Ids of its security groups.
+    #[serde(default)]
+    pub security_group_ids: Vec<String>,
+    /// Subnet it runs in, when known.
+    #[serde(default)]
+    pub subnet_id: Option<String>,
+    /// Its metadata service's `HttpTokens` (`required` = IMDSv2 only), when EC2 reports it.
+    #[serde(default)]
+    pub http_tokens: Option<String>,
 }
 
 /// Which instances to describe.
@@ -124,6 +136,104 @@ pub struct RunSpec {
     pub tags: Tags,
     /// Idempotency token (≤ 64 ASCII characters).
     pub client_token: String,
+    /// Key pair to install (EC2 `KeyName`); `None`: no key.
+    #[serde(default)]
+    pub key_name: Option<String>,
+    /// Security groups (EC2 `SecurityGroupIds`); empty: the VPC's default group.
+    #[serde(default)]
+    pub security_group_ids: Vec<String>,
+    /// Subnet (EC2 `SubnetId`); `None`: a default subnet of the default VPC.
+    #[serde(default)]
+    pub subnet_id: Option<String>,
+}
+
+/// An EC2 key pair (public half only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyPair {
+    /// Key pair name (unique per account and region).
+    pub name: String,
+    /// `key-…` id, when EC2 reports it.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// EC2's fingerprint of the key, when reported.
+    #[serde(default)]
+    pub fingerprint: Option<String>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Tags,
+}
+
+/// One inbound rule of a security group: a protocol and port range from one CIDR.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct IngressRule {
+    /// `tcp`, `udp`, `icmp` or `-1` (all).
+    pub protocol: String,
+    /// First port.
+    pub from_port: i32,
+    /// Last port.
+    pub to_port: i32,
+    /// Source range, IPv4 (`CidrIp`) or IPv6 (`CidrIpv6`) CIDR.
+    pub cidr: String,
+}
+
+impl IngressRule {
+    /// SSH (tcp/22) from `cidr`.
+    pub fn ssh_from(cidr: &str) -> Self {
+        IngressRule {
+            protocol: "tcp".into(),
+            from_port: 22,
+            to_port: 22,
+            cidr: cidr.into(),
+        }
+    }
+}
+
+/// A VPC security group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecurityGroup {
+    /// `sg-…` id.
+    pub id: String,
+    /// Group name (unique per VPC).
+    pub name: String,
+    /// VPC it belongs to.
+    pub vpc_id: Option<String>,
+    /// Inbound rules (CIDR sources only; rules naming other groups are not listed).
+    pub ingress: Vec<IngressRule>,
+    /// Tags.
+    pub tags: Tags,
+}
+
+/// Which security groups to describe.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GroupQuery {
+    /// Only groups in this VPC.
+    pub vpc_id: Option<String>,
+    /// Only groups of this name.
+    pub name: Option<String>,
+    /// Only groups having all these tags.
+    pub tags: Tags,
+}
+
+/// How to create a security group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreateGroupRequest {
+    /// Group name.
+    pub name: String,
+    /// Description (required by EC2).
+    pub description: String,
+    /// VPC to create it in.
+    pub vpc_id: String,
+    /// Tags, applied at creation (`TagSpecifications`).
+    pub tags: Tags,
+}
+
+/// A subnet and the VPC it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subnet {
+    /// `subnet-…` id.
+    pub id: String,
+    /// Its VPC.
+    pub vpc_id: String,
 }
 
 /// How to create an image.

@@ -51,6 +51,9 @@ fn run_spec(image: &str, root: Option<i32>) -> RunSpec {
         user_data: None,
         tags: tags("prism:launch", "1"),
         client_token: String::new(),
+        key_name: None,
+        security_group_ids: vec![],
+        subnet_id: None,
     }
 }
 
@@ -623,4 +626,85 @@ async fn client_tokens_are_idempotent_and_image_names_unique() {
     spec.client_token = "op-1".into();
     let a = l.run_instance(R, &spec).await.unwrap();
     assert_ne!(l.run_instance(R, &spec).await.unwrap().id, a.id);
+}
+
+/// RunInstances (EC2 API Reference, `SubnetId`; "Error codes for the Amazon EC2 API"): no
+/// default VPC and no subnet is `VPCIdNotSpecified`; an unknown subnet, key pair or group is
+/// `….NotFound`; a group of another VPC is refused; names are unique; rules are not doubled.
+#[tokio::test(start_paused = true)]
+async fn networks_key_pairs_and_groups_follow_ec2() {
+    let c = FakeCloud::new(FakeTimings::default());
+    let ami = c.add_base_image(R, "099720109477", "ubuntu-x", "x86_64");
+    sleep(3).await;
+    let default = c.default_vpc(R).await.unwrap().expect("a default VPC");
+
+    // Key pairs: unique per region, unknown ones refused at launch.
+    let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGvRDtO4b7GQ6tP0Ucxx1ZkEbcf3b4GRuV0C39+dWS7x";
+    c.import_key_pair(R, "k1", key, &Tags::new()).await.unwrap();
+    assert_eq!(
+        code(c.import_key_pair(R, "k1", key, &Tags::new()).await),
+        codes::KEY_PAIR_DUPLICATE
+    );
+    assert!(c.describe_key_pair(DEST, "k1").await.unwrap().is_none());
+    let mut spec = run_spec(&ami, None);
+    spec.key_name = Some("nope".into());
+    assert_eq!(
+        code(c.run_instance(R, &spec).await),
+        codes::KEY_PAIR_NOT_FOUND
+    );
+
+    // Groups: unique per VPC, no rule at first, duplicate rules and missing revokes refused.
+    let req = prism_cloud::CreateGroupRequest {
+        name: "g".into(),
+        description: "d".into(),
+        vpc_id: default.clone(),
+        tags: tags("prism:managed", "true"),
+    };
+    let g = c.create_security_group(R, &req).await.unwrap();
+    assert_eq!(
+        code(c.create_security_group(R, &req).await),
+        codes::GROUP_DUPLICATE
+    );
+    let rule = prism_cloud::IngressRule::ssh_from("203.0.113.7/32");
+    c.authorize_ingress(R, &g, &rule).await.unwrap();
+    assert_eq!(
+        code(c.authorize_ingress(R, &g, &rule).await),
+        codes::PERMISSION_DUPLICATE
+    );
+    c.revoke_ingress(R, &g, &rule).await.unwrap();
+    assert_eq!(
+        code(c.revoke_ingress(R, &g, &rule).await),
+        codes::PERMISSION_NOT_FOUND
+    );
+
+    // Launch with key and group in the default VPC.
+    spec.key_name = Some("k1".into());
+    spec.security_group_ids = vec![g.clone()];
+    let i = c.run_instance(R, &spec).await.unwrap();
+    assert_eq!(i.key_name.as_deref(), Some("k1"));
+    assert_eq!(i.security_group_ids, vec![g.clone()]);
+    assert_eq!(i.http_tokens.as_deref(), Some("required"));
+
+    // Without the default VPC: VPCIdNotSpecified, unknown subnet, group of another VPC.
+    c.delete_default_vpc(R);
+    assert!(c.default_vpc(R).await.unwrap().is_none());
+    assert_eq!(
+        code(c.run_instance(R, &run_spec(&ami, None)).await),
+        codes::VPC_ID_NOT_SPECIFIED
+    );
+    let mut bad = run_spec(&ami, None);
+    bad.subnet_id = Some("subnet-0123456789abcdef0".into());
+    assert_eq!(code(c.run_instance(R, &bad).await), codes::SUBNET_NOT_FOUND);
+    let (vpc, subnet) = c.add_vpc_with_subnet(R);
+    assert_eq!(
+        c.describe_subnet(R, &subnet).await.unwrap().unwrap().vpc_id,
+        vpc
+    );
+    spec.subnet_id = Some(subnet.clone());
+    assert_eq!(code(c.run_instance(R, &spec).await), "InvalidParameter");
+    spec.security_group_ids = vec![];
+    let i = c.run_instance(R, &spec).await.unwrap();
+    assert_eq!(i.subnet_id.as_deref(), Some(subnet.as_str()));
+    // Other regions keep their default VPC.
+    assert!(c.default_vpc(DEST).await.unwrap().is_some());
 }

@@ -1,6 +1,7 @@
 //! Launch: run an instance from a template, tagged with the `prism:*` schema, and wait until
 //! it runs.
 
+use crate::access;
 use crate::backoff::retry;
 use crate::context::{Env, StepCx};
 use crate::error::{OpsError, StepError};
@@ -23,19 +24,24 @@ pub const KIND: &str = "launch.v1";
 /// Steps of [`saga`] that make a mutating AWS call and mark it with `cx.acted()` (a
 /// `launch.v1:STEP:acted` crash point), and steps that journal sub-records (`cx.record`).
 /// Read by `registry::acting_steps`; `registry::tests` checks them against the code.
-pub const ACTING_STEPS: &[&str] = &["run_instance"];
+pub const ACTING_STEPS: &[&str] = &["prepare_access", "run_instance"];
 /// See [`ACTING_STEPS`].
 pub const RECORDING_STEPS: &[&str] = &[];
 
 /// Labelled crash points `KIND:STEP:acted:LABEL` (`cx.acted_at("LABEL")`) of steps that make
 /// more than one kind of mutating call. Read by `registry::acted_points`; checked likewise.
-pub const ACTED_AT: &[(&str, &str)] = &[];
+pub const ACTED_AT: &[(&str, &str)] = &[("prepare_access", "key")];
 
 /// The launch saga: its steps in order (names are persisted: never rename one).
 pub fn saga() -> Saga {
     Saga {
         kind: KIND,
         steps: vec![
+            step(
+                "prepare_access",
+                "preparing the SSH key and security group",
+                PrepareAccess,
+            ),
             step("run_instance", "starting the instance", RunInstance),
             step(
                 "wait_running",
@@ -46,12 +52,30 @@ pub fn saga() -> Saga {
         finish: |cx| {
             let i: LaunchInput = cx.input()?;
             let w: WaitRunningOut = cx.need()?;
+            let a: Option<PrepareAccessOut> = cx.out()?;
+            let a = a.unwrap_or_default();
             Ok(json!({
                 "name": i.name, "instance_id": w.instance_id, "region": i.region,
                 "public_ip": w.public_ip, "template": i.template, "instance_type": i.instance_type,
+                "key_name": a.key_name, "security_group_id": a.security_group_id,
+                "subnet_id": i.subnet_id, "warnings": i.warnings,
             }))
         },
     }
+}
+
+/// Output of `prepare_access`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PrepareAccessOut {
+    /// Key pair the instance gets, if any.
+    pub key_name: Option<String>,
+    /// Prism-managed security group the instance joins, if any (none for operations
+    /// journaled before access existed).
+    pub security_group_id: Option<String>,
+}
+
+impl StepOutput for PrepareAccessOut {
+    const STEP: &'static str = "prepare_access";
 }
 
 /// Output of `run_instance`.
@@ -107,6 +131,24 @@ pub struct LaunchInput {
     pub root_volume_gb: Option<i32>,
     /// User data.
     pub user_data: Option<String>,
+    /// OpenSSH public key line (`TYPE BASE64`) to import and install.
+    #[serde(default)]
+    pub ssh_public_key: Option<String>,
+    /// Key pair name for it (`prism-…`).
+    #[serde(default)]
+    pub key_name: Option<String>,
+    /// CIDR admitted to SSH.
+    #[serde(default)]
+    pub allow_from: Option<String>,
+    /// Subnet to run in (`None`: the default VPC's).
+    #[serde(default)]
+    pub subnet_id: Option<String>,
+    /// VPC it runs in (`None` for operations journaled before access existed).
+    #[serde(default)]
+    pub vpc_id: Option<String>,
+    /// What the user should know (no key, no SSH rule, SSH open to everyone).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// The root volume size to ask for: the template's, but never less than the image's root
@@ -222,6 +264,16 @@ pub async fn prepare(
     if let Some(p) = &req.project {
         crate::naming::validate_project(p)?;
     }
+    let key = match &req.ssh_public_key {
+        Some(text) => Some(access::parse_public_key(text, "the SSH public key")?),
+        None => None,
+    };
+    if let Some(c) = &req.allow_from {
+        access::validate_cidr(c)?;
+    }
+    if let Some(id) = &req.subnet_id {
+        access::validate_subnet_id(id)?;
+    }
     let arch = req.arch.clone().unwrap_or_else(|| "x86_64".into());
     if arch != "x86_64" && arch != "arm64" {
         return Err(OpsError::invalid(
@@ -296,6 +348,7 @@ pub async fn prepare(
         ));
     }
     let root_volume_gb = root_volume_gb(cloud.as_ref(), region, &image_id, t).await?;
+    let vpc_id = access::resolve_vpc(cloud.as_ref(), region, req.subnet_id.as_deref()).await?;
     let input = LaunchInput {
         name: req.name.clone(),
         template: t.id().to_string(),
@@ -315,6 +368,12 @@ pub async fn prepare(
                 Some("fix the template (check it with: prism template validate FILE)".to_string()),
             )
         })?,
+        warnings: access::warnings(key.is_some(), req.allow_from.as_deref()),
+        ssh_public_key: key.as_ref().map(|k| k.line.clone()),
+        key_name: key.map(|k| k.key_name),
+        allow_from: req.allow_from.clone(),
+        subnet_id: req.subnet_id.clone(),
+        vpc_id: Some(vpc_id),
     };
     Ok(NewOperation {
         id: uuid::Uuid::new_v4().to_string(),
@@ -362,6 +421,42 @@ async fn created_by(
         .collect())
 }
 
+struct PrepareAccess;
+
+#[async_trait]
+impl TypedStep for PrepareAccess {
+    type Out = PrepareAccessOut;
+    async fn run(&self, cx: &StepCx) -> Result<PrepareAccessOut, StepError> {
+        let i: LaunchInput = cx.input()?;
+        let cloud = cx.cloud(i.profile.as_deref()).await?;
+        let key_name = match (&i.ssh_public_key, &i.key_name) {
+            (Some(line), Some(name)) => {
+                let key = access::PublicKey {
+                    line: line.clone(),
+                    key_name: name.clone(),
+                };
+                Some(access::ensure_key(cloud.as_ref(), &i.region, &key).await?)
+            }
+            _ => None,
+        };
+        cx.acted_at("key");
+        let security_group_id = match &i.vpc_id {
+            Some(vpc) => Some(
+                access::ensure_group(cloud.as_ref(), &i.region, vpc, i.allow_from.as_deref())
+                    .await?,
+            ),
+            None => None,
+        };
+        cx.acted();
+        Ok(PrepareAccessOut {
+            key_name,
+            security_group_id,
+        })
+    }
+    // No undo: the key pair and the group are shared by the region's workstations, reusable,
+    // and cost nothing.
+}
+
 struct RunInstance;
 
 #[async_trait]
@@ -379,6 +474,7 @@ impl TypedStep for RunInstance {
                 instance_id: id.clone(),
             });
         }
+        let access: PrepareAccessOut = cx.out()?.unwrap_or_default();
         let spec = RunSpec {
             image_id: i.image_id.clone(),
             instance_type: i.instance_type.clone(),
@@ -386,6 +482,9 @@ impl TypedStep for RunInstance {
             user_data: i.user_data.clone(),
             tags: instance_tags(&i, &cx.op_id),
             client_token: cx.op_id.clone(),
+            key_name: access.key_name,
+            security_group_ids: access.security_group_id.into_iter().collect(),
+            subnet_id: i.subnet_id.clone(),
         };
         let mut attempts = 0;
         let inst = loop {

@@ -11,6 +11,7 @@
 // few bytes of stack on error paths that end an AWS call anyway.
 #![allow(clippy::result_large_err)]
 
+pub mod access;
 pub mod backoff;
 pub mod clock;
 pub mod context;

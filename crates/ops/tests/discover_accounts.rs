@@ -144,6 +144,9 @@ async fn a_shared_template_is_discovered_launched_and_gone_once_unshared() {
         arch: None,
         project: None,
         aws: Default::default(),
+        ssh_public_key: None,
+        allow_from: None,
+        subnet_id: None,
     };
     let op = prism_ops::launch::prepare(&colleague.env, &cat, &req, REGION)
         .await

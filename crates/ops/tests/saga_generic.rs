@@ -228,6 +228,9 @@ async fn prepare_launch(rig: &Rig) -> Result<NewOperation, OpsError> {
         arch: None,
         project: None,
         aws: Default::default(),
+        ssh_public_key: None,
+        allow_from: None,
+        subnet_id: None,
     };
     prism_ops::launch::prepare(&rig.env, &rig.catalogue(), &req, REGION).await
 }

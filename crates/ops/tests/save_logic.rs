@@ -529,6 +529,9 @@ async fn a_grown_disk_is_recorded_and_the_saved_template_launches() {
         arch: None,
         project: None,
         aws: Default::default(),
+        ssh_public_key: None,
+        allow_from: None,
+        subnet_id: None,
     };
     let op = prism_ops::launch::prepare(&rig.env, &rig.catalogue(), &req, REGION)
         .await

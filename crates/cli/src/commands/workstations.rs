@@ -3,13 +3,14 @@
 use super::{finish, target};
 use crate::args::{Cli, DeleteArgs, LaunchArgs, ListArgs, NameArgs};
 use crate::client::Client;
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 use crate::output::{dash, errln, outln, print, table};
 use crate::prompt::confirm;
 use prism_api::{LaunchRequest, Submitted, WorkstationAction, WorkstationList};
 
 /// `prism launch`.
 pub async fn launch(cli: &Cli, a: &LaunchArgs) -> CliResult {
+    let (key, notes) = ssh_key(a.key.as_deref())?;
     let c = Client::connect(true).await?;
     let req = LaunchRequest {
         template: a.template.clone(),
@@ -18,6 +19,9 @@ pub async fn launch(cli: &Cli, a: &LaunchArgs) -> CliResult {
         arch: a.arch.clone(),
         project: a.project.clone(),
         aws: target(cli),
+        ssh_public_key: key.as_ref().map(|(_, text)| text.clone()),
+        allow_from: a.allow_from.clone(),
+        subnet_id: a.subnet.clone(),
     };
     let sub: Submitted = c.post("/v1/workstations", &req).await?;
     if cli.output == crate::output::Format::Table && !a.detach {
@@ -27,6 +31,15 @@ pub async fn launch(cli: &Cli, a: &LaunchArgs) -> CliResult {
             a.template,
             sub.operation.id
         );
+        if let Some((path, _)) = &key {
+            errln!("SSH key: {}", path.display());
+        }
+        for n in &notes {
+            errln!("note: {n}");
+        }
+        for w in prism_ops::access::warnings(key.is_some(), a.allow_from.as_deref()) {
+            errln!("warning: {w}");
+        }
     }
     finish(&c, cli.output, sub, a.detach, |op| {
         let r = op.result.clone().unwrap_or_default();
@@ -40,6 +53,63 @@ pub async fn launch(cli: &Cli, a: &LaunchArgs) -> CliResult {
         );
     })
     .await
+}
+
+/// Default public keys, in order of preference (`~/.ssh/…`). ECDSA keys are passed over:
+/// EC2 key pairs accept RSA and ED25519 only ("ImportKeyPair", EC2 API Reference).
+const DEFAULT_KEYS: &[&str] = &["id_ed25519.pub", "id_ecdsa.pub", "id_rsa.pub"];
+
+/// The SSH public key to install: `--key PATH` (unreadable or not a key: refused), else the
+/// first default key that EC2 accepts; with notes on keys passed over.
+#[allow(clippy::type_complexity)]
+fn ssh_key(
+    given: Option<&std::path::Path>,
+) -> Result<(Option<(std::path::PathBuf, String)>, Vec<String>), CliError> {
+    let check = |path: &std::path::Path, text: &str| {
+        prism_ops::access::parse_public_key(text, &path.display().to_string())
+            .map_err(|e| CliError::refused(e.to_string(), hint_of(&e)))
+    };
+    if let Some(path) = given {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            CliError::refused(
+                format!("cannot read SSH public key {}: {e}", path.display()),
+                Some("pass a readable .pub file with --key PATH".to_string()),
+            )
+        })?;
+        check(path, &text)?;
+        return Ok((Some((path.to_path_buf(), text.trim().to_string())), vec![]));
+    }
+    let mut notes = Vec::new();
+    let Some(home) = std::env::var_os("HOME") else {
+        return Ok((None, notes));
+    };
+    let dir = std::path::Path::new(&home).join(".ssh");
+    for name in DEFAULT_KEYS {
+        let path = dir.join(name);
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        if name.contains("ecdsa") {
+            notes.push(format!(
+                "{} passed over: EC2 key pairs accept ed25519 and RSA keys only",
+                path.display()
+            ));
+            continue;
+        }
+        check(&path, &text)?;
+        return Ok((Some((path, text.trim().to_string())), notes));
+    }
+    Ok((None, notes))
+}
+
+/// The hint of a refusal from the checks shared with the daemon.
+fn hint_of(e: &prism_ops::OpsError) -> Option<String> {
+    match e {
+        prism_ops::OpsError::Invalid { hint, .. } | prism_ops::OpsError::NotFound { hint, .. } => {
+            hint.clone()
+        }
+        _ => None,
+    }
 }
 
 /// `prism list`.

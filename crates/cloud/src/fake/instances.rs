@@ -118,6 +118,57 @@ impl Service<'_> {
                 ));
             }
         }
+        // Where it runs. RunInstances (EC2 API Reference, `SubnetId`): without a subnet EC2
+        // uses a default subnet of the default VPC; an account or region without one answers
+        // `VPCIdNotSpecified` ("Error codes for the Amazon EC2 API": "You have no default VPC
+        // in which to carry out the request. Specify a VPC or subnet ID"); an unknown subnet
+        // is `InvalidSubnetID.NotFound`.
+        let account = self.account.clone();
+        let (vpc_id, subnet_id) = match &spec.subnet_id {
+            Some(id) => match s.subnet(&account, region, id) {
+                Some(sn) => (sn.vpc_id, sn.id),
+                None => return Err(not_found(ACTION, region, codes::SUBNET_NOT_FOUND, id)),
+            },
+            None => match s.default_vpc(&account, region) {
+                Some(v) => v,
+                None => {
+                    return Err(ec2_error(
+                        ACTION,
+                        region,
+                        codes::VPC_ID_NOT_SPECIFIED,
+                        &spec.image_id,
+                        "No default VPC for this user. GroupName is only supported for EC2-Classic and default VPC.",
+                    ))
+                }
+            },
+        };
+        // `KeyName` must name an existing key pair (`InvalidKeyPair.NotFound`).
+        if let Some(k) = &spec.key_name {
+            if !s
+                .key_pairs
+                .contains_key(&(account.clone(), region.to_string(), k.clone()))
+            {
+                return Err(not_found(ACTION, region, codes::KEY_PAIR_NOT_FOUND, k));
+            }
+        }
+        // `SecurityGroupIds` must exist (`InvalidGroup.NotFound`) and be in the subnet's VPC
+        // (`InvalidParameter`: "Security group … and subnet … belong to different networks").
+        for g in &spec.security_group_ids {
+            match s.groups.get(g) {
+                Some(fg) if fg.owner == account && fg.region == region => {
+                    if fg.group.vpc_id.as_deref() != Some(vpc_id.as_str()) {
+                        return Err(ec2_error(
+                            ACTION,
+                            region,
+                            "InvalidParameter",
+                            g,
+                            format!("Security group {g} and subnet {subnet_id} belong to different networks."),
+                        ));
+                    }
+                }
+                _ => return Err(not_found(ACTION, region, codes::GROUP_NOT_FOUND, g)),
+            }
+        }
         if s.take_no_capacity(region) {
             return Err(no_capacity(
                 ACTION,
@@ -145,6 +196,11 @@ impl Service<'_> {
             launch_time: Some(chrono::Utc::now().to_rfc3339()),
             volume_sizes_gb: vec![spec.root_volume_gb.unwrap_or(root_gb as i32)],
             tags: spec.tags.clone(),
+            key_name: spec.key_name.clone(),
+            security_group_ids: spec.security_group_ids.clone(),
+            subnet_id: Some(subnet_id),
+            // `prism-aws` always sends MetadataOptions HttpTokens=required.
+            http_tokens: Some("required".into()),
         };
         let target = if unusable {
             InstanceState::Terminated

@@ -28,6 +28,15 @@
 //!   `kms_key_id` is given; encrypted images cannot be public; images on an AWS-managed key
 //!   can be shared with accounts but the recipients' instances terminate at once.
 //! - **CopyImage tags** are on the copy from creation on (`TagSpecifications`).
+//! - **Networks and access**: every account has a default VPC (with one subnet) per region
+//!   until [`FakeCloud::delete_default_vpc`]; RunInstances without a subnet there answers
+//!   `VPCIdNotSpecified`, with an unknown subnet `InvalidSubnetID.NotFound`, with an unknown
+//!   key pair or group `InvalidKeyPair.NotFound` / `InvalidGroup.NotFound`, with a group of
+//!   another VPC `InvalidParameter`. Key pair names are unique per account and region
+//!   (`InvalidKeyPair.Duplicate`), group names per VPC (`InvalidGroup.Duplicate`); a new group
+//!   has no inbound rule; a duplicate rule is `InvalidPermission.Duplicate`, revoking a missing
+//!   one `InvalidPermission.NotFound`. Instances report `HttpTokens=required` (what `prism-aws`
+//!   always sends); the fake's key fingerprint is its own digest, not EC2's.
 //! - **Accounts**: [`FakeCloud::as_account`] gives a view acting as another account sharing
 //!   the state. Instances and snapshots of other accounts are invisible; another account's
 //!   image is visible only when public or shared with the caller, and then without its
@@ -57,6 +66,7 @@
 mod config;
 mod images;
 mod instances;
+mod network;
 mod sharing;
 mod snapshots;
 mod state;
@@ -66,8 +76,9 @@ pub use state::{Call, AMAZON_ACCOUNT, DEFAULT_ACCOUNT};
 
 use crate::{
     CallerIdentity, Cloud, CloudError, CloudErrorKind, CloudResult, CopyImageRequest,
-    CreateImageRequest, Image, ImageQuery, ImageState, Instance, InstanceFilter, InstanceState,
-    KeyKind, RunSpec, Share, Snapshot, SnapshotQuery, Tags,
+    CreateGroupRequest, CreateImageRequest, GroupQuery, Image, ImageQuery, ImageState, IngressRule,
+    Instance, InstanceFilter, InstanceState, KeyKind, KeyPair, RunSpec, SecurityGroup, Share,
+    Snapshot, SnapshotQuery, Subnet, Tags,
 };
 use async_trait::async_trait;
 use state::{lost_answer, take_fault, FakeImage, FakeInstance, Fault, State};
@@ -323,6 +334,10 @@ impl FakeCloud {
                     launch_time: Some("2026-01-01T00:00:00Z".into()),
                     volume_sizes_gb: vec![volume_gb],
                     tags,
+                    key_name: None,
+                    security_group_ids: vec![],
+                    subnet_id: None,
+                    http_tokens: Some("required".into()),
                 },
                 owner: self.account.clone(),
                 created: Instant::now() - self.ec2.consistency_window,
@@ -534,6 +549,62 @@ impl Cloud for FakeCloud {
 
     async fn public_sharing_blocked(&self, region: &str) -> CloudResult<bool> {
         serve!(self, public_sharing_blocked(region))
+    }
+
+    async fn describe_key_pair(&self, region: &str, name: &str) -> CloudResult<Option<KeyPair>> {
+        serve!(self, describe_key_pair(region, name))
+    }
+
+    async fn import_key_pair(
+        &self,
+        region: &str,
+        name: &str,
+        public_key: &str,
+        tags: &Tags,
+    ) -> CloudResult<KeyPair> {
+        serve!(self, import_key_pair(region, name, public_key, tags))
+    }
+
+    async fn describe_security_groups(
+        &self,
+        region: &str,
+        query: &GroupQuery,
+    ) -> CloudResult<Vec<SecurityGroup>> {
+        serve!(self, describe_security_groups(region, query))
+    }
+
+    async fn create_security_group(
+        &self,
+        region: &str,
+        req: &CreateGroupRequest,
+    ) -> CloudResult<String> {
+        serve!(self, create_security_group(region, req))
+    }
+
+    async fn authorize_ingress(
+        &self,
+        region: &str,
+        group_id: &str,
+        rule: &IngressRule,
+    ) -> CloudResult<()> {
+        serve!(self, authorize_ingress(region, group_id, rule))
+    }
+
+    async fn revoke_ingress(
+        &self,
+        region: &str,
+        group_id: &str,
+        rule: &IngressRule,
+    ) -> CloudResult<()> {
+        serve!(self, revoke_ingress(region, group_id, rule))
+    }
+
+    async fn default_vpc(&self, region: &str) -> CloudResult<Option<String>> {
+        serve!(self, default_vpc(region))
+    }
+
+    async fn describe_subnet(&self, region: &str, subnet_id: &str) -> CloudResult<Option<Subnet>> {
+        serve!(self, describe_subnet(region, subnet_id))
     }
 }
 

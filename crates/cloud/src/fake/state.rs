@@ -199,6 +199,16 @@ pub(super) struct State {
     pub public_blocked: Vec<String>,
     /// Results of calls made with a ClientToken: (account, region, action, token) → id.
     pub client_tokens: BTreeMap<(String, String, String, String), String>,
+    /// Key pairs: (account, region, name) → key pair.
+    pub key_pairs: BTreeMap<(String, String, String), crate::KeyPair>,
+    /// Security groups by id.
+    pub groups: BTreeMap<String, super::network::FakeGroup>,
+    /// VPCs by id.
+    pub vpcs: BTreeMap<String, super::network::FakeVpc>,
+    /// Subnets by id.
+    pub subnets: BTreeMap<String, super::network::FakeSubnet>,
+    /// (account, region) whose default VPC was deleted.
+    pub no_default_vpc: std::collections::BTreeSet<(String, String)>,
 }
 
 impl State {

@@ -105,6 +105,9 @@ async fn a_lost_answer_comes_after_the_call_acted() {
         user_data: None,
         tags: tagged.clone(),
         client_token: "op-1".into(),
+        key_name: None,
+        security_group_ids: vec![],
+        subnet_id: None,
     };
     let e = c.run_instance("us-east-1", &spec).await.unwrap_err();
     assert_lost(&e, "RunInstances");
@@ -245,6 +248,9 @@ async fn a_call_refused_before_acting_keeps_its_error_and_the_loss_waits() {
         user_data: None,
         tags: Tags::new(),
         client_token: String::new(),
+        key_name: None,
+        security_group_ids: vec![],
+        subnet_id: None,
     };
     c.fail(
         "RunInstances",

@@ -185,6 +185,72 @@ impl Cloud for Gated {
         self.gate.check().await;
         self.inner.public_sharing_blocked(region).await
     }
+    async fn describe_key_pair(
+        &self,
+        region: &str,
+        name: &str,
+    ) -> CloudResult<Option<prism_cloud::KeyPair>> {
+        self.gate.check().await;
+        self.inner.describe_key_pair(region, name).await
+    }
+    async fn import_key_pair(
+        &self,
+        region: &str,
+        name: &str,
+        public_key: &str,
+        tags: &Tags,
+    ) -> CloudResult<prism_cloud::KeyPair> {
+        self.gate.check().await;
+        self.inner
+            .import_key_pair(region, name, public_key, tags)
+            .await
+    }
+    async fn describe_security_groups(
+        &self,
+        region: &str,
+        query: &prism_cloud::GroupQuery,
+    ) -> CloudResult<Vec<prism_cloud::SecurityGroup>> {
+        self.gate.check().await;
+        self.inner.describe_security_groups(region, query).await
+    }
+    async fn create_security_group(
+        &self,
+        region: &str,
+        req: &prism_cloud::CreateGroupRequest,
+    ) -> CloudResult<String> {
+        self.gate.check().await;
+        self.inner.create_security_group(region, req).await
+    }
+    async fn authorize_ingress(
+        &self,
+        region: &str,
+        group_id: &str,
+        rule: &prism_cloud::IngressRule,
+    ) -> CloudResult<()> {
+        self.gate.check().await;
+        self.inner.authorize_ingress(region, group_id, rule).await
+    }
+    async fn revoke_ingress(
+        &self,
+        region: &str,
+        group_id: &str,
+        rule: &prism_cloud::IngressRule,
+    ) -> CloudResult<()> {
+        self.gate.check().await;
+        self.inner.revoke_ingress(region, group_id, rule).await
+    }
+    async fn default_vpc(&self, region: &str) -> CloudResult<Option<String>> {
+        self.gate.check().await;
+        self.inner.default_vpc(region).await
+    }
+    async fn describe_subnet(
+        &self,
+        region: &str,
+        subnet_id: &str,
+    ) -> CloudResult<Option<prism_cloud::Subnet>> {
+        self.gate.check().await;
+        self.inner.describe_subnet(region, subnet_id).await
+    }
 }
 
 /// A rig whose cloud is the fake behind a [`Gate`].
