@@ -196,13 +196,14 @@ pub fn truncate(s: &str, max: usize) -> String {
 }
 
 /// Column widths summing to at most `budget` (when possible): the widest columns are shortened
-/// first — the ones not in `keep` down to their header's width (at least 6), then those in
-/// `keep` likewise, then any column down to 1.
+/// first — the ones not in `keep` down to their header's width (at least 6), then down to 6,
+/// then those in `keep` down to their header's width, then any column down to 1.
 fn fit_widths(natural: &[usize], headers: &[usize], keep: &[bool], budget: usize) -> Vec<usize> {
     let mut w = natural.to_vec();
     let floor = |i: usize| natural[i].min(headers[i].max(6));
-    let passes: [&dyn Fn(usize) -> Option<usize>; 3] = [
+    let passes: [&dyn Fn(usize) -> Option<usize>; 4] = [
         &|i| (!keep[i]).then(|| floor(i)),
+        &|i| (!keep[i]).then(|| natural[i].min(6)),
         &|i| Some(floor(i)),
         &|i| Some(natural[i].min(1)),
     ];

@@ -40,7 +40,7 @@ fn show_is_a_timeline_and_follow_of_a_save_ends_with_its_summary() {
         assert!(followed.contains(needle), "{needle} in {followed}");
     }
     // show: one row per step, by label, with its result; no raw journal.
-    let header = shown.lines().nth(1).unwrap_or_default();
+    let header = shown.lines().nth(2).unwrap_or_default();
     for col in ["STEP", "STARTED", "TOOK", "RESULT"] {
         assert!(header.contains(col), "{col} in {shown}");
     }

@@ -32,7 +32,10 @@ pub async fn list(cli: &Cli, a: &OperationsArgs) -> CliResult {
                 o.kind.clone(),
                 o.target.clone(),
                 o.status.as_str().into(),
-                o.created_at.clone(),
+                // To the minute, as people read it; the exact time is in --output json.
+                chrono::DateTime::parse_from_rfc3339(&o.created_at)
+                    .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                    .unwrap_or_else(|_| o.created_at.clone()),
                 dash(&note),
             ]);
         }
@@ -127,13 +130,8 @@ pub fn timeline(o: &Operation) -> crate::output::Table {
 }
 
 fn show_table(o: &Operation) {
-    outln!(
-        "operation {} ({}) on '{}': {}",
-        o.id,
-        o.kind,
-        o.target,
-        o.status.as_str()
-    );
+    outln!("{} on '{}': {}", o.kind, o.target, o.status.as_str());
+    outln!("operation {}", o.id);
     if let Some(e) = &o.error {
         outln!("error: {e}");
     }
