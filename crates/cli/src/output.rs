@@ -273,7 +273,10 @@ impl Table {
                 })
                 .collect();
             let headers: Vec<usize> = header.iter().map(|h| width(h)).collect();
-            let keep: Vec<bool> = header.iter().map(|h| KEEP_WHOLE.contains(&h.as_str())).collect();
+            let keep: Vec<bool> = header
+                .iter()
+                .map(|h| KEEP_WHOLE.contains(&h.as_str()))
+                .collect();
             // Each cell is padded by one space on either side.
             let widths = fit_widths(&natural, &headers, &keep, total.saturating_sub(2 * n));
             for (i, w) in widths.iter().enumerate() {
@@ -381,7 +384,10 @@ mod tests {
         assert!(whole.contains(&"a long description ".repeat(10).trim_end().to_string()));
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(truncate("abc", 4), "abc");
-        assert_eq!(fit_widths(&[10, 40], &[2, 4], &[true, false], 30), vec![10, 20]);
+        assert_eq!(
+            fit_widths(&[10, 40], &[2, 4], &[true, false], 30),
+            vec![10, 20]
+        );
         assert_eq!(fit_widths(&[10, 4], &[2, 4], &[true, false], 8), vec![4, 4]);
     }
 

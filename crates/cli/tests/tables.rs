@@ -28,7 +28,14 @@ fn tables_fit_80_and_120_columns_and_wide_shows_everything() {
     ok(&run(None, &["launch", "python-ml", "tables-workstation"]));
     ok(&run(
         None,
-        &["save", "tables-workstation", "calcium-imaging-env", "--description", LONG, "--yes"],
+        &[
+            "save",
+            "tables-workstation",
+            "calcium-imaging-env",
+            "--description",
+            LONG,
+            "--yes",
+        ],
     ));
     let ops: serde_json::Value =
         serde_json::from_str(&ok(&run(None, &["operations", "-o", "json"]))).unwrap();
@@ -58,7 +65,10 @@ fn tables_fit_80_and_120_columns_and_wide_shows_everything() {
         assert!(ops.contains(&save_id), "{ops}");
         let templates = ok(&run(Some(&width.to_string()), &["templates"]));
         assert!(templates.contains("calcium-imaging-env"), "{templates}");
-        assert!(templates.contains('…') && !templates.contains(LONG), "{templates}");
+        assert!(
+            templates.contains('…') && !templates.contains(LONG),
+            "{templates}"
+        );
     }
     let _ = ok(&run(None, &["list", "--wide"]));
     // --wide: everything, whatever the width.

@@ -50,12 +50,24 @@ fn show_is_a_timeline_and_follow_of_a_save_ends_with_its_summary() {
         .filter(|l| saga.steps.iter().any(|s| l.contains(s.label())))
         .collect();
     assert!(!rows.is_empty(), "{shown}");
-    assert!(rows.iter().all(|r| r.trim_end().ends_with(" ok")), "{shown}");
-    assert!(!shown.contains('{') && !shown.contains("succeeded\""), "{shown}");
-    assert!(shown.contains("Saved template 'tl-env' version 1"), "{shown}");
+    assert!(
+        rows.iter().all(|r| r.trim_end().ends_with(" ok")),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains('{') && !shown.contains("succeeded\""),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("Saved template 'tl-env' version 1"),
+        "{shown}"
+    );
     // The raw journal stays under --output json.
     let op: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert!(op["events"].as_array().is_some_and(|e| !e.is_empty()), "{json}");
+    assert!(
+        op["events"].as_array().is_some_and(|e| !e.is_empty()),
+        "{json}"
+    );
 }
 
 #[test]
@@ -74,7 +86,10 @@ fn list_shows_a_save_while_it_runs() {
     // EC2 takes its time over the image: the save is still running when `list` asks.
     proxy.set_plan(FaultPlan::new(
         1,
-        vec![FaultRule::new(&["CreateImage"], Fault::Delay(Duration::from_secs(5))).with_max_count(1)],
+        vec![
+            FaultRule::new(&["CreateImage"], Fault::Delay(Duration::from_secs(5)))
+                .with_max_count(1),
+        ],
     ));
     let id = text(&run(&["save", "busy-ws", "slow-env", "--yes", "--detach"]))
         .trim()
@@ -90,6 +105,10 @@ fn list_shows_a_save_while_it_runs() {
         .unwrap_or_default();
     assert!(row.contains("saving → slow-env@1, "), "{during}");
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(v["workstations"][0]["operation"]["id"], id.as_str(), "{json}");
+    assert_eq!(
+        v["workstations"][0]["operation"]["id"],
+        id.as_str(),
+        "{json}"
+    );
     assert!(!after.contains("saving"), "{after}");
 }

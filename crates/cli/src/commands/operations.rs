@@ -2,8 +2,8 @@
 
 use crate::args::{Cli, OperationCommand, OperationsArgs};
 use crate::client::Client;
-use crate::error::CliResult;
 use crate::commands::save::print_summary;
+use crate::error::CliResult;
 use crate::follow::follow;
 use crate::output::{dash, outln, print, table, Format};
 use crate::prompt::confirm;
@@ -121,7 +121,10 @@ pub fn timeline(o: &Operation) -> crate::output::Table {
         };
         t.add_row(vec![
             r.label,
-            r.started.as_deref().map(clock).unwrap_or_else(|| "-".into()),
+            r.started
+                .as_deref()
+                .map(clock)
+                .unwrap_or_else(|| "-".into()),
             took,
             r.result,
         ]);
