@@ -275,6 +275,22 @@ pub struct Workstation {
     /// last read (RFC 3339). The row may be stale; it is not presented as current.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cached_at: Option<String>,
+    /// The operation running on it now (a save, a stop, …), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<RunningOperation>,
+}
+
+/// An operation running on a workstation, as `prism list` shows it (`saving → my-env@3, 2m`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RunningOperation {
+    /// Operation id.
+    pub id: String,
+    /// Kind, e.g. `save.v1`.
+    pub kind: String,
+    /// What it does, for people: `saving → my-env@3`, `stopping`, `launching`.
+    pub doing: String,
+    /// When it started (RFC 3339).
+    pub started_at: String,
 }
 
 /// `GET /v1/workstations`.

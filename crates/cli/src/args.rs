@@ -22,6 +22,10 @@ pub struct Cli {
     /// AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile's region).
     #[arg(long, global = true)]
     pub region: Option<String>,
+    /// Print tables untruncated, however wide (tables otherwise fit the terminal, or
+    /// `COLUMNS` when set).
+    #[arg(long, global = true)]
+    pub wide: bool,
     /// The command.
     #[command(subcommand)]
     pub command: Command,

@@ -55,6 +55,7 @@ fn exit_quietly_on_closed_pipe() {
 fn main() -> ExitCode {
     exit_quietly_on_closed_pipe();
     let cli = Cli::parse();
+    output::set_wide(cli.wide);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

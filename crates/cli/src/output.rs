@@ -10,6 +10,7 @@ use clap::ValueEnum;
 use comfy_table::{presets, ContentArrangement};
 use serde::Serialize;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// `--output`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -136,36 +137,182 @@ pub fn print<T: Serialize>(format: Format, value: &T, table: impl FnOnce(&T)) ->
     Ok(())
 }
 
+/// `--wide`: tables are printed untruncated, whatever the terminal's width.
+static WIDE: AtomicBool = AtomicBool::new(false);
+
+/// Sets `--wide` for every table printed afterwards.
+pub fn set_wide(wide: bool) {
+    WIDE.store(wide, Ordering::Relaxed);
+}
+
+/// Columns kept whole as long as shortening others is enough: identifiers people copy.
+const KEEP_WHOLE: &[&str] = &["ID", "NAME", "INSTANCE", "IMAGE", "#"];
+
+/// The width tables must fit: none with `--wide`; else `COLUMNS` when set to a number (so a
+/// script or test can fix it), else the terminal's width when stdout is a terminal; none for
+/// other output, which keeps its shape for scripts.
+pub fn table_width() -> Option<usize> {
+    if WIDE.load(Ordering::Relaxed) {
+        return None;
+    }
+    if let Some(c) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|c| *c > 0)
+    {
+        return Some(c);
+    }
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    terminal_size::terminal_size().map(|(w, _)| usize::from(w.0))
+}
+
+/// Display width of `s` on a terminal.
+fn width(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
+}
+
+/// `s` cut to at most `max` columns, ending with `…` when cut.
+pub fn truncate(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    let mut w = 0;
+    for c in s.chars() {
+        let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if w + cw + 1 > max {
+            break;
+        }
+        out.push(c);
+        w += cw;
+    }
+    if max > 0 {
+        out.push('…');
+    }
+    out
+}
+
+/// Column widths summing to at most `budget` (when possible): the widest columns are shortened
+/// first — the ones not in `keep` down to their header's width (at least 6), then down to 6,
+/// then those in `keep` down to their header's width, then any column down to 1.
+fn fit_widths(natural: &[usize], headers: &[usize], keep: &[bool], budget: usize) -> Vec<usize> {
+    let mut w = natural.to_vec();
+    let floor = |i: usize| natural[i].min(headers[i].max(6));
+    let passes: [&dyn Fn(usize) -> Option<usize>; 4] = [
+        &|i| (!keep[i]).then(|| floor(i)),
+        &|i| (!keep[i]).then(|| natural[i].min(6)),
+        &|i| Some(floor(i)),
+        &|i| Some(natural[i].min(1)),
+    ];
+    for floor_of in passes {
+        while w.iter().sum::<usize>() > budget {
+            let widest = (0..w.len())
+                .filter(|&i| floor_of(i).is_some_and(|f| w[i] > f))
+                .max_by_key(|&i| (w[i], i));
+            match widest {
+                Some(i) => w[i] -= 1,
+                None => break,
+            }
+        }
+    }
+    w
+}
+
 /// A plain table whose cells are escaped for the terminal ([`cell`]): the only way the
-/// commands print tables.
-pub struct Table(comfy_table::Table);
+/// commands print tables. Printed, it fits [`table_width`] when there is one: cells are cut
+/// with `…`, long text first, identifiers ([`KEEP_WHOLE`]) last.
+pub struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+    limits: Vec<(usize, usize)>,
+}
 
 impl Table {
     /// Adds a row; every cell goes through [`cell`].
     pub fn add_row<S: AsRef<str>>(&mut self, cells: impl IntoIterator<Item = S>) -> &mut Self {
-        self.0.add_row(
-            cells
-                .into_iter()
-                .map(|c| cell(c.as_ref()))
-                .collect::<Vec<_>>(),
-        );
+        self.rows
+            .push(cells.into_iter().map(|c| cell(c.as_ref())).collect());
         self
+    }
+
+    /// Cuts column `header`'s cells to `max` columns unless `--wide` (a long free text that
+    /// would crowd out the rest even without a terminal).
+    pub fn limit(&mut self, header: &str, max: usize) -> &mut Self {
+        if let Some(i) = self.header.iter().position(|h| h == header) {
+            self.limits.push((i, max));
+        }
+        self
+    }
+
+    /// The table laid out to fit `fit` columns (`None`: no limit).
+    pub fn render(&self, fit: Option<usize>) -> String {
+        let n = self.header.len();
+        let mut rows = self.rows.clone();
+        if !WIDE.load(Ordering::Relaxed) {
+            for &(i, max) in &self.limits {
+                for r in &mut rows {
+                    if let Some(c) = r.get_mut(i) {
+                        *c = truncate(c, max);
+                    }
+                }
+            }
+        }
+        let mut header = self.header.clone();
+        if let Some(total) = fit {
+            let natural: Vec<usize> = (0..n)
+                .map(|i| {
+                    rows.iter()
+                        .filter_map(|r| r.get(i))
+                        .chain(std::iter::once(&header[i]))
+                        .map(|c| width(c))
+                        .max()
+                        .unwrap_or(0)
+                })
+                .collect();
+            let headers: Vec<usize> = header.iter().map(|h| width(h)).collect();
+            let keep: Vec<bool> = header
+                .iter()
+                .map(|h| KEEP_WHOLE.contains(&h.as_str()))
+                .collect();
+            // Each cell is padded by one space on either side.
+            let widths = fit_widths(&natural, &headers, &keep, total.saturating_sub(2 * n));
+            for (i, w) in widths.iter().enumerate() {
+                header[i] = truncate(&header[i], *w);
+                for r in &mut rows {
+                    if let Some(c) = r.get_mut(i) {
+                        *c = truncate(c, *w);
+                    }
+                }
+            }
+        }
+        let mut t = comfy_table::Table::new();
+        t.load_preset(presets::NOTHING)
+            .set_content_arrangement(ContentArrangement::Disabled)
+            .set_header(header);
+        for r in rows {
+            t.add_row(r);
+        }
+        t.to_string()
     }
 }
 
 impl std::fmt::Display for Table {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
+        f.write_str(&self.render(table_width()))
     }
 }
 
-/// A table with the given header, plain (no colour) and sized to the terminal.
+/// A table with the given header, plain (no colour); printed, it fits the terminal
+/// ([`table_width`]).
 pub fn table(header: &[&str]) -> Table {
-    let mut t = comfy_table::Table::new();
-    t.load_preset(presets::NOTHING)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(header.iter().map(|h| cell(h)));
-    Table(t)
+    Table {
+        header: header.iter().map(|h| cell(h)).collect(),
+        rows: Vec::new(),
+        limits: Vec::new(),
+    }
 }
 
 /// `-` for an absent value.
@@ -218,6 +365,30 @@ mod tests {
         ] {
             assert!(shown.contains(needle), "{needle} in {shown}");
         }
+    }
+
+    #[test]
+    fn tables_fit_the_width_cutting_long_text_before_identifiers() {
+        let mut t = table(&["ID", "KIND", "DESCRIPTION"]);
+        t.add_row(["01HZX3K9Q4W7", "save", &"a long description ".repeat(10)]);
+        t.add_row(["01HZX3K9Q4W8", "launch", "short"]);
+        for w in [40, 60, 80] {
+            let shown = t.render(Some(w));
+            for line in shown.lines() {
+                assert!(width(line) <= w, "{w}: {line:?}");
+            }
+            assert!(shown.contains("01HZX3K9Q4W7"), "{shown}");
+            assert!(shown.contains('…'), "{shown}");
+        }
+        let whole = t.render(None);
+        assert!(whole.contains(&"a long description ".repeat(10).trim_end().to_string()));
+        assert_eq!(truncate("abcdef", 4), "abc…");
+        assert_eq!(truncate("abc", 4), "abc");
+        assert_eq!(
+            fit_widths(&[10, 40], &[2, 4], &[true, false], 30),
+            vec![10, 20]
+        );
+        assert_eq!(fit_widths(&[10, 4], &[2, 4], &[true, false], 8), vec![4, 4]);
     }
 
     #[test]

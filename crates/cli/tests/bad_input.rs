@@ -340,6 +340,13 @@ fn cli_cases() -> Vec<Case> {
             1,
             "unknown architecture 'ARM64'",
         ),
+        // A copy cannot change the architecture: the hint names the architectures there are.
+        cli(
+            "cli-launch-saved-other-arch",
+            &["launch", SAVED, "x1", "--arch", "arm64"],
+            1,
+            "launch it with --arch x86_64 (a copy cannot change the architecture",
+        ),
         cli(
             "cli-launch-duplicate-name",
             &["launch", "python-ml", WS],

@@ -211,6 +211,26 @@ pub async fn resolve_image(
     };
     let Some(q) = search else {
         let have: Vec<String> = ac.amis.keys().cloned().collect();
+        let arches: std::collections::BTreeSet<&str> = ac
+            .amis
+            .values()
+            .flat_map(|m| m.keys().map(String::as_str))
+            .collect();
+        // A copy keeps the image's architecture: the hint for a missing architecture is
+        // another architecture, never `template copy`.
+        if !arches.is_empty() && !arches.contains(arch) {
+            let list = arches.iter().copied().collect::<Vec<_>>().join(", ");
+            return Err(OpsError::invalid(
+                format!(
+                    "template '{}' has no {arch} image: its images are for {list}",
+                    t.id()
+                ),
+                Some(format!(
+                    "launch it with --arch {} (a copy cannot change the architecture; for {arch}, save a version from an {arch} workstation)",
+                    arches.iter().next().copied().unwrap_or_default()
+                )),
+            ));
+        }
         return Err(OpsError::invalid(
             format!(
                 "template '{}' has no image for region {region} ({arch}){}",

@@ -5,7 +5,7 @@ use crate::args::{Cli, Mode, SaveArgs};
 use crate::client::Client;
 use crate::error::CliResult;
 use crate::output::{errln, outln, Format};
-use prism_api::{CaptureMode, SavePlan, SaveRequest, SaveResult};
+use prism_api::{CaptureMode, Operation, SavePlan, SaveRequest, SaveResult};
 
 /// What `--public` means, in plain words (plan and summary say it the same way).
 pub const PUBLIC_MEANS: &str = "PUBLIC: every AWS account in the world will be able to launch this image and read its disk — every file on it, including any keys, tokens or data left there";
@@ -97,44 +97,53 @@ pub async fn save(cli: &Cli, a: &SaveArgs) -> CliResult {
             sub.operation.id
         );
     }
-    finish(&c, cli.output, sub, a.detach, |op| {
-        let Some(r) = op
-            .result
-            .clone()
-            .and_then(|v| serde_json::from_value::<SaveResult>(v).ok())
-        else {
-            return;
-        };
-        outln!(
-            "Saved template '{}' version {} ({})",
-            r.template,
-            r.version,
-            r.path
-        );
-        for reg in &r.regions {
-            match &reg.error {
-                None => outln!(
-                    "  {:<16} {}",
-                    reg.region,
-                    reg.image_id.clone().unwrap_or_default()
-                ),
-                Some(e) => outln!("  {:<16} FAILED: {e}", reg.region),
-            }
+    finish(&c, cli.output, sub, a.detach, print_summary).await
+}
+
+/// The summary of a finished save (saved version, image per region, downtime, cost, warnings,
+/// what `--public` means when it was public, how to launch it), as `save`, `operation follow`
+/// and `operation show` print it. Prints nothing for an operation without a save's result.
+pub fn print_summary(op: &Operation) {
+    let Some(r) = op
+        .result
+        .clone()
+        .and_then(|v| serde_json::from_value::<SaveResult>(v).ok())
+    else {
+        return;
+    };
+    let public = op
+        .input
+        .get("public")
+        .and_then(|p| p.as_bool())
+        .unwrap_or(false);
+    outln!(
+        "Saved template '{}' version {} ({})",
+        r.template,
+        r.version,
+        r.path
+    );
+    for reg in &r.regions {
+        match &reg.error {
+            None => outln!(
+                "  {:<16} {}",
+                reg.region,
+                reg.image_id.clone().unwrap_or_default()
+            ),
+            Some(e) => outln!("  {:<16} FAILED: {e}", reg.region),
         }
-        outln!(
-            "  downtime {:.1}s, total {:.1}s, estimated storage ${:.2}/month",
-            r.downtime_seconds,
-            r.total_seconds,
-            r.estimated_monthly_cost_usd
-        );
-        for w in &r.warnings {
-            outln!("  warning: {w}");
-        }
-        // The save reports each image it could not make public ("could not make … public").
-        if a.public && !r.warnings.iter().any(|w| w.starts_with("could not make")) {
-            outln!("  {PUBLIC_MEANS}");
-        }
-        outln!("Launch it with: {}", r.launch_command);
-    })
-    .await
+    }
+    outln!(
+        "  downtime {:.1}s, total {:.1}s, estimated storage ${:.2}/month",
+        r.downtime_seconds,
+        r.total_seconds,
+        r.estimated_monthly_cost_usd
+    );
+    for w in &r.warnings {
+        outln!("  warning: {w}");
+    }
+    // The save reports each image it could not make public ("could not make … public").
+    if public && !r.warnings.iter().any(|w| w.starts_with("could not make")) {
+        outln!("  {PUBLIC_MEANS}");
+    }
+    outln!("Launch it with: {}", r.launch_command);
 }

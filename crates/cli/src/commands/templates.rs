@@ -72,10 +72,7 @@ pub async fn list(cli: &Cli, a: &TemplatesArgs) -> CliResult {
             "DESCRIPTION",
         ]);
         for s in &l.templates {
-            let mut d = s.description.clone().unwrap_or_default().replace('\n', " ");
-            if d.chars().count() > 50 {
-                d = d.chars().take(47).collect::<String>() + "...";
-            }
+            let d = s.description.clone().unwrap_or_default();
             t.add_row(vec![
                 s.name.clone(),
                 dash(&s.version),
@@ -89,6 +86,7 @@ pub async fn list(cli: &Cli, a: &TemplatesArgs) -> CliResult {
                 d,
             ]);
         }
+        t.limit("DESCRIPTION", 50);
         println!("{t}");
     })
 }

@@ -148,11 +148,15 @@ pub async fn list(cli: &Cli, a: &ListArgs) -> CliResult {
                 (Some(t), None) => t.clone(),
                 _ => "-".into(),
             };
-            let state = match &w.cached_at {
+            let mut state = match &w.cached_at {
                 // Not read from EC2 just now: say so, with the age of what is shown.
                 Some(at) => format!("{} (cached, {})", w.state, age(at)),
                 None => w.state.clone(),
             };
+            // What is happening to it now: "stopped, saving → my-env@3, 2m".
+            if let Some(op) = &w.operation {
+                state = format!("{state}, {}, {}", op.doing, running_for(&op.started_at));
+            }
             t.add_row(vec![
                 w.name.clone(),
                 state,
@@ -169,6 +173,20 @@ pub async fn list(cli: &Cli, a: &ListArgs) -> CliResult {
 }
 
 /// How long ago an RFC 3339 time was, briefly ("3m ago").
+/// How long since `at` (RFC 3339), rounded to what people read (`45s`, `2m`, `1h 5m`).
+fn running_for(at: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(at) {
+        Ok(t) => {
+            let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc))
+                .num_seconds()
+                .max(0) as u64;
+            let secs = if secs >= 60 { secs / 60 * 60 } else { secs };
+            humantime::format_duration(std::time::Duration::from_secs(secs)).to_string()
+        }
+        Err(_) => format!("since {at}"),
+    }
+}
+
 fn age(at: &str) -> String {
     match chrono::DateTime::parse_from_rfc3339(at) {
         Ok(t) => {

@@ -115,6 +115,7 @@ impl utoipa::Modify for CommonResponses {
         prism_api::ValidateReport,
         prism_api::Workstation,
         prism_api::WorkstationList,
+        prism_api::RunningOperation,
         prism_api::LaunchRequest,
         prism_api::WorkstationAction,
         prism_api::AwsTarget,

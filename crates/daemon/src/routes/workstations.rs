@@ -7,7 +7,9 @@ use crate::routes::{region_of, templates};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::Json;
-use prism_api::{LaunchRequest, Submitted, Workstation, WorkstationAction, WorkstationList};
+use prism_api::{
+    LaunchRequest, RunningOperation, Submitted, Workstation, WorkstationAction, WorkstationList,
+};
 use prism_cloud::{tags, InstanceFilter};
 use prism_ops::backoff::retry;
 use prism_ops::lifecycle::{self, Action};
@@ -42,6 +44,28 @@ pub fn to_api_ws(w: WorkstationRow) -> Workstation {
         public_ip: w.public_ip,
         launched_at: w.launched_at,
         cached_at: None,
+        operation: None,
+    }
+}
+
+/// What an operation does, for people: `saving → my-env@3` for a save (its template and
+/// version), else its kind as a verb (`stopping`, `launching`).
+fn doing(op: &prism_store::OperationRow) -> String {
+    let verb = op.kind.split('.').next().unwrap_or(&op.kind);
+    match verb {
+        "save" => match (
+            op.input.get("template").and_then(|t| t.as_str()),
+            op.input.get("version").and_then(|v| v.as_u64()),
+        ) {
+            (Some(t), Some(v)) => format!("saving → {t}@{v}"),
+            (Some(t), None) => format!("saving → {t}"),
+            _ => "saving".into(),
+        },
+        "launch" => "launching".into(),
+        "stop" => "stopping".into(),
+        "start" => "starting".into(),
+        "delete" => "deleting".into(),
+        other => other.to_string(),
     }
 }
 
@@ -124,6 +148,19 @@ pub async fn list(
     let errors = failures.iter().map(|(_, e)| e.to_string()).collect();
     let stale: BTreeSet<&str> = failures.iter().map(|(r, _)| r.as_str()).collect();
     let read_times = store.workstation_read_times().await?;
+    // Operations on a workstation target it by name; the newest one running is shown.
+    let mut running: std::collections::HashMap<String, RunningOperation> = Default::default();
+    for op in store.active_operations().await? {
+        running.insert(
+            op.target.clone(),
+            RunningOperation {
+                id: op.id.clone(),
+                kind: op.kind.clone(),
+                doing: doing(&op),
+                started_at: op.created_at.clone(),
+            },
+        );
+    }
     let workstations = store
         .workstations()
         .await?
@@ -135,6 +172,7 @@ pub async fn list(
                 .flatten();
             Workstation {
                 cached_at,
+                operation: running.get(&w.name).cloned(),
                 ..to_api_ws(w)
             }
         })
