@@ -10,6 +10,7 @@ mod inherit;
 mod load_issue;
 pub mod model;
 pub mod names;
+pub mod params;
 pub mod parse;
 pub mod provision;
 pub mod scan;

@@ -60,6 +60,9 @@ pub fn parse_template(text: &str, origin: &str) -> Result<Parsed, TemplateError>
     };
     let shape = shape::check(&top, origin)?;
     let mut template: Template = yaml::from_str(text, origin)?;
+    // `{{.name}}` placeholders take their parameter's default; those without one stay and
+    // are reported (a launch refuses them, `validate` names them).
+    let unresolved = crate::params::resolve(&mut template);
     check_text(&template, origin)?;
     // Prism's own files give a display name ("Deep Learning GPU") and no slug: the identifier
     // is derived from the name as Prism does (`deep-learning-gpu`).
@@ -86,6 +89,7 @@ pub fn parse_template(text: &str, origin: &str) -> Result<Parsed, TemplateError>
         .map(|k| format!("unknown field '{k}' (ignored)"))
         .collect();
     warnings.extend(derived);
+    warnings.extend(unresolved.iter().map(|u| u.to_string()));
     if let Some(cost) = shape.legacy_cost {
         if template
             .instance_defaults

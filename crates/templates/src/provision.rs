@@ -50,6 +50,14 @@ pub enum ProvisionError {
         /// What is missing or wrong.
         why: &'static str,
     },
+    /// A `{{.name}}` placeholder whose parameter has no default: there is no value to use.
+    #[error("template '{}': {}", printable(.template), printable(&.unresolved.to_string()))]
+    Unresolved {
+        /// Template id.
+        template: String,
+        /// The placeholder and where it is.
+        unresolved: crate::params::Unresolved,
+    },
     /// The script is larger than EC2 accepts.
     #[error("template '{}': its first-boot script is {bytes} bytes; EC2 accepts at most {MAX_USER_DATA_BYTES}", printable(.template))]
     TooLarge {
@@ -162,11 +170,29 @@ fn quoted(items: &[&str]) -> String {
 
 /// The first-boot script for `t` (resolved: inheritance merged), or `None` when there is
 /// nothing to do.
+///
+/// Placeholders (`{{.name}}`) take the defaults of the merged `parameters` (a parent's
+/// default serves a child's placeholder); one left without a value is refused.
 pub fn user_data(t: &Template) -> Result<Option<String>, ProvisionError> {
+    let mut resolved = t.clone();
+    let left = crate::params::resolve(&mut resolved);
+    script(&resolved, left)
+}
+
+fn script(
+    t: &Template,
+    unresolved: Vec<crate::params::Unresolved>,
+) -> Result<Option<String>, ProvisionError> {
     let own = t.ami_config.user_data_script.clone();
     let baked = t.is_saved() || t.package_manager.as_deref() == Some("ami");
     if baked || (t.packages.is_empty() && t.users.is_empty() && t.services.is_empty()) {
         return Ok(own);
+    }
+    if let Some(unresolved) = unresolved.into_iter().next() {
+        return Err(ProvisionError::Unresolved {
+            template: t.id().to_string(),
+            unresolved,
+        });
     }
     let system: Vec<&str> = t
         .packages

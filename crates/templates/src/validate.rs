@@ -115,7 +115,11 @@ pub fn validate_file(path: &Path, catalogue: &Catalogue) -> Report {
             .push("a saved template needs ami_config.amis (region -> {arch: ami-id})".to_string());
     }
     // The first-boot script a launch would pass: unsafe package or user names fail here.
-    if let Err(e) = crate::provision::user_data(&merged) {
+    // Placeholders without a default are warnings (from the parse) here, not errors: the
+    // rest of each entry is still checked, with a stand-in value in their place.
+    let mut checked = merged.clone();
+    crate::params::stand_in(&mut checked, "placeholder");
+    if let Err(e) = crate::provision::user_data(&checked) {
         v.errors.push(e.to_string());
     }
     report
