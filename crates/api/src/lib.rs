@@ -764,6 +764,60 @@ pub struct ProjectShareRequest {
     pub aws: AwsTarget,
 }
 
+/// `GET /v1/templates/{name}/versions`: every version of a template, with its lineage,
+/// regions, sharing, storage and usage (from Prism's records and EC2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TemplateVersions {
+    /// Template name.
+    pub template: String,
+    /// Its versions, oldest first.
+    pub versions: Vec<VersionInfo>,
+    /// Snapshot price the storage estimates use, USD per GiB-month.
+    pub snapshot_usd_per_gb_month: f64,
+}
+
+/// One version of a template.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct VersionInfo {
+    /// Version.
+    pub version: String,
+    /// Whether it is a saved version (has images).
+    pub saved: bool,
+    /// When it was saved (RFC 3339).
+    pub saved_at: Option<String>,
+    /// Who saved it (caller ARN).
+    pub saved_by: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Workstation it was saved from.
+    pub saved_from: Option<String>,
+    /// Template that workstation was launched from.
+    pub original_template: Option<String>,
+    /// Version of that template.
+    pub original_template_version: Option<String>,
+    /// Regions with an image.
+    pub regions: Vec<String>,
+    /// Measured downtime of the save, seconds.
+    pub downtime_seconds: Option<f64>,
+    /// Size of its EBS volumes in GiB, read from EC2 (one region's image).
+    pub size_gb: Option<i64>,
+    /// Estimated monthly snapshot storage over every region, USD (an upper bound:
+    /// snapshots are incremental).
+    pub monthly_storage_usd: Option<f64>,
+    /// Everyone may launch it.
+    pub public: bool,
+    /// Accounts, organizations and OUs that may launch it (read from EC2).
+    pub shared_with: Vec<String>,
+    /// Succeeded launches from it (Prism's launch records).
+    pub launches: u32,
+    /// When it was last launched (RFC 3339).
+    pub last_launched_at: Option<String>,
+    /// Workstations launched from it that still exist (running or stopped).
+    pub running_now: Vec<String>,
+    /// What could not be read (a region's EC2 answer), per problem.
+    pub errors: Vec<String>,
+}
+
 /// `GET /v1/templates/{name}/sharing`: who may launch a saved version, read from EC2.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TemplateSharing {

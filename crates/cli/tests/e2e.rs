@@ -69,6 +69,16 @@ impl World {
             .unwrap_or_else(|e| panic!("prism {args:?} printed non-JSON ({e}): {out}"))
     }
 
+    /// The versions `prism template versions T` lists.
+    fn versions(&self, template: &str) -> Vec<String> {
+        self.json(&["template", "versions", template])["versions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x["version"].as_str().map(str::to_string))
+            .collect()
+    }
+
     /// Runs prism expecting failure with `code` and `fragment` in stderr.
     fn fails(&self, args: &[&str], code: i32, fragment: &str) {
         let o = self.cmd(args, &[]);
@@ -323,8 +333,7 @@ fn researcher_workflow_save_copy_launch_and_versions() {
         !w.images("us-east-1", "my-env", "1")[0].public,
         "version 1 stays private"
     );
-    let versions = w.json(&["template", "versions", "my-env"]);
-    assert_eq!(versions, serde_json::json!(["1", "2"]));
+    assert_eq!(w.versions("my-env"), vec!["1", "2"]);
     w.ok(&["launch", "my-env@1", "pinned"]);
     let pinned = w.instances("us-east-1");
     let pinned = pinned
@@ -733,7 +742,13 @@ impl Crew<'_> {
         if !o.status.success() {
             return vec![];
         }
-        serde_json::from_slice::<Vec<String>>(&o.stdout).unwrap_or_default()
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        v["versions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x["version"].as_str().map(str::to_string))
+            .collect()
     }
 
     fn template_file(&self, template: &str, version: &str) -> std::path::PathBuf {
@@ -1954,10 +1969,7 @@ fn a_saved_version_is_deleted_for_good_in_every_region() {
         assert!(w.images(r, "cs229-env", "1").is_empty(), "{r}");
     }
     assert_eq!(w.images("us-east-1", "cs229-env", "2").len(), 1);
-    assert_eq!(
-        w.json(&["template", "versions", "cs229-env"]),
-        serde_json::json!(["2"])
-    );
+    assert_eq!(w.versions("cs229-env"), vec!["2"]);
     w.fails(
         &["template", "delete", "cs229-env@1", "--yes"],
         1,
@@ -2194,4 +2206,134 @@ fn a_launch_with_key_and_allow_from_is_reachable_by_ssh_only_from_there() {
         w.rt.block_on(w.cloud.describe_key_pair("us-east-1", &key_name))
             .unwrap();
     assert!(keys.is_some());
+}
+
+/// Issue 13, items 3 and 6: `template versions` is a table of every version (saved at, by,
+/// regions, downtime, size, sharing, launches, running now) fitting the terminal, with the
+/// full data under `--output json`; `template info` summarizes the template (lineage back
+/// to the built-in, regions, sharing, storage estimate, usage), `--output json` gives the
+/// full template. Usage comes from Prism's launch records and workstations.
+#[test]
+fn template_versions_and_info_show_lineage_sharing_storage_and_usage() {
+    const DESC: &str = "Genomics pipeline with samtools, bwa and the lab's QC scripts for the 2026 sequencing runs";
+    let w = World::new();
+    w.ok(&["launch", "python-ml", "seq-base"]);
+    w.ok(&[
+        "save",
+        "seq-base",
+        "seq-env",
+        "--copy-to-regions",
+        "us-west-2",
+        "--description",
+        DESC,
+        "--yes",
+    ]);
+    // v1: launched twice, one of them deleted again; v2 saved from a v1 workstation.
+    w.ok(&["launch", "seq-env", "seq-a"]);
+    w.ok(&["launch", "seq-env", "seq-gone"]);
+    w.ok(&["delete", "seq-gone", "--yes"]);
+    w.ok(&["save", "seq-a", "seq-env", "--yes"]);
+    w.ok(&[
+        "template",
+        "share",
+        "seq-env@2",
+        "--account",
+        "111122223333",
+        "--yes",
+    ]);
+
+    let v = w.json(&["template", "versions", "seq-env"]);
+    assert_eq!(v["template"], "seq-env");
+    let rows = v["versions"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{v}");
+    let (v1, v2) = (&rows[0], &rows[1]);
+    assert_eq!(v1["version"], "1");
+    assert_eq!(v1["launches"], 2, "{v1}");
+    assert_eq!(v1["running_now"], serde_json::json!(["seq-a"]), "{v1}");
+    assert_eq!(v1["regions"], serde_json::json!(["us-east-1", "us-west-2"]));
+    assert_eq!(v1["shared_with"], serde_json::json!([]));
+    assert_eq!(v1["description"], DESC);
+    assert_eq!(v2["launches"], 0, "{v2}");
+    assert_eq!(v2["running_now"], serde_json::json!([]));
+    assert_eq!(v2["saved_from"], "seq-a");
+    assert_eq!(v2["original_template"], "seq-env");
+    assert_eq!(v2["original_template_version"], "1");
+    // Inherited regions; the share read back from EC2.
+    assert_eq!(v2["regions"], serde_json::json!(["us-east-1", "us-west-2"]));
+    assert_eq!(
+        v2["shared_with"],
+        serde_json::json!(["111122223333"]),
+        "{v2}"
+    );
+    let size = v2["size_gb"].as_i64().expect("size read from EC2");
+    assert!(size > 0, "{v2}");
+    let usd = v2["monthly_storage_usd"].as_f64().unwrap();
+    let price = v["snapshot_usd_per_gb_month"].as_f64().unwrap();
+    assert!((usd - size as f64 * 2.0 * price).abs() < 1e-9, "{v2}");
+
+    // The table: one row per version, within COLUMNS; --wide shows the whole description.
+    let run = |columns: &str, args: &[&str]| {
+        let o = w.cmd(args, &[("COLUMNS", columns)]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    for width in [100usize, 160] {
+        let table = run(&width.to_string(), &["template", "versions", "seq-env"]);
+        for line in table.lines() {
+            assert!(line.chars().count() <= width, "{width}: {line:?}\n{table}");
+        }
+        let versions: Vec<&str> = table
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        assert_eq!(versions, ["1", "2"], "{table}");
+        assert!(table.contains("LAUNCHES"), "{table}");
+        assert!(!table.contains(DESC), "{table}");
+    }
+    let wide = run("100", &["template", "versions", "seq-env", "--wide"]);
+    assert!(wide.contains(DESC), "{wide}");
+    let row = |v: &str| {
+        wide.lines()
+            .find(|l| l.split_whitespace().next() == Some(v))
+            .unwrap_or_else(|| panic!("no row {v}: {wide}"))
+            .to_string()
+    };
+    let row1 = row("1");
+    assert!(
+        row1.contains("seq-a") && row1.contains("us-east-1,us-west-2"),
+        "{row1}"
+    );
+    let row2 = row("2");
+    assert!(
+        row2.contains("111122223333") && row2.contains("GiB"),
+        "{row2}"
+    );
+
+    // info: a summary for people; the full template under --output json.
+    let info = w.ok(&["template", "info", "seq-env"]);
+    assert!(
+        info.contains(
+            "python-ml → saved from workstation seq-base → seq-env@1 → saved from workstation seq-a → seq-env@2"
+        ),
+        "{info}"
+    );
+    assert!(
+        info.contains("Latest:     seq-env@2 of 2 version(s)"),
+        "{info}"
+    );
+    assert!(info.contains("Shared:     111122223333"), "{info}");
+    assert!(info.contains("estimate"), "{info}");
+    assert!(info.contains("Regions:    us-east-1,us-west-2"), "{info}");
+    let info1 = w.ok(&["template", "info", "seq-env@1"]);
+    assert!(
+        info1.contains("2 launch(es)") && info1.contains("running now: seq-a"),
+        "{info1}"
+    );
+    let full = w.json(&["template", "info", "seq-env"]);
+    assert!(
+        full["yaml"].as_str().unwrap().contains("saved_from: seq-a"),
+        "{full}"
+    );
+    assert_eq!(full["template"]["saved_from"], "seq-a");
 }

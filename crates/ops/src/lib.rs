@@ -39,6 +39,8 @@ pub mod saved;
 pub mod share;
 pub mod sizes;
 pub mod template_delete;
+pub mod usage;
+pub mod versions;
 
 pub use context::{Env, Hooks, OpsConfig, StepCx};
 pub use error::{OpsError, StepError};

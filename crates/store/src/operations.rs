@@ -183,6 +183,24 @@ impl Store {
         .await
     }
 
+    /// Operations of `kind` with `status`, oldest first (e.g. the succeeded launches, which
+    /// are Prism's launch records).
+    pub async fn operations_of_kind(
+        &self,
+        kind: &str,
+        status: &str,
+    ) -> StoreResult<Vec<OperationRow>> {
+        let (kind, status) = (kind.to_string(), status.to_string());
+        self.call(move |c| {
+            let mut s = c.prepare(
+                "SELECT * FROM operations WHERE kind = ?1 AND status = ?2 ORDER BY created_at, rowid",
+            )?;
+            let rows = s.query_map([kind, status], op_from_row)?.collect();
+            rows
+        })
+        .await
+    }
+
     /// Operations still running or compensating, oldest first (resumed at start-up).
     pub async fn active_operations(&self) -> StoreResult<Vec<OperationRow>> {
         self.call(|c| {

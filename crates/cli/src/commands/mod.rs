@@ -6,6 +6,7 @@ pub mod projects;
 pub mod save;
 pub mod share;
 pub mod template_delete;
+pub mod template_info;
 pub mod templates;
 pub mod workstations;
 

@@ -5,6 +5,7 @@ use crate::args::{Cli, TemplateCommand, TemplatesArgs};
 use crate::client::Client;
 use crate::error::{CliError, CliResult};
 use crate::output::{dash, errln, out, outln, print, table};
+use prism_api::TemplateVersions;
 use prism_api::{
     CopyRequest, Submitted, TemplateDetail, TemplateList, ValidateReport, ValidateRequest,
 };
@@ -142,28 +143,32 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
                     println!("{t}");
                 });
             }
-            print(cli.output, &d, |d| {
-                for w in &d.warnings {
-                    errln!("warning: {w}");
-                }
-                if let Some(p) = &d.summary.path {
-                    outln!("# {} ({})", d.summary.name, p);
-                } else {
-                    outln!("# {} ({})", d.summary.name, d.summary.origin);
-                }
-                out!("{}", d.yaml);
-            })
+            if !matches!(cli.output, crate::output::Format::Table) {
+                // The full template, as before.
+                return print(cli.output, &d, |_| {});
+            }
+            for w in &d.warnings {
+                errln!("warning: {w}");
+            }
+            let v: TemplateVersions = c
+                .get_query(
+                    &format!("/v1/templates/{}/versions", crate::client::segment(name)),
+                    &[("profile", target(cli).profile)],
+                )
+                .await?;
+            let chain = super::template_info::lineage(&c, &d).await;
+            super::template_info::summary(&d, &v, &chain);
+            Ok(())
         }
         TemplateCommand::Versions { name } => {
             let c = Client::connect(false).await?;
-            let d: TemplateDetail = c
-                .get(&format!("/v1/templates/{}", crate::client::segment(name)))
+            let v: TemplateVersions = c
+                .get_query(
+                    &format!("/v1/templates/{}/versions", crate::client::segment(name)),
+                    &[("profile", target(cli).profile)],
+                )
                 .await?;
-            print(cli.output, &d.summary.versions, |v| {
-                for x in v {
-                    outln!("{}@{x}", d.summary.name);
-                }
-            })
+            print(cli.output, &v, super::template_info::versions_table)
         }
         TemplateCommand::Export { name, file, force } => {
             let c = Client::connect(false).await?;

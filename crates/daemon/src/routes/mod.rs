@@ -92,6 +92,7 @@ impl utoipa::Modify for CommonResponses {
         saves::save,
         shares::share,
         shares::sharing,
+        templates::versions,
         deletions::delete,
         imports::import,
         projects::list,
@@ -130,6 +131,8 @@ impl utoipa::Modify for CommonResponses {
         prism_api::RegionImage,
         shares::ShareAnswer,
         prism_api::TemplateSharing,
+        prism_api::TemplateVersions,
+        prism_api::VersionInfo,
         prism_api::RegionSharing,
         prism_api::TemplateDeleteRequest,
         prism_api::TemplateDeletePlan,
@@ -190,6 +193,7 @@ pub fn router(state: AppState, gate: Gate) -> Router {
         )
         .route("/v1/templates/{name}", get(templates::info))
         .route("/v1/templates/{name}/sharing", get(shares::sharing))
+        .route("/v1/templates/{name}/versions", get(templates::versions))
         .route(
             "/v1/workstations",
             get(workstations::list).post(workstations::launch),

@@ -102,6 +102,19 @@ pub async fn info(
     }))
 }
 
+/// Every version of a template: lineage, regions, sharing, size, usage.
+#[utoipa::path(get, path = "/v1/templates/{name}/versions", operation_id = "template_versions", params(("name" = String, Path), crate::routes::shares::SharingQuery), responses((status = 200, body = prism_api::TemplateVersions), (status = 404, body = prism_api::ApiError)))]
+pub async fn versions(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<crate::routes::shares::SharingQuery>,
+) -> HttpResult<prism_api::TemplateVersions> {
+    let c = load(&s).await?;
+    Ok(Json(
+        prism_ops::versions::versions(s.env(), &c, &name, q.profile.as_deref()).await?,
+    ))
+}
+
 /// `GET` of a template whose name is also a route (`validate`, `copies`, `refresh`).
 pub async fn info_named(s: State<AppState>, name: &'static str) -> HttpResult<TemplateDetail> {
     info(s, Path(name.to_string())).await
