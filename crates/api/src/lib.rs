@@ -764,6 +764,56 @@ pub struct ProjectShareRequest {
     pub aws: AwsTarget,
 }
 
+/// `POST /v1/templates/prunes`: delete old versions of a saved template, keeping the newest
+/// `keep`, the latest, and every version in use or launched lately.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct TemplatePruneRequest {
+    /// Template name.
+    pub template: String,
+    /// How many of the newest versions to keep (at least 1).
+    pub keep: u32,
+    /// Only delete versions saved longer ago than this many seconds.
+    #[serde(default)]
+    pub older_than_seconds: Option<u64>,
+    /// Keep versions launched within this many seconds (default 30 days).
+    #[serde(default)]
+    pub unused_for_seconds: Option<u64>,
+    /// Only check and describe the plan; change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Credentials profile.
+    #[serde(default)]
+    pub aws: AwsTarget,
+}
+
+/// What a prune does with each version, and the deletion it submits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TemplatePrunePlan {
+    /// Template name.
+    pub template: String,
+    /// Each version: whether it goes and why.
+    pub decisions: Vec<PruneDecision>,
+    /// The deletion of the versions that go (absent when none goes).
+    pub deletion: Option<TemplateDeletePlan>,
+    /// Snapshot storage no longer paid for, USD per month (upper bound).
+    pub monthly_savings_usd: f64,
+}
+
+/// One version's fate in a prune.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PruneDecision {
+    /// Version.
+    pub version: String,
+    /// Deleted by the prune.
+    pub delete: bool,
+    /// Why it goes or stays.
+    pub reason: String,
+    /// When it was saved.
+    pub saved_at: Option<String>,
+    /// When it was last launched (Prism's launch records).
+    pub last_launched_at: Option<String>,
+}
+
 /// `GET /v1/templates/{name}/versions`: every version of a template, with its lineage,
 /// regions, sharing, storage and usage (from Prism's records and EC2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

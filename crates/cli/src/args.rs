@@ -208,6 +208,16 @@ pub struct SaveArgs {
 
 /// `--max-wait`: a duration such as `90m`, `8h` or `2d`, in whole seconds within the range
 /// the daemon accepts.
+/// A prune duration (`30d`, `12h`, `2w`) in seconds.
+fn parse_prune_duration(s: &str) -> Result<u64, String> {
+    let d = humantime::parse_duration(s.trim())
+        .map_err(|e| format!("{e}: give a duration such as 30d, 12h or 2w"))?;
+    if d.as_secs() == 0 {
+        return Err("must be longer than 0: give a duration such as 30d".into());
+    }
+    Ok(d.as_secs())
+}
+
 fn parse_max_wait(s: &str) -> Result<u64, String> {
     let d = humantime::parse_duration(s.trim())
         .map_err(|e| format!("'{s}' is not a duration ({e}); write e.g. 90m, 8h or 2d"))?;
@@ -321,6 +331,24 @@ pub enum TemplateCommand {
         /// Replace a user template of the same name (saved versions are never replaced).
         #[arg(long)]
         force: bool,
+    },
+    /// Delete old versions of a saved template as `template delete` does, keeping the latest,
+    /// the newest N, and every version in use or launched lately.
+    Prune {
+        /// Template name.
+        name: String,
+        /// How many of the newest versions to keep (at least 1).
+        #[arg(long, value_name = "N")]
+        keep: u32,
+        /// Only delete versions saved longer ago than this (e.g. 90d).
+        #[arg(long, value_name = "DURATION", value_parser = parse_prune_duration)]
+        older_than: Option<u64>,
+        /// Keep versions launched within this (default 30d).
+        #[arg(long, value_name = "DURATION", value_parser = parse_prune_duration)]
+        unused_for: Option<u64>,
+        /// Confirmation and following.
+        #[command(flatten)]
+        flags: ChangeFlags,
     },
     /// Delete saved versions for good: deregister their images, delete their snapshots in
     /// every region, remove their files. Workstations launched from them keep running.

@@ -2337,3 +2337,140 @@ fn template_versions_and_info_show_lineage_sharing_storage_and_usage() {
     );
     assert_eq!(full["template"]["saved_from"], "seq-a");
 }
+
+/// Issue 13, item 2: `template prune` keeps the latest, the newest N, a version a workstation
+/// runs from and one launched within --unused-for, and deletes the rest exactly as `template
+/// delete` does — checked through EC2 (DescribeImages) in every region.
+#[test]
+fn prune_keeps_exactly_what_it_should() {
+    let w = World::new();
+    w.ok(&["launch", "python-ml", "prune-src"]);
+    w.ok(&[
+        "save",
+        "prune-src",
+        "old-env",
+        "--copy-to-regions",
+        "us-west-2",
+        "--yes",
+    ]);
+    for _ in 2..=4 {
+        w.ok(&["save", "prune-src", "old-env", "--yes"]);
+    }
+    // v2 has a workstation; v1 was launched, its workstation deleted since.
+    w.ok(&["launch", "old-env@2", "prune-v2"]);
+    w.ok(&["launch", "old-env@1", "prune-v1"]);
+    w.ok(&["delete", "prune-v1", "--yes"]);
+    let images = |v: &str| {
+        w.images("us-east-1", "old-env", v).len() + w.images("us-west-2", "old-env", v).len()
+    };
+    for v in ["1", "2", "3", "4"] {
+        assert_eq!(images(v), 2, "v{v} in both regions");
+    }
+
+    // Bad input: a clear error, nothing changed.
+    w.fails(
+        &["template", "prune", "old-env", "--keep", "0", "--yes"],
+        1,
+        "--keep 0",
+    );
+    w.fails(
+        &["template", "prune", "no-such-env", "--keep", "1", "--yes"],
+        1,
+        "not found",
+    );
+    w.fails(
+        &[
+            "template",
+            "prune",
+            "old-env",
+            "--keep",
+            "1",
+            "--older-than",
+            "soon",
+            "--yes",
+        ],
+        2,
+        "--older-than",
+    );
+    w.fails(
+        &["template", "prune", "old-env@2", "--keep", "1", "--yes"],
+        1,
+        "names one version",
+    );
+
+    let plan = w.json(&["template", "prune", "old-env", "--keep", "1", "--dry-run"]);
+    let fate: Vec<(String, bool)> = plan["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["version"].as_str().unwrap().to_string(),
+                d["delete"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fate,
+        [
+            ("1".into(), false),
+            ("2".into(), false),
+            ("3".into(), true),
+            ("4".into(), false)
+        ],
+        "{plan}"
+    );
+    let reason = |v: &str| {
+        plan["decisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["version"] == v)
+            .unwrap()["reason"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(reason("4").contains("latest"), "{plan}");
+    assert!(reason("2").contains("prune-v2"), "{plan}");
+    assert!(reason("1").contains("--unused-for 30d"), "{plan}");
+    assert!(
+        plan["monthly_savings_usd"].as_f64().unwrap() > 0.0,
+        "{plan}"
+    );
+    assert_eq!(plan["deletion"]["versions"], serde_json::json!(["3"]));
+    for v in ["1", "2", "3", "4"] {
+        assert_eq!(images(v), 2, "dry run changed nothing: v{v}");
+    }
+
+    // v1's launch is now older than --unused-for 1s: it goes too.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let out = w.ok(&[
+        "template",
+        "prune",
+        "old-env",
+        "--keep",
+        "1",
+        "--unused-for",
+        "1s",
+        "--yes",
+    ]);
+    assert!(out.contains("pruned old-env version(s) 1, 3"), "{out}");
+    for (v, want) in [("1", 0), ("2", 2), ("3", 0), ("4", 2)] {
+        assert_eq!(images(v), want, "v{v} after the prune");
+    }
+    assert_eq!(w.versions("old-env"), vec!["2", "4"]);
+    // Nothing more to prune: says so, changes nothing.
+    let again = w.json(&[
+        "template",
+        "prune",
+        "old-env",
+        "--keep",
+        "1",
+        "--unused-for",
+        "1s",
+        "--yes",
+    ]);
+    assert!(again["deletion"].is_null(), "{again}");
+    assert_eq!(w.versions("old-env"), vec!["2", "4"]);
+}

@@ -30,6 +30,7 @@ pub mod naming;
 pub mod output;
 pub mod poll;
 pub mod projects;
+pub mod prune;
 pub mod regions;
 pub mod registry;
 pub mod runner;

@@ -206,14 +206,32 @@ pub async fn prepare(
     } else {
         vec![entry]
     };
+    let target = if req.all_versions {
+        format!("{name} (all versions)")
+    } else {
+        format!("{name}@{}", entry.raw.version.as_deref().unwrap_or("1"))
+    };
+    plan_versions(env, &name, &entries, req.aws.profile.as_deref(), target).await
+}
+
+/// The plan and operation deleting `entries` (saved versions of template `name`) — shared
+/// by `template delete` and `template prune`. Nothing changes.
+pub(crate) async fn plan_versions(
+    env: &Env,
+    name: &str,
+    entries: &[&prism_templates::Entry],
+    profile: Option<&str>,
+    target: String,
+) -> Result<(TemplateDeletePlan, NewOperation), OpsError> {
+    let name = name.to_string();
     locks::ensure_free(env, &locks::template(&name), &format!("template '{name}'")).await?;
-    let cloud = env.clouds.cloud(req.aws.profile.as_deref()).await?;
+    let cloud = env.clouds.cloud(profile).await?;
     let mut versions = vec![];
     let mut images = vec![];
     let mut files = vec![];
     let mut size_gb = 0i64;
     let mut own_account = None;
-    for e in &entries {
+    for e in entries {
         let version = e.raw.version.clone().unwrap_or_else(|| "1".into());
         for (region, by_arch) in &e.raw.ami_config.amis {
             for id in by_arch.values() {
@@ -319,15 +337,10 @@ pub async fn prepare(
         monthly_savings_usd: monthly,
         warnings,
     };
-    let target = if req.all_versions {
-        format!("{name} (all versions)")
-    } else {
-        format!("{name}@{}", versions.join(","))
-    };
     let input = DeleteInput {
         template: name.clone(),
         versions,
-        profile: req.aws.profile.clone(),
+        profile: profile.map(str::to_string),
         images,
         files,
     };

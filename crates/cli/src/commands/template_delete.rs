@@ -4,8 +4,10 @@ use super::{finish, plan_then_submit, target};
 use crate::args::{ChangeFlags, Cli};
 use crate::client::Client;
 use crate::error::CliResult;
-use crate::output::{errln, outln};
-use prism_api::{TemplateDeletePlan, TemplateDeleteRequest};
+use crate::output::{errln, outln, print};
+use prism_api::{
+    TemplateDeletePlan, TemplateDeleteRequest, TemplatePrunePlan, TemplatePruneRequest,
+};
 
 fn describe(p: &TemplateDeletePlan) {
     errln!(
@@ -51,6 +53,73 @@ pub async fn delete(cli: &Cli, name: &str, all_versions: bool, flags: &ChangeFla
             "deleted {} version(s) {}: {} image(s), {} snapshot(s)",
             plan.template,
             plan.versions.join(", "),
+            r["images_deregistered"],
+            r["snapshots_deleted"]
+        );
+    })
+    .await
+}
+
+fn describe_prune(p: &TemplatePrunePlan) {
+    errln!("Pruning {}:", p.template);
+    for d in &p.decisions {
+        errln!(
+            "  {}@{}: {} — {}",
+            p.template,
+            d.version,
+            if d.delete { "delete" } else { "keep" },
+            d.reason
+        );
+    }
+    match &p.deletion {
+        Some(del) => describe(del),
+        None => errln!("  Nothing to delete."),
+    }
+}
+
+/// `prism template prune`.
+pub async fn prune(
+    cli: &Cli,
+    name: &str,
+    keep: u32,
+    older_than: Option<u64>,
+    unused_for: Option<u64>,
+    flags: &ChangeFlags,
+) -> CliResult {
+    let c = Client::connect(true).await?;
+    let req = |dry_run| TemplatePruneRequest {
+        template: name.to_string(),
+        keep,
+        older_than_seconds: older_than,
+        unused_for_seconds: unused_for,
+        dry_run,
+        aws: target(cli),
+    };
+    let path = "/v1/templates/prunes";
+    let confirm = flags.confirm();
+    if !confirm.dry_run {
+        // Nothing goes: say so, ask nothing.
+        let planned: super::PlanAnswer<TemplatePrunePlan> = c.post(path, &req(true)).await?;
+        if planned.plan.deletion.is_none() {
+            return print(cli.output, &planned.plan, describe_prune);
+        }
+    }
+    let Some((plan, sub)) =
+        plan_then_submit(&c, cli, path, req, describe_prune, confirm, "Delete?").await?
+    else {
+        return Ok(());
+    };
+    let versions = plan
+        .deletion
+        .as_ref()
+        .map(|d| d.versions.join(", "))
+        .unwrap_or_default();
+    finish(&c, cli.output, sub, flags.detach, |op| {
+        let r = op.result.clone().unwrap_or_default();
+        outln!(
+            "pruned {} version(s) {}: {} image(s), {} snapshot(s)",
+            plan.template,
+            versions,
             r["images_deregistered"],
             r["snapshots_deleted"]
         );

@@ -325,5 +325,12 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
             all_versions,
             flags,
         } => super::template_delete::delete(cli, name, *all_versions, flags).await,
+        TemplateCommand::Prune {
+            name,
+            keep,
+            older_than,
+            unused_for,
+            flags,
+        } => super::template_delete::prune(cli, name, *keep, *older_than, *unused_for, flags).await,
     }
 }

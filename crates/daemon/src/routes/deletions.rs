@@ -40,3 +40,30 @@ pub async fn delete(
         }),
     }))
 }
+
+/// The answer to a prune: the plan, and the deletion operation unless it was a dry run or
+/// no version goes.
+#[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct PruneAnswer {
+    /// What goes, what stays, and why.
+    pub plan: prism_api::TemplatePrunePlan,
+    /// The submitted deletion (absent for a dry run, or when nothing goes).
+    pub submitted: Option<Submitted>,
+}
+
+/// Checks a prune and submits the deletion of the versions that go (`dry_run`: only plans).
+#[utoipa::path(post, path = "/v1/templates/prunes", request_body = prism_api::TemplatePruneRequest, responses((status = 200, body = PruneAnswer), (status = 400, body = prism_api::ApiError), (status = 404, body = prism_api::ApiError), (status = 409, body = prism_api::ApiError)))]
+pub async fn prune(
+    State(s): State<AppState>,
+    Body(req): Body<prism_api::TemplatePruneRequest>,
+) -> HttpResult<PruneAnswer> {
+    let c = templates::load(&s).await?;
+    let (plan, op) = prism_ops::prune::prepare(s.env(), &c, &req).await?;
+    let submitted = match op {
+        Some(op) if !req.dry_run => Some(Submitted {
+            operation: to_api(s.runner.submit(op).await?, vec![]),
+        }),
+        _ => None,
+    };
+    Ok(Json(PruneAnswer { plan, submitted }))
+}

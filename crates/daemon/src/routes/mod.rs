@@ -94,6 +94,7 @@ impl utoipa::Modify for CommonResponses {
         shares::sharing,
         templates::versions,
         deletions::delete,
+        deletions::prune,
         imports::import,
         projects::list,
         projects::create,
@@ -137,6 +138,10 @@ impl utoipa::Modify for CommonResponses {
         prism_api::TemplateDeleteRequest,
         prism_api::TemplateDeletePlan,
         deletions::DeleteAnswer,
+        deletions::PruneAnswer,
+        prism_api::TemplatePruneRequest,
+        prism_api::TemplatePrunePlan,
+        prism_api::PruneDecision,
         prism_api::ImportRequest,
         prism_api::ImportReport,
         prism_api::ProjectCreateRequest,
@@ -190,6 +195,10 @@ pub fn router(state: AppState, gate: Gate) -> Router {
         .route(
             "/v1/templates/deletions",
             post(deletions::delete).get(|s| templates::info_named(s, "deletions")),
+        )
+        .route(
+            "/v1/templates/prunes",
+            post(deletions::prune).get(|s| templates::info_named(s, "prunes")),
         )
         .route("/v1/templates/{name}", get(templates::info))
         .route("/v1/templates/{name}/sharing", get(shares::sharing))
@@ -315,6 +324,7 @@ mod tests {
             "/v1/saves",
             "/v1/templates/shares",
             "/v1/templates/deletions",
+            "/v1/templates/prunes",
             "/v1/templates/imports",
             "/v1/projects",
             "/v1/projects/{name}",
