@@ -423,6 +423,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn operations_of_kind_and_status_oldest_first() {
+        let s = Store::open_in_memory().unwrap();
+        for (id, kind) in [
+            ("a", "launch.v1"),
+            ("b", "save.v1"),
+            ("c", "launch.v1"),
+            ("d", "launch.v1"),
+        ] {
+            let mut o = op(id, &[]);
+            o.kind = kind.into();
+            s.insert_operation(o).await.unwrap().unwrap();
+        }
+        for id in ["a", "b", "c"] {
+            s.set_operation_status(id, "succeeded", None, None)
+                .await
+                .unwrap();
+        }
+        let ids: Vec<String> = s
+            .operations_of_kind("launch.v1", "succeeded")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| o.id)
+            .collect();
+        assert_eq!(ids, ["a", "c"]);
+    }
+
+    #[tokio::test]
     async fn cancel_only_active() {
         let s = Store::open_in_memory().unwrap();
         s.insert_operation(op("a", &[])).await.unwrap().unwrap();
