@@ -599,6 +599,10 @@ pub struct ShareRequest {
     /// Take the permissions back instead of granting them.
     #[serde(default)]
     pub remove: bool,
+    /// Also let the accounts (or everyone) create volumes from the image's snapshots, so
+    /// they can copy the image into their own regions. An unshare always takes that back.
+    #[serde(default)]
+    pub allow_copy: bool,
     /// Only check and describe the plan; change nothing.
     #[serde(default)]
     pub dry_run: bool,
@@ -626,6 +630,10 @@ pub struct SharePlan {
     pub public: bool,
     /// Whether permissions are taken back.
     pub remove: bool,
+    /// Whether the snapshots' create-volume permission is granted too (recipients can copy
+    /// the image); an unshare takes it back wherever it is there.
+    #[serde(default)]
+    pub allow_copy: bool,
     /// Things worth knowing first (e.g. the public-access block could not be checked).
     pub warnings: Vec<String>,
 }

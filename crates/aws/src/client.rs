@@ -167,6 +167,29 @@ impl Cloud for AwsCloud {
         sharing::public_blocked(&self.ec2(region), region).await
     }
 
+    async fn modify_snapshot_copy_permission(
+        &self,
+        region: &str,
+        snapshot_id: &str,
+        share: &Share,
+        remove: bool,
+    ) -> CloudResult<()> {
+        let op = if remove {
+            sharing::Op::Remove
+        } else {
+            sharing::Op::Add
+        };
+        sharing::modify_snapshot(&self.ec2(region), region, snapshot_id, share, op).await
+    }
+
+    async fn snapshot_copy_permissions(
+        &self,
+        region: &str,
+        snapshot_id: &str,
+    ) -> CloudResult<Share> {
+        sharing::describe_snapshot(&self.ec2(region), region, snapshot_id).await
+    }
+
     async fn unshare_image(&self, region: &str, image_id: &str, share: &Share) -> CloudResult<()> {
         sharing::modify(
             &self.ec2(region),

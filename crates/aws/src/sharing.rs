@@ -104,6 +104,62 @@ pub(crate) fn share_from(perms: &[ec2::LaunchPermission]) -> Share {
     share
 }
 
+/// Adds or removes create-volume permission on `snapshot_id` for `share`'s accounts and
+/// `public` (`ModifySnapshotAttribute createVolumePermission`); EC2 takes no organizations
+/// or OUs here, so those are not sent. An empty share does nothing.
+pub(crate) async fn modify_snapshot(
+    ec2: &aws_sdk_ec2::Client,
+    region: &str,
+    snapshot_id: &str,
+    share: &Share,
+    op: Op,
+) -> CloudResult<()> {
+    if !share.public && share.accounts.is_empty() {
+        return Ok(());
+    }
+    // The flat form (`OperationType`, `UserId.N`, `GroupName.N`) of ModifySnapshotAttribute,
+    // documented beside the `CreateVolumePermission` structure; moto reads only this one.
+    let mut call = ec2
+        .modify_snapshot_attribute()
+        .snapshot_id(snapshot_id)
+        .attribute(ec2::SnapshotAttributeName::CreateVolumePermission)
+        .operation_type(match op {
+            Op::Add => ec2::OperationType::Add,
+            Op::Remove => ec2::OperationType::Remove,
+        })
+        .set_user_ids((!share.accounts.is_empty()).then(|| share.accounts.clone()));
+    if share.public {
+        call = call.group_names("all");
+    }
+    call.send()
+        .await
+        .map_err(|e| sdk_error("ModifySnapshotAttribute", region, Some(snapshot_id), e))?;
+    Ok(())
+}
+
+/// The create-volume permissions of `snapshot_id` (`DescribeSnapshotAttribute`).
+pub(crate) async fn describe_snapshot(
+    ec2: &aws_sdk_ec2::Client,
+    region: &str,
+    snapshot_id: &str,
+) -> CloudResult<Share> {
+    let out = ec2
+        .describe_snapshot_attribute()
+        .snapshot_id(snapshot_id)
+        .attribute(ec2::SnapshotAttributeName::CreateVolumePermission)
+        .send()
+        .await
+        .map_err(|e| sdk_error("DescribeSnapshotAttribute", region, Some(snapshot_id), e))?;
+    let mut share = Share::default();
+    for p in out.create_volume_permissions() {
+        if p.group() == Some(&ec2::PermissionGroup::All) {
+            share.public = true;
+        }
+        share.accounts.extend(p.user_id().map(str::to_string));
+    }
+    Ok(share)
+}
+
 /// Whether image block public access is on in `region` (`GetImageBlockPublicAccessState`).
 pub(crate) async fn public_blocked(ec2: &aws_sdk_ec2::Client, region: &str) -> CloudResult<bool> {
     let out = ec2

@@ -428,6 +428,11 @@ pub struct ShareArgs {
     /// Everyone on AWS.
     #[arg(long)]
     pub public: bool,
+    /// Also let them copy the image into their own regions (grants its snapshots'
+    /// create-volume permission, which lets them read the disk; accounts or --public only).
+    /// `unshare` always takes it back.
+    #[arg(long)]
+    pub allow_copy: bool,
     /// Confirmation and following.
     #[command(flatten)]
     pub flags: ChangeFlags,

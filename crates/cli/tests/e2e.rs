@@ -1023,6 +1023,19 @@ fn shared_with(c: &Crew, n: usize, e: &End, want: bool) {
             share_account(n),
             e.point
         );
+        // Shared with --allow-copy: the snapshots' copy permission follows the launch one.
+        for snap in &img.snapshot_ids {
+            let copy =
+                c.w.rt
+                    .block_on(c.w.cloud.snapshot_copy_permissions(r, snap))
+                    .unwrap();
+            assert_eq!(
+                copy.accounts.contains(&share_account(n)),
+                want,
+                "{r}: {snap} copy permission after {}: {copy:?}",
+                e.point
+            );
+        }
     }
 }
 
@@ -1118,6 +1131,7 @@ fn runners() -> Vec<KindRunner> {
                     &format!("share-env-{}", c.c),
                     "--account",
                     &share_account(n),
+                    "--allow-copy",
                     "--yes",
                 ])
             },
@@ -1131,7 +1145,15 @@ fn runners() -> Vec<KindRunner> {
             start: |c, n| {
                 let t = format!("share-env-{}", c.c);
                 let a = share_account(n);
-                c.ok(&["template", "share", &t, "--account", &a, "--yes"]);
+                c.ok(&[
+                    "template",
+                    "share",
+                    &t,
+                    "--account",
+                    &a,
+                    "--allow-copy",
+                    "--yes",
+                ]);
                 s(&["template", "unshare", &t, "--account", &a, "--yes"])
             },
             images: &[("us-east-1", 1), ("us-west-2", 1)],
@@ -1893,6 +1915,58 @@ fn a_lab_lead_shares_a_saved_template_with_an_account_and_takes_it_back() {
         1,
         "not a saved template",
     );
+
+    // --allow-copy: the snapshots' create-volume permission too (so the colleague can copy the
+    // image into their own regions), read back through EC2; unshare takes it back.
+    let snapshot_perms = |region: &str| {
+        let imgs = w.images(region, "team-env", "1");
+        assert!(!imgs[0].snapshot_ids.is_empty(), "{region}: {imgs:?}");
+        imgs[0]
+            .snapshot_ids
+            .iter()
+            .map(|s| {
+                w.rt.block_on(w.cloud.snapshot_copy_permissions(region, s))
+                    .unwrap()
+            })
+            .collect::<Vec<_>>()
+    };
+    let o = w.cmd(
+        &[
+            "template",
+            "share",
+            "team-env",
+            "--account",
+            "111122223333",
+            "--allow-copy",
+            "--yes",
+        ],
+        &[],
+    );
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("copy it into their own regions"), "{out}");
+    for region in ["us-east-1", "us-west-2"] {
+        for p in snapshot_perms(region) {
+            assert_eq!(p.accounts, vec!["111122223333"], "{region}");
+        }
+    }
+    w.ok(&[
+        "template",
+        "unshare",
+        "team-env",
+        "--account",
+        "111122223333",
+        "--yes",
+    ]);
+    for region in ["us-east-1", "us-west-2"] {
+        for p in snapshot_perms(region) {
+            assert!(p.accounts.is_empty(), "{region}: {p:?}");
+        }
+    }
+    assert!(perms("us-east-1", &east).accounts.is_empty());
 
     // Public: moto lacks GetImageBlockPublicAccessState, so the plan warns and EC2 decides.
     let o = w.cmd(&["template", "share", "team-env", "--public", "--yes"], &[]);

@@ -99,6 +99,26 @@ pub trait Cloud: Send + Sync {
     /// (`GetImageBlockPublicAccessState`), checked before a public share.
     async fn public_sharing_blocked(&self, region: &str) -> CloudResult<bool>;
 
+    /// Adds (or, with `remove`, removes) permission to create volumes from a snapshot for
+    /// `share`'s accounts and, with `share.public`, everyone (`ModifySnapshotAttribute
+    /// createVolumePermission`): what a recipient needs to copy a shared image into its own
+    /// regions. EC2 takes accounts and `all` only here, never organizations or OUs.
+    async fn modify_snapshot_copy_permission(
+        &self,
+        region: &str,
+        snapshot_id: &str,
+        share: &Share,
+        remove: bool,
+    ) -> CloudResult<()>;
+
+    /// Who may create volumes from (and so copy) a snapshot besides its owner
+    /// (`DescribeSnapshotAttribute createVolumePermission`): accounts and `public`.
+    async fn snapshot_copy_permissions(
+        &self,
+        region: &str,
+        snapshot_id: &str,
+    ) -> CloudResult<Share>;
+
     /// The key pair named `name` (`DescribeKeyPairs`), `None` when there is none.
     async fn describe_key_pair(&self, region: &str, name: &str) -> CloudResult<Option<KeyPair>>;
 

@@ -34,7 +34,12 @@ pub const RECORDING_STEPS: &[&str] = &["share", "unshare"];
 
 /// Labelled crash points `KIND:STEP:acted:LABEL` (`cx.acted_at("LABEL")`) of steps that make
 /// more than one kind of mutating call. Read by `registry::acted_points`; checked likewise.
-pub const ACTED_AT: &[(&str, &str)] = &[("share", "region"), ("unshare", "region")];
+pub const ACTED_AT: &[(&str, &str)] = &[
+    ("share", "region"),
+    ("share", "snapshot"),
+    ("unshare", "region"),
+    ("unshare", "snapshot"),
+];
 
 /// The share saga (`remove`: the unshare saga): one step each (names are persisted: never
 /// rename one).
@@ -139,6 +144,27 @@ pub struct ShareInput {
     pub remove: bool,
     /// Each image's permissions before the operation (by image id): an undone share keeps them.
     pub before: BTreeMap<String, Share>,
+    /// Grant the snapshots' create-volume permission too (`--allow-copy`).
+    #[serde(default)]
+    pub allow_copy: bool,
+    /// Each image's snapshots (by image id): where copy permission is granted or taken back.
+    #[serde(default)]
+    pub snapshots: BTreeMap<String, Vec<String>>,
+    /// Each snapshot's create-volume permissions before a share (by snapshot id): an undone
+    /// share keeps them.
+    #[serde(default)]
+    pub snapshots_before: BTreeMap<String, Share>,
+}
+
+impl ShareInput {
+    /// The part of the share EC2 can grant on a snapshot: accounts and everyone.
+    fn snapshot_share(&self) -> Share {
+        Share {
+            public: self.share.public,
+            accounts: self.share.accounts.clone(),
+            ..Share::default()
+        }
+    }
 }
 
 fn invalid(message: String, hint: &str) -> OpsError {
@@ -272,6 +298,14 @@ pub async fn prepare(
     req: &ShareRequest,
 ) -> Result<(SharePlan, NewOperation), OpsError> {
     let share = check_targets(req)?;
+    if req.allow_copy && !req.remove && !share.public && share.accounts.is_empty() {
+        return Err(invalid(
+            "--allow-copy grants the snapshots' create-volume permission, which EC2 gives to \
+             accounts or everyone only, never to organizations or OUs"
+                .to_string(),
+            "name the accounts that may copy it with --account ACCOUNT (or leave out --allow-copy)",
+        ));
+    }
     let (t, version) = crate::saved::saved_version(catalogue, &req.template, "share")?;
     locks::ensure_free(
         env,
@@ -299,6 +333,7 @@ pub async fn prepare(
     }
     let mut warnings = vec![];
     let mut before = BTreeMap::new();
+    let (mut snapshots, mut snapshots_before) = (BTreeMap::new(), BTreeMap::new());
     let mut own_account = None;
     for img in &images {
         let found = crate::images::lookup(cloud.as_ref(), &img.region, &img.image_id).await?;
@@ -388,6 +423,19 @@ pub async fn prepare(
             img.image_id.clone(),
             retry(|| cloud.launch_permissions(&img.region, &img.image_id)).await?,
         );
+        // A share with --allow-copy grants copy permission on these snapshots; an unshare
+        // takes it back from them wherever it is there.
+        if (req.allow_copy || req.remove) && (share.public || !share.accounts.is_empty()) {
+            for snap in &found.snapshot_ids {
+                if !req.remove {
+                    snapshots_before.insert(
+                        snap.clone(),
+                        retry(|| cloud.snapshot_copy_permissions(&img.region, snap)).await?,
+                    );
+                }
+            }
+            snapshots.insert(img.image_id.clone(), found.snapshot_ids.clone());
+        }
     }
     if let Some(me) = &own_account {
         if !req.remove && share.accounts.contains(me) {
@@ -406,6 +454,7 @@ pub async fn prepare(
         organizational_units: share.organizational_units.clone(),
         public: share.public,
         remove: req.remove,
+        allow_copy: req.allow_copy && !req.remove,
         warnings,
     };
     let input = ShareInput {
@@ -416,6 +465,9 @@ pub async fn prepare(
         share,
         remove: req.remove,
         before,
+        allow_copy: req.allow_copy && !req.remove,
+        snapshots,
+        snapshots_before,
     };
     let op = NewOperation {
         id: uuid::Uuid::new_v4().to_string(),
@@ -512,16 +564,18 @@ impl<O: ApplyOut> TypedStep for Apply<O> {
     async fn run(&self, cx: &StepCx) -> Result<O, StepError> {
         let i: ShareInput = cx.input()?;
         let cloud = cx.cloud(i.profile.as_deref()).await?;
+        let input = &i;
         let outcomes = futures_util::future::join_all(i.images.iter().map(|img| {
             let (cloud, share) = (cloud.clone(), i.share.clone());
             async move {
-                let res = if O::REMOVE {
+                let mut res = if O::REMOVE {
                     retry(|| cloud.unshare_image(&img.region, &img.image_id, &share)).await
                 } else {
                     retry(|| cloud.share_image(&img.region, &img.image_id, &share)).await
                 };
                 if res.is_ok() {
                     cx.acted_at("region");
+                    res = copy_permission::<O>(cx, cloud.as_ref(), input, img).await;
                 }
                 let out = RegionOutcome {
                     region: img.region.clone(),
@@ -587,7 +641,71 @@ impl<O: ApplyOut> TypedStep for Apply<O> {
                 Err(e) => return Err(e.into()),
             }
         }
+        if i.allow_copy {
+            for img in &i.images {
+                for snap in i.snapshots.get(&img.image_id).into_iter().flatten() {
+                    let before = i.snapshots_before.get(snap).cloned().unwrap_or_default();
+                    take_back_copy(
+                        cloud.as_ref(),
+                        &img.region,
+                        snap,
+                        &i.snapshot_share(),
+                        &before,
+                    )
+                    .await?;
+                }
+            }
+        }
         Ok(())
+    }
+}
+
+/// After a region's image permissions changed: a share with `--allow-copy` grants the
+/// snapshots' create-volume permission; an unshare takes back what of it is there.
+async fn copy_permission<O: ApplyOut>(
+    cx: &StepCx,
+    cloud: &dyn prism_cloud::Cloud,
+    i: &ShareInput,
+    img: &RegionImage,
+) -> prism_cloud::CloudResult<()> {
+    let want = i.snapshot_share();
+    for snap in i.snapshots.get(&img.image_id).into_iter().flatten() {
+        if O::REMOVE {
+            take_back_copy(cloud, &img.region, snap, &want, &Share::default()).await?;
+        } else if i.allow_copy {
+            retry(|| cloud.modify_snapshot_copy_permission(&img.region, snap, &want, false))
+                .await?;
+        } else {
+            continue;
+        }
+        cx.acted_at("snapshot");
+    }
+    Ok(())
+}
+
+/// Removes from `snapshot_id` the part of `share` that is there now and was not in `before`
+/// (a missing snapshot has nothing left to take back).
+async fn take_back_copy(
+    cloud: &dyn prism_cloud::Cloud,
+    region: &str,
+    snapshot_id: &str,
+    share: &Share,
+    before: &Share,
+) -> prism_cloud::CloudResult<()> {
+    let now = match retry(|| cloud.snapshot_copy_permissions(region, snapshot_id)).await {
+        Ok(now) => now,
+        Err(e) if e.kind == CloudErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let take_back = present(&added(share, before), &now);
+    if take_back == Share::default() {
+        return Ok(());
+    }
+    match retry(|| cloud.modify_snapshot_copy_permission(region, snapshot_id, &take_back, true))
+        .await
+    {
+        Err(e) if e.kind == CloudErrorKind::NotFound => Ok(()),
+        other => other,
     }
 }
 

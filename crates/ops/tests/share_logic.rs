@@ -196,3 +196,80 @@ async fn encryption_keys_decide_whether_accounts_can_use_a_share() {
         plan.warnings
     );
 }
+
+/// The create-volume (copy) permissions of every snapshot in the fake, by snapshot id.
+async fn copy_perms(rig: &Rig) -> Vec<(String, Share)> {
+    let mut out = vec![];
+    for (region, snap) in rig.fake.snapshots() {
+        let p = rig
+            .fake
+            .snapshot_copy_permissions(&region, &snap.id)
+            .await
+            .unwrap();
+        out.push((snap.id, p));
+    }
+    assert!(!out.is_empty(), "the saved version has snapshots");
+    out
+}
+
+#[tokio::test(start_paused = true)]
+async fn allow_copy_grants_the_snapshots_and_unshare_takes_them_back() {
+    let (rig, _) = saved().await;
+    // Without --allow-copy, recipients may launch but not copy.
+    submit(&rig, &req(&[COLLEAGUE], false, false))
+        .await
+        .unwrap();
+    for (id, p) in copy_perms(&rig).await {
+        assert!(p.accounts.is_empty(), "{id}: {p:?}");
+    }
+    let mut r = req(&[COLLEAGUE], false, false);
+    r.allow_copy = true;
+    let row = submit(&rig, &r).await.unwrap();
+    assert_eq!(row.status, "succeeded", "{:?}", row.error);
+    let snaps = copy_perms(&rig).await;
+    assert_eq!(snaps.len(), 2, "one snapshot per region: {snaps:?}");
+    for (id, p) in &snaps {
+        assert_eq!(p.accounts, vec![COLLEAGUE], "{id}");
+    }
+    // An unshare (no flag needed) takes the copy permission back with the launch permission.
+    let row = submit(&rig, &req(&[COLLEAGUE], false, true)).await.unwrap();
+    assert_eq!(row.status, "succeeded", "{:?}", row.error);
+    for (id, p) in copy_perms(&rig).await {
+        assert!(p.accounts.is_empty(), "{id}: {p:?}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_allow_copy_share_takes_back_only_the_copy_permission_it_added() {
+    let (rig, _) = saved().await;
+    let mut r = req(&[COLLEAGUE], false, false);
+    r.allow_copy = true;
+    submit(&rig, &r).await.unwrap();
+    rig.fake.fail(
+        "ModifySnapshotAttribute",
+        Some(OTHER),
+        None,
+        CloudErrorKind::Auth,
+        "UnauthorizedOperation",
+    );
+    let mut r = req(&[COLLEAGUE, ANOTHER], false, false);
+    r.allow_copy = true;
+    let row = submit(&rig, &r).await.unwrap();
+    assert_eq!(row.status, "failed");
+    assert!(row.error.unwrap().contains("ModifySnapshotAttribute"));
+    for (id, p) in copy_perms(&rig).await {
+        assert_eq!(p.accounts, vec![COLLEAGUE], "{id}: ANOTHER taken back");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn allow_copy_for_organizations_only_is_refused_before_anything_changes() {
+    let (rig, _) = saved().await;
+    let before = rig.fake.calls().len();
+    let mut r = req(&[], false, false);
+    r.organizations = vec!["arn:aws:organizations::123456789012:organization/o-abcdefghij".into()];
+    r.allow_copy = true;
+    let e = submit(&rig, &r).await.unwrap_err().to_string();
+    assert!(e.contains("--allow-copy") && e.contains("accounts"), "{e}");
+    assert_eq!(rig.fake.calls().len(), before, "nothing was called");
+}

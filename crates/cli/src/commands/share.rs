@@ -8,6 +8,10 @@ use crate::error::CliResult;
 use crate::output::{errln, outln};
 use prism_api::{SharePlan, ShareRequest};
 
+/// What `--allow-copy` grants, said in the plan and the summary.
+const COPY_MEANS: &str = "They may also copy it into their own regions (create-volume permission \
+     on its snapshots: they can read its disk).";
+
 /// Whom the plan names, for people.
 fn whom(p: &SharePlan) -> String {
     let mut parts: Vec<String> = vec![];
@@ -33,6 +37,9 @@ fn describe(p: &SharePlan) {
     if p.public && !p.remove {
         errln!("  {}", super::save::PUBLIC_MEANS);
     }
+    if p.allow_copy {
+        errln!("  {COPY_MEANS}");
+    }
     for w in &p.warnings {
         errln!("  warning: {w}");
     }
@@ -48,6 +55,7 @@ pub async fn share(cli: &Cli, a: &ShareArgs, remove: bool) -> CliResult {
         organizational_units: a.organizational_units.clone(),
         public: a.public,
         remove,
+        allow_copy: a.allow_copy,
         dry_run,
         aws: target(cli),
     };
@@ -77,6 +85,9 @@ pub async fn share(cli: &Cli, a: &ShareArgs, remove: bool) -> CliResult {
             );
             if p.public {
                 outln!("  {}", super::save::PUBLIC_MEANS);
+            }
+            if p.allow_copy {
+                outln!("  {COPY_MEANS}");
             }
             errln!(
                 "They find it with: prism templates --refresh, and launch it with: prism launch {} NEW-NAME",

@@ -547,6 +547,27 @@ impl Cloud for FakeCloud {
         serve!(self, launch_permissions(region, image_id))
     }
 
+    async fn modify_snapshot_copy_permission(
+        &self,
+        region: &str,
+        snapshot_id: &str,
+        share: &Share,
+        remove: bool,
+    ) -> CloudResult<()> {
+        serve!(
+            self,
+            modify_snapshot_copy_permission(region, snapshot_id, share, remove)
+        )
+    }
+
+    async fn snapshot_copy_permissions(
+        &self,
+        region: &str,
+        snapshot_id: &str,
+    ) -> CloudResult<Share> {
+        serve!(self, snapshot_copy_permissions(region, snapshot_id))
+    }
+
     async fn public_sharing_blocked(&self, region: &str) -> CloudResult<bool> {
         serve!(self, public_sharing_blocked(region))
     }

@@ -4,7 +4,7 @@
 use super::state::{ec2_error, name_match, not_found, tags_match, FakeSnapshot};
 use super::Service;
 use crate::error::codes;
-use crate::{CloudResult, Snapshot, SnapshotQuery, Tags};
+use crate::{CloudResult, Share, Snapshot, SnapshotQuery, Tags};
 use tokio::time::Instant;
 
 const SNAPSHOT_NOT_FOUND: &str = "InvalidSnapshot.NotFound";
@@ -89,6 +89,104 @@ impl Service<'_> {
         }
         s.snapshots.remove(snapshot_id);
         Ok(())
+    }
+
+    /// ModifySnapshotAttribute `createVolumePermission` Add/Remove. "Share an Amazon EBS
+    /// snapshot" (EBS User Guide): only the owner may modify it; permissions name account ids
+    /// or the group `all`; "you can't make your encrypted snapshots publicly available".
+    pub(super) async fn modify_snapshot_copy_permission(
+        &self,
+        region: &str,
+        snapshot_id: &str,
+        share: &Share,
+        remove: bool,
+    ) -> CloudResult<()> {
+        const ACTION: &str = "ModifySnapshotAttribute";
+        self.call(ACTION, region, Some(snapshot_id)).await?;
+        let now = Instant::now();
+        let mut s = self.lock();
+        self.my_snapshot(&s, ACTION, region, snapshot_id, now)?;
+        if !share.organizations.is_empty() || !share.organizational_units.is_empty() {
+            return Err(ec2_error(
+                ACTION,
+                region,
+                "InvalidParameterValue",
+                snapshot_id,
+                "createVolumePermission takes account ids and the group 'all' only",
+            ));
+        }
+        // A snapshot is encrypted when the image it was made for is.
+        let encrypted = s
+            .snapshots
+            .get(snapshot_id)
+            .is_some_and(|f| s.images.get(&f.image_id).is_some_and(|i| i.image.encrypted));
+        if share.public && !remove && encrypted {
+            return Err(ec2_error(
+                ACTION,
+                region,
+                "InvalidParameter",
+                snapshot_id,
+                "Encrypted snapshots with EBS default key cannot be shared",
+            ));
+        }
+        let entry = s
+            .snapshot_shares
+            .entry(snapshot_id.to_string())
+            .or_default();
+        if remove {
+            entry.accounts.retain(|a| !share.accounts.contains(a));
+            if share.public {
+                entry.public = false;
+            }
+        } else {
+            for a in &share.accounts {
+                if !entry.accounts.contains(a) {
+                    entry.accounts.push(a.clone());
+                }
+            }
+            entry.public |= share.public;
+        }
+        Ok(())
+    }
+
+    /// DescribeSnapshotAttribute `createVolumePermission` (owner only).
+    pub(super) async fn snapshot_copy_permissions(
+        &self,
+        region: &str,
+        snapshot_id: &str,
+    ) -> CloudResult<Share> {
+        const ACTION: &str = "DescribeSnapshotAttribute";
+        self.call(ACTION, region, Some(snapshot_id)).await?;
+        let now = Instant::now();
+        let s = self.lock();
+        self.my_snapshot(&s, ACTION, region, snapshot_id, now)?;
+        Ok(s.snapshot_shares
+            .get(snapshot_id)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    /// The caller's snapshot `snapshot_id` in `region`, or EC2's `InvalidSnapshot.NotFound`
+    /// (another account's snapshot looks the same: "does not exist").
+    #[allow(clippy::result_large_err)] // test double; mirrors the trait's error type
+    fn my_snapshot(
+        &self,
+        s: &super::state::State,
+        action: &str,
+        region: &str,
+        snapshot_id: &str,
+        now: Instant,
+    ) -> CloudResult<()> {
+        match s.snapshots.get(snapshot_id) {
+            Some(f) if self.sees_snapshot(f, region, now) => Ok(()),
+            _ => Err(ec2_error(
+                action,
+                region,
+                SNAPSHOT_NOT_FOUND,
+                snapshot_id,
+                format!("The snapshot '{snapshot_id}' does not exist."),
+            )),
+        }
     }
 
     /// CreateTags on the caller's instances and snapshots and on images it can see. "Tag your

@@ -195,6 +195,8 @@ pub(super) struct State {
     pub failing_images: Vec<(String, String)>,
     /// Launch permissions per image id (accounts, organizations, OUs; `public` mirrors the image).
     pub shares: BTreeMap<String, Share>,
+    /// Create-volume permissions per snapshot id (accounts and `public` only).
+    pub snapshot_shares: BTreeMap<String, Share>,
     /// Regions whose image block-public-access state is `block-new-sharing`.
     pub public_blocked: Vec<String>,
     /// Results of calls made with a ClientToken: (account, region, action, token) → id.

@@ -181,6 +181,28 @@ impl Cloud for Gated {
         self.gate.check().await;
         self.inner.launch_permissions(region, image_id).await
     }
+    async fn modify_snapshot_copy_permission(
+        &self,
+        region: &str,
+        snapshot_id: &str,
+        share: &Share,
+        remove: bool,
+    ) -> CloudResult<()> {
+        self.gate.check().await;
+        self.inner
+            .modify_snapshot_copy_permission(region, snapshot_id, share, remove)
+            .await
+    }
+    async fn snapshot_copy_permissions(
+        &self,
+        region: &str,
+        snapshot_id: &str,
+    ) -> CloudResult<Share> {
+        self.gate.check().await;
+        self.inner
+            .snapshot_copy_permissions(region, snapshot_id)
+            .await
+    }
     async fn public_sharing_blocked(&self, region: &str) -> CloudResult<bool> {
         self.gate.check().await;
         self.inner.public_sharing_blocked(region).await
