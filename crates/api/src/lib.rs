@@ -764,6 +764,52 @@ pub struct ProjectShareRequest {
     pub aws: AwsTarget,
 }
 
+/// `POST /v1/projects/{name}/update`: change a project's members, budget or description.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct ProjectUpdateRequest {
+    /// Member accounts to add (12-digit ids).
+    #[serde(default)]
+    pub add_accounts: Vec<String>,
+    /// Member accounts to remove.
+    #[serde(default)]
+    pub remove_accounts: Vec<String>,
+    /// New monthly budget in USD.
+    pub budget_usd_per_month: Option<f64>,
+    /// New description (empty: none).
+    pub description: Option<String>,
+}
+
+/// The answer of a project update: the project as it is now and what changed.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProjectUpdate {
+    /// The project after the update.
+    pub project: Project,
+    /// One line per change, e.g. "added member 111122223333" (empty: nothing changed).
+    pub changes: Vec<String>,
+}
+
+/// `POST /v1/projects/{name}/delete`: delete a project's record.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct ProjectDeleteRequest {
+    /// Delete even though workstations or templates still carry the project's tag.
+    #[serde(default)]
+    pub force: bool,
+    /// Only check and say what would happen.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// The answer of a project delete.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProjectDeletion {
+    /// Project.
+    pub project: String,
+    /// What still carries its tag ("workstation W", "template T@N"); kept as they are.
+    pub in_use: Vec<String>,
+    /// Whether the record was deleted (false for a dry run).
+    pub deleted: bool,
+}
+
 /// `GET /v1/templates/{name}/sharing`: who may launch a saved version, read from EC2.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TemplateSharing {

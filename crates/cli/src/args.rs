@@ -381,6 +381,38 @@ pub enum ProjectCommand {
         /// Project.
         name: String,
     },
+    /// Add or remove member accounts, change the budget or the description.
+    Update {
+        /// Project.
+        name: String,
+        /// Add a member account (12 digits; repeatable or comma-separated).
+        #[arg(long = "add-member", value_name = "ACCOUNT", value_delimiter = ',')]
+        add_members: Vec<String>,
+        /// Remove a member account (repeatable or comma-separated).
+        #[arg(long = "remove-member", value_name = "ACCOUNT", value_delimiter = ',')]
+        remove_members: Vec<String>,
+        /// New monthly budget in USD.
+        #[arg(long, value_name = "USD", value_parser = parse_budget)]
+        budget: Option<f64>,
+        /// New description ("" removes it).
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Delete a project (refused while workstations or templates carry it, unless --force).
+    Delete {
+        /// Project.
+        name: String,
+        /// Delete the record even though workstations or templates still carry the project
+        /// (they keep its tag).
+        #[arg(long)]
+        force: bool,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Only check and say what would happen.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// `template share|unshare`.

@@ -282,7 +282,7 @@ pub async fn prepare(
 ) -> Result<NewOperation, OpsError> {
     validate_workstation_name(&req.name)?;
     if let Some(p) = &req.project {
-        crate::naming::validate_project(p)?;
+        crate::projects::require(env, p).await?;
     }
     let key = match &req.ssh_public_key {
         Some(text) => Some(access::parse_public_key(text, "the SSH public key")?),

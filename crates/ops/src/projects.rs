@@ -5,7 +5,10 @@
 use crate::backoff::retry;
 use crate::context::Env;
 use crate::error::OpsError;
-use prism_api::{Project, ProjectCost, ProjectCreateRequest, ProjectImage, ShareRequest};
+use prism_api::{
+    Project, ProjectCost, ProjectCreateRequest, ProjectDeleteRequest, ProjectDeletion,
+    ProjectImage, ProjectUpdate, ProjectUpdateRequest, ShareRequest,
+};
 use prism_cloud::{tags, ImageQuery, ImageState};
 use prism_store::ProjectRow;
 use prism_templates::{Catalogue, Entry};
@@ -35,20 +38,10 @@ pub async fn create(env: &Env, req: &ProjectCreateRequest) -> Result<Project, Op
         ));
     }
     if let Some(d) = &req.description {
-        if d.chars().count() > 1000 || d.chars().any(|c| c.is_control() && c != '\n') {
-            return Err(OpsError::invalid(
-                "the description must be at most 1000 characters without control characters",
-                None,
-            ));
-        }
+        check_description(d)?;
     }
     if let Some(b) = req.budget_usd_per_month {
-        if !b.is_finite() || b <= 0.0 || b > MAX_BUDGET {
-            return Err(OpsError::invalid(
-                format!("budget {b} is not a positive amount of USD per month up to {MAX_BUDGET}"),
-                Some("e.g. --budget 500".to_string()),
-            ));
-        }
+        check_budget(b)?;
     }
     let accounts = crate::share::dedup(&req.accounts);
     crate::share::check_accounts(&accounts)?;
@@ -68,13 +61,218 @@ pub async fn create(env: &Env, req: &ProjectCreateRequest) -> Result<Project, Op
     get(env, &req.name).await
 }
 
-/// One project, or a not-found error naming it.
+fn check_description(d: &str) -> Result<(), OpsError> {
+    if d.chars().count() > 1000 || d.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(OpsError::invalid(
+            "the description must be at most 1000 characters without control characters",
+            None,
+        ));
+    }
+    Ok(())
+}
+
+fn check_budget(b: f64) -> Result<(), OpsError> {
+    if !b.is_finite() || b <= 0.0 || b > MAX_BUDGET {
+        return Err(OpsError::invalid(
+            format!("budget {b} is not a positive amount of USD per month up to {MAX_BUDGET}"),
+            Some("e.g. --budget 500".to_string()),
+        ));
+    }
+    Ok(())
+}
+
+/// One project, or a not-found error naming it, the close names that exist ("did you mean"),
+/// and how to create it.
 pub async fn get(env: &Env, name: &str) -> Result<Project, OpsError> {
-    env.store.project(name).await?.map(to_api).ok_or_else(|| {
-        OpsError::not_found(
+    if let Some(p) = env.store.project(name).await? {
+        return Ok(to_api(p));
+    }
+    let known: Vec<String> = env
+        .store
+        .projects()
+        .await?
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    let close = prism_templates::suggestions(name, known.iter().map(String::as_str));
+    let create = format!("create it with: prism project create {name}");
+    let hint = match close.as_slice() {
+        [] if known.is_empty() => format!("there are no projects yet; {create}"),
+        [] => format!("{create} (list projects with: prism project list)"),
+        names => format!(
+            "did you mean {}? (or {create})",
+            names
+                .iter()
+                .map(|n| format!("'{n}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    Err(OpsError::not_found(
+        format!("no project named '{name}'"),
+        Some(hint),
+    ))
+}
+
+/// Checks that `--project NAME` of a launch or save names an existing project (a typo must
+/// not create a stray project tag).
+pub async fn require(env: &Env, name: &str) -> Result<(), OpsError> {
+    crate::naming::validate_project(name)?;
+    get(env, name).await.map(|_| ())
+}
+
+/// Adds/removes member accounts and changes the budget or description; says what changed.
+/// Nothing is written when any part is refused.
+pub async fn update(
+    env: &Env,
+    name: &str,
+    req: &ProjectUpdateRequest,
+) -> Result<ProjectUpdate, OpsError> {
+    get(env, name).await?;
+    let Some(mut row) = env.store.project(name).await? else {
+        return Err(OpsError::not_found(
             format!("no project named '{name}'"),
-            Some("list projects with: prism project list".to_string()),
-        )
+            None,
+        ));
+    };
+    let add = crate::share::dedup(&req.add_accounts);
+    let remove = crate::share::dedup(&req.remove_accounts);
+    crate::share::check_accounts(&add)?;
+    crate::share::check_accounts(&remove)?;
+    if let Some(a) = add.iter().find(|a| remove.contains(a)) {
+        return Err(OpsError::invalid(
+            format!("account {a} is both added and removed"),
+            Some("pass it to only one of --add-member and --remove-member".to_string()),
+        ));
+    }
+    if add.is_empty()
+        && remove.is_empty()
+        && req.budget_usd_per_month.is_none()
+        && req.description.is_none()
+    {
+        return Err(OpsError::invalid(
+            format!("nothing to change in project '{name}'"),
+            Some(
+                "pass --add-member ID, --remove-member ID, --budget USD or --description TEXT"
+                    .to_string(),
+            ),
+        ));
+    }
+    if let Some(a) = remove.iter().find(|a| !row.accounts.contains(a)) {
+        return Err(OpsError::invalid(
+            format!(
+                "account {a} is not a member of project '{name}' (members: {})",
+                if row.accounts.is_empty() {
+                    "none".to_string()
+                } else {
+                    row.accounts.join(", ")
+                }
+            ),
+            Some(format!("see the members with: prism project info {name}")),
+        ));
+    }
+    if let Some(b) = req.budget_usd_per_month {
+        check_budget(b)?;
+    }
+    if let Some(d) = &req.description {
+        check_description(d)?;
+    }
+    let mut changes = vec![];
+    for a in add {
+        if row.accounts.contains(&a) {
+            continue;
+        }
+        changes.push(format!("added member {a}"));
+        row.accounts.push(a);
+    }
+    for a in remove {
+        row.accounts.retain(|x| *x != a);
+        changes.push(format!("removed member {a}"));
+    }
+    if let Some(b) = req.budget_usd_per_month {
+        if row.budget_usd_per_month != Some(b) {
+            changes.push(format!(
+                "budget {} → ${b:.2}/month",
+                row.budget_usd_per_month
+                    .map(|o| format!("${o:.2}/month"))
+                    .unwrap_or_else(|| "none".into())
+            ));
+            row.budget_usd_per_month = Some(b);
+        }
+    }
+    if let Some(d) = &req.description {
+        let new = (!d.trim().is_empty()).then(|| d.clone());
+        if row.description != new {
+            changes.push(match &new {
+                Some(d) => format!("description → {d:?}"),
+                None => "description removed".to_string(),
+            });
+            row.description = new;
+        }
+    }
+    if !changes.is_empty() && !env.store.update_project(row).await? {
+        return Err(OpsError::not_found(
+            format!("no project named '{name}'"),
+            None,
+        ));
+    }
+    Ok(ProjectUpdate {
+        project: get(env, name).await?,
+        changes,
+    })
+}
+
+/// What still carries project `name`'s tag: workstations Prism knows and every saved version.
+pub async fn in_use(env: &Env, catalogue: &Catalogue, name: &str) -> Result<Vec<String>, OpsError> {
+    let mut out: Vec<String> = env
+        .store
+        .workstations()
+        .await?
+        .into_iter()
+        .filter(|w| w.project.as_deref() == Some(name))
+        .map(|w| format!("workstation {}", w.name))
+        .collect();
+    out.extend(
+        catalogue
+            .entries()
+            .iter()
+            .filter(|e| e.raw.is_saved() && e.raw.project.as_deref() == Some(name))
+            .map(|e| match &e.raw.version {
+                Some(v) => format!("template {}@{v}", e.raw.id()),
+                None => format!("template {}", e.raw.id()),
+            }),
+    );
+    Ok(out)
+}
+
+/// Deletes a project's record: refused while anything carries its tag unless `force` (then
+/// those keep the tag of a project that no longer exists).
+pub async fn delete(
+    env: &Env,
+    catalogue: &Catalogue,
+    name: &str,
+    req: &ProjectDeleteRequest,
+) -> Result<ProjectDeletion, OpsError> {
+    get(env, name).await?;
+    let in_use = in_use(env, catalogue, name).await?;
+    if !in_use.is_empty() && !req.force {
+        return Err(OpsError::invalid(
+            format!(
+                "project '{name}' is in use by {} thing(s): {}",
+                in_use.len(),
+                in_use.join(", ")
+            ),
+            Some(format!(
+                "delete or move those first, or delete only the project's record with: \
+                 prism project delete {name} --force"
+            )),
+        ));
+    }
+    let deleted = !req.dry_run && env.store.delete_project(name).await?;
+    Ok(ProjectDeletion {
+        project: name.to_string(),
+        in_use,
+        deleted,
     })
 }
 

@@ -1,4 +1,4 @@
-//! `prism project create|list|info|templates|share-template|cost`.
+//! `prism project create|list|info|templates|share-template|cost|update|delete`.
 
 use super::{finish, plan_then_submit, target};
 use crate::args::{Cli, ProjectCommand};
@@ -6,7 +6,8 @@ use crate::client::{segment, Client};
 use crate::error::CliResult;
 use crate::output::{dash, errln, outln, print, table};
 use prism_api::{
-    Project, ProjectCost, ProjectCreateRequest, ProjectDetail, ProjectList, ProjectShareRequest,
+    Project, ProjectCost, ProjectCreateRequest, ProjectDeleteRequest, ProjectDeletion,
+    ProjectDetail, ProjectList, ProjectShareRequest, ProjectUpdate, ProjectUpdateRequest,
     SharePlan, TemplateSummary,
 };
 
@@ -145,6 +146,86 @@ pub async fn project(cli: &Cli, cmd: &ProjectCommand) -> CliResult {
                 if let (Some(b), Some(p)) = (cost.budget_usd_per_month, cost.budget_used_percent) {
                     outln!("Budget: ${b:.2}/month; image storage uses {p:.1}% of it");
                 }
+            })
+        }
+        ProjectCommand::Update {
+            name,
+            add_members,
+            remove_members,
+            budget: b,
+            description,
+        } => {
+            let c = Client::connect(false).await?;
+            let u: ProjectUpdate = c
+                .post(
+                    &format!("/v1/projects/{}/update", segment(name)),
+                    &ProjectUpdateRequest {
+                        add_accounts: add_members.clone(),
+                        remove_accounts: remove_members.clone(),
+                        budget_usd_per_month: *b,
+                        description: description.clone(),
+                    },
+                )
+                .await?;
+            print(cli.output, &u, |u| {
+                if u.changes.is_empty() {
+                    outln!("project {}: nothing changed", u.project.name);
+                } else {
+                    outln!("updated project {}:", u.project.name);
+                    for ch in &u.changes {
+                        outln!("  {ch}");
+                    }
+                }
+                outln!(
+                    "members: {}",
+                    if u.project.accounts.is_empty() {
+                        "none".into()
+                    } else {
+                        u.project.accounts.join(", ")
+                    }
+                );
+            })
+        }
+        ProjectCommand::Delete {
+            name,
+            force,
+            yes,
+            dry_run,
+        } => {
+            let c = Client::connect(false).await?;
+            let path = format!("/v1/projects/{}/delete", segment(name));
+            let plan: ProjectDeletion = c
+                .post(
+                    &path,
+                    &ProjectDeleteRequest {
+                        force: *force,
+                        dry_run: true,
+                    },
+                )
+                .await?;
+            if !plan.in_use.is_empty() {
+                errln!(
+                    "warning: still carrying project {name} (they keep its tag): {}",
+                    plan.in_use.join(", ")
+                );
+            }
+            if *dry_run {
+                return print(cli.output, &plan, |_| {
+                    outln!("would delete project {name} (dry run: nothing changed)");
+                });
+            }
+            crate::prompt::confirm(&format!("Delete project {name}?"), *yes)?;
+            let done: ProjectDeletion = c
+                .post(
+                    &path,
+                    &ProjectDeleteRequest {
+                        force: *force,
+                        dry_run: false,
+                    },
+                )
+                .await?;
+            print(cli.output, &done, |d| {
+                outln!("deleted project {}", d.project);
             })
         }
         ProjectCommand::ShareTemplate {

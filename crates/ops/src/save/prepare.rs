@@ -169,7 +169,7 @@ pub async fn prepare(
     crate::naming::validate_tags(&req.tags)?;
     max_wait::check(req.max_wait_seconds)?;
     if let Some(p) = &req.project {
-        crate::naming::validate_project(p)?;
+        crate::projects::require(env, p).await?;
     }
     if !crate::naming::region_shape_ok(region) {
         return Err(crate::regions::not_a_region(region));
