@@ -1169,6 +1169,78 @@ fn cli_cases() -> Vec<Case> {
             "template 'my-env' is not in project 'team' (its project is 'lab')",
         ),
         cli(
+            "cli-launch-project-typo",
+            &["launch", "python-ml", "typo-ws", "--project", "lba"],
+            1,
+            "no project named 'lba'",
+        ),
+        cli(
+            "cli-save-project-typo-did-you-mean",
+            &["save", WS, "typo-env", "--project", "tema", "--yes"],
+            1,
+            "did you mean 'team'?",
+        ),
+        cli(
+            "cli-project-update-bad-account",
+            &[
+                "project",
+                "update",
+                PROJECT,
+                "--add-member",
+                "1111-2222-3333",
+            ],
+            1,
+            "\"1111-2222-3333\" is not an AWS account id",
+        ),
+        cli(
+            "cli-project-update-remove-non-member",
+            &[
+                "project",
+                "update",
+                OTHER_PROJECT,
+                "--remove-member",
+                OWN_ACCOUNT,
+            ],
+            1,
+            "account 123456789012 is not a member of project 'team'",
+        ),
+        cli(
+            "cli-project-update-nothing",
+            &["project", "update", PROJECT],
+            1,
+            "nothing to change in project 'lab'",
+        ),
+        cli(
+            "cli-project-update-budget-negative",
+            &["project", "update", PROJECT, "--budget=-5"],
+            2,
+            "'-5' is not a positive amount of USD",
+        ),
+        cli(
+            "cli-project-update-budget-garbage",
+            &["project", "update", PROJECT, "--budget", "lots"],
+            2,
+            "'lots' is not a positive amount of USD",
+        ),
+        cli(
+            "cli-project-update-unknown-typo",
+            &["project", "update", "lba", "--budget", "5"],
+            1,
+            "did you mean 'lab'?",
+        ),
+        cli(
+            "cli-project-delete-in-use",
+            &["project", "delete", PROJECT, "--yes"],
+            1,
+            "project 'lab' is in use by 1 thing(s): template my-env@1",
+        ),
+        cli(
+            "cli-project-delete-unknown",
+            &["project", "delete", "ghost-project", "--yes"],
+            1,
+            "no project named 'ghost-project'",
+        ),
+        cli(
             "cli-project-share-template-unknown-version",
             &[
                 "project",
