@@ -98,6 +98,9 @@ pub struct LaunchArgs {
     /// Subnet to launch in (default: the region's default VPC).
     #[arg(long = "subnet", value_name = "ID", value_parser = parse_subnet)]
     pub subnet: Option<String>,
+    /// Launch even though the project's budget is used up (the refusal names the figures).
+    #[arg(long)]
+    pub over_budget: bool,
     /// Return the operation id at once instead of following it.
     #[arg(long)]
     pub detach: bool,
@@ -195,6 +198,9 @@ pub struct SaveArgs {
     /// previous version is shared (the default keeps a template's audience).
     #[arg(long)]
     pub no_inherit: bool,
+    /// Save even though the project's budget is used up (the refusal names the figures).
+    #[arg(long)]
+    pub over_budget: bool,
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,

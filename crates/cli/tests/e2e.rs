@@ -2204,6 +2204,101 @@ fn a_project_must_exist_gains_members_later_and_is_deleted_only_when_unused() {
     assert!(list["projects"].as_array().unwrap().is_empty(), "{list}");
 }
 
+/// Runs prism, asserts success; returns stdout and stderr together.
+fn ok_all(w: &World, args: &[&str]) -> String {
+    let o = w.cmd(args, &[]);
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(o.status.success(), "prism {args:?}: {out}\n{err}");
+    format!("{out}{err}")
+}
+
+#[test]
+fn a_project_near_its_budget_warns_and_past_it_refuses_launch_and_save() {
+    let w = World::new();
+    w.ok(&["project", "create", "tight"]);
+    w.ok(&["launch", "python-ml", "t-one", "--project", "tight"]);
+    w.ok(&["save", "t-one", "tight-env", "--project", "tight", "--yes"]);
+
+    // Cost: storage measured from EC2 and estimated; compute from Prism's running records.
+    let cost = w.json(&["project", "cost", "tight"]);
+    let storage = cost["storage_usd_per_month"].as_f64().unwrap();
+    assert!(storage > 0.0, "{cost}");
+    let compute = cost["compute"].as_array().unwrap();
+    assert_eq!(compute.len(), 1, "{cost}");
+    assert_eq!(compute[0]["workstation"], "t-one", "{cost}");
+    assert_eq!(compute[0]["running"], true, "{cost}");
+    assert!(compute[0]["hours"].as_f64().unwrap() >= 0.0, "{cost}");
+    let itype = compute[0]["instance_type"].as_str().unwrap();
+    assert_eq!(
+        compute[0]["usd_per_hour"].as_f64(),
+        prism_ops::prices::usd_per_hour(itype),
+        "{cost}"
+    );
+    assert!(
+        cost["price_list"]
+            .as_str()
+            .unwrap()
+            .contains("as of 2024-06"),
+        "{cost}"
+    );
+    // The save plan and project cost label the same figures the same way.
+    let plan = ok_all(&w, &["save", "t-one", "tight-env", "--dry-run"]);
+    let text = w.ok(&["project", "cost", "tight"]);
+    for label in [
+        prism_ops::projects::MEASURED,
+        prism_ops::projects::STORAGE_ESTIMATE,
+    ] {
+        assert!(plan.contains(label), "plan lacks {label:?}: {plan}");
+        assert!(text.contains(label), "cost lacks {label:?}: {text}");
+    }
+    assert!(text.contains("Compute this month"), "{text}");
+    assert!(text.contains("t-one (running)"), "{text}");
+
+    // At ~87% of the budget: launch and save warn, and go ahead.
+    let budget = format!("{:.4}", storage / 0.87);
+    w.ok(&["project", "update", "tight", "--budget", &budget]);
+    let out = ok_all(&w, &["launch", "python-ml", "t-two", "--project", "tight"]);
+    assert!(out.contains("warning: project tight has used 8"), "{out}");
+    let plan = ok_all(&w, &["save", "t-one", "tight-env", "--dry-run"]);
+    assert!(plan.contains("project 'tight' has used"), "{plan}");
+
+    // Past 100%: refused with the figures, nothing made, unless --over-budget.
+    let budget = format!("{:.4}", storage / 2.0);
+    w.ok(&["project", "update", "tight", "--budget", &budget]);
+    let before = w.instances("us-east-1").len();
+    w.fails(
+        &["launch", "python-ml", "t-three", "--project", "tight"],
+        1,
+        "project 'tight' is over budget: $",
+    );
+    w.fails(
+        &["launch", "python-ml", "t-three", "--project", "tight"],
+        1,
+        "or pass --over-budget",
+    );
+    assert_eq!(w.instances("us-east-1").len(), before, "nothing launched");
+    w.fails(
+        &["save", "t-one", "tight-env", "--yes"],
+        1,
+        "project 'tight' is over budget",
+    );
+    assert!(w.images("us-east-1", "tight-env", "2").is_empty());
+    let text = w.ok(&["project", "cost", "tight"]);
+    assert!(text.contains("over budget"), "{text}");
+    w.ok(&[
+        "launch",
+        "python-ml",
+        "t-three",
+        "--project",
+        "tight",
+        "--over-budget",
+    ]);
+    assert_eq!(w.instances("us-east-1").len(), before + 1);
+}
+
 #[test]
 fn an_exported_template_is_imported_on_another_machine_and_launches() {
     let w = World::new();

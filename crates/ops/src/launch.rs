@@ -367,6 +367,18 @@ pub async fn prepare(
             Some("fix the template's instance_defaults.type (like t3.large)".to_string()),
         ));
     }
+    if let Some(p) = &req.project {
+        // The warning under the limit is the CLI's to print (a launch has no plan to carry it).
+        crate::projects::budget_check(
+            env,
+            catalogue,
+            p,
+            req.aws.profile.as_deref(),
+            region,
+            req.over_budget,
+        )
+        .await?;
+    }
     let root_volume_gb = root_volume_gb(cloud.as_ref(), region, &image_id, t).await?;
     let vpc_id = access::resolve_vpc(cloud.as_ref(), region, req.subnet_id.as_deref()).await?;
     let input = LaunchInput {

@@ -6,8 +6,8 @@ use crate::backoff::retry;
 use crate::context::Env;
 use crate::error::OpsError;
 use prism_api::{
-    Project, ProjectCost, ProjectCreateRequest, ProjectDeleteRequest, ProjectDeletion,
-    ProjectImage, ProjectUpdate, ProjectUpdateRequest, ShareRequest,
+    Project, ProjectCompute, ProjectCost, ProjectCreateRequest, ProjectDeleteRequest,
+    ProjectDeletion, ProjectImage, ProjectUpdate, ProjectUpdateRequest, ShareRequest,
 };
 use prism_cloud::{tags, ImageQuery, ImageState};
 use prism_store::ProjectRow;
@@ -339,6 +339,16 @@ pub async fn cost(
     }
     let size_gb: i64 = images.iter().map(|i| i.size_gb).sum();
     let storage = round_cents(size_gb as f64 * price);
+    let compute = compute_this_month(env, name).await?;
+    let compute_usd = round_cents(compute.iter().filter_map(|c| c.usd).sum());
+    let mut unknown: Vec<String> = compute
+        .iter()
+        .filter(|c| c.usd_per_hour.is_none())
+        .map(|c| c.instance_type.clone())
+        .collect();
+    unknown.sort();
+    unknown.dedup();
+    let total = round_cents(storage + compute_usd);
     Ok(ProjectCost {
         project: name.to_string(),
         regions: regions.into_iter().collect(),
@@ -348,9 +358,118 @@ pub async fn cost(
         budget_usd_per_month: project.budget_usd_per_month,
         budget_used_percent: project
             .budget_usd_per_month
-            .map(|b| (storage / b * 1000.0).round() / 10.0),
+            .map(|b| (total / b * 1000.0).round() / 10.0),
         errors,
+        storage_basis: storage_basis(price),
+        compute,
+        compute_usd_this_month: compute_usd,
+        compute_unknown_types: unknown,
+        price_list: crate::prices::SOURCE.to_string(),
+        total_usd: total,
     })
+}
+
+/// Label of a size EC2 reported (the save plan and `project cost` both use it).
+pub const MEASURED: &str = "(measured)";
+/// Label of a snapshot storage cost (the save plan and `project cost` both use it).
+pub const STORAGE_ESTIMATE: &str = "(estimate; an upper bound: EBS snapshots are incremental)";
+/// Label of a compute cost.
+pub const COMPUTE_ESTIMATE: &str = "(estimate: hours Prism recorded running × on-demand price)";
+
+/// How storage figures are got, in the words the save plan uses too: the size is what EC2
+/// says (measured), the cost an estimate.
+pub fn storage_basis(usd_per_gb_month: f64) -> String {
+    format!(
+        "size measured (EC2 VolumeSize of the images' snapshots); cost estimated at \
+         ${usd_per_gb_month}/GB-month, an upper bound: EBS snapshots are incremental"
+    )
+}
+
+/// Hours each of the project's workstations ran since the first of this month (UTC), from
+/// Prism's running periods, priced from the dated table (`prices`).
+async fn compute_this_month(env: &Env, name: &str) -> Result<Vec<ProjectCompute>, OpsError> {
+    use chrono::Datelike;
+    let now = crate::clock::now();
+    let month = now
+        .date_naive()
+        .with_day(1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc())
+        .unwrap_or(now);
+    let month_s = month.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let now_s = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let mut out: Vec<ProjectCompute> = vec![];
+    for run in env.store.workstation_runs_since(&month_s).await? {
+        if run.project.as_deref() != Some(name) {
+            continue;
+        }
+        let from = if run.started_at < month_s {
+            &month_s
+        } else {
+            &run.started_at
+        };
+        let to = run.stopped_at.as_deref().unwrap_or(&now_s);
+        let hours = (crate::clock::seconds_between(from, to) / 3600.0).max(0.0);
+        match out
+            .iter_mut()
+            .find(|c| c.workstation == run.name && c.instance_type == run.instance_type)
+        {
+            Some(c) => {
+                c.hours += hours;
+                c.running |= run.stopped_at.is_none();
+            }
+            None => out.push(ProjectCompute {
+                workstation: run.name.clone(),
+                usd_per_hour: crate::prices::usd_per_hour(&run.instance_type),
+                instance_type: run.instance_type,
+                hours,
+                usd: None,
+                running: run.stopped_at.is_none(),
+            }),
+        }
+    }
+    for c in &mut out {
+        c.usd = c.usd_per_hour.map(|p| round_cents(p * c.hours));
+        c.hours = (c.hours * 1000.0).round() / 1000.0;
+    }
+    Ok(out)
+}
+
+/// Share of the budget from which launch and save warn.
+pub const BUDGET_WARN_PERCENT: f64 = 80.0;
+
+/// Checks project `name`'s budget before a launch or save: refused at 100% or more unless
+/// `over_budget`; a warning (returned) from [`BUDGET_WARN_PERCENT`].
+pub async fn budget_check(
+    env: &Env,
+    catalogue: &Catalogue,
+    name: &str,
+    profile: Option<&str>,
+    region: &str,
+    over_budget: bool,
+) -> Result<Option<String>, OpsError> {
+    if get(env, name).await?.budget_usd_per_month.is_none() {
+        return Ok(None);
+    }
+    let c = cost(env, catalogue, name, profile, Some(region)).await?;
+    let (Some(b), Some(pct)) = (c.budget_usd_per_month, c.budget_used_percent) else {
+        return Ok(None);
+    };
+    let figures = format!(
+        "${:.2} of its ${b:.2}/month budget ({pct:.1}%): image storage ${:.2}/month + \
+         compute this month ${:.2} (estimates)",
+        c.total_usd, c.storage_usd_per_month, c.compute_usd_this_month
+    );
+    if pct >= 100.0 && !over_budget {
+        return Err(OpsError::invalid(
+            format!("project '{name}' is over budget: {figures}"),
+            Some(format!(
+                "see where it goes with: prism project cost {name}; raise it with: prism \
+                 project update {name} --budget USD; or pass --over-budget"
+            )),
+        ));
+    }
+    Ok((pct >= BUDGET_WARN_PERCENT).then(|| format!("project '{name}' has used {figures}")))
 }
 
 fn round_cents(usd: f64) -> f64 {

@@ -30,6 +30,27 @@ fn templates_table(ts: &[TemplateSummary]) {
     println!("{t}");
 }
 
+/// A warning when project `name` has used 80% or more of its budget (storage plus this
+/// month's compute); `None` when under, without a budget, or when the cost cannot be read.
+pub async fn budget_warning(c: &Client, cli: &Cli, name: &str) -> Option<String> {
+    let t = target(cli);
+    let cost: ProjectCost = c
+        .get_query(
+            &format!("/v1/projects/{}/cost", segment(name)),
+            &[("region", t.region), ("profile", t.profile)],
+        )
+        .await
+        .ok()?;
+    let (b, pct) = (cost.budget_usd_per_month?, cost.budget_used_percent?);
+    (pct >= 80.0).then(|| {
+        format!(
+            "project {name} has used {pct:.1}% of its ${b:.2}/month budget (estimated ${:.2}: \
+             image storage ${:.2}/month + compute this month ${:.2}); see: prism project cost {name}",
+            cost.total_usd, cost.storage_usd_per_month, cost.compute_usd_this_month
+        )
+    })
+}
+
 /// `prism project …`.
 pub async fn project(cli: &Cli, cmd: &ProjectCommand) -> CliResult {
     match cmd {
@@ -137,14 +158,54 @@ pub async fn project(cli: &Cli, cmd: &ProjectCommand) -> CliResult {
                 }
                 println!("{t}");
                 outln!(
-                    "Image storage: ${:.2}/month for {} GiB in {} image(s) (regions looked in: {})",
-                    cost.storage_usd_per_month,
+                    "Image storage: {} GiB in {} image(s) {}; ${:.2}/month {}",
                     cost.size_gb,
                     cost.images.len(),
-                    cost.regions.join(", ")
+                    prism_ops::projects::MEASURED,
+                    cost.storage_usd_per_month,
+                    prism_ops::projects::STORAGE_ESTIMATE
                 );
+                outln!("  regions looked in: {}", cost.regions.join(", "));
+                println!();
+                let mut t = table(&["WORKSTATION", "TYPE", "HOURS", "USD/HOUR", "USD"]);
+                for w in &cost.compute {
+                    t.add_row(vec![
+                        format!(
+                            "{}{}",
+                            w.workstation,
+                            if w.running { " (running)" } else { "" }
+                        ),
+                        w.instance_type.clone(),
+                        format!("{:.2}", w.hours),
+                        w.usd_per_hour
+                            .map(|p| format!("{p:.4}"))
+                            .unwrap_or_else(|| "unknown".into()),
+                        w.usd
+                            .map(|u| format!("{u:.2}"))
+                            .unwrap_or_else(|| "unknown".into()),
+                    ]);
+                }
+                println!("{t}");
+                outln!(
+                    "Compute this month: ${:.2} {}",
+                    cost.compute_usd_this_month,
+                    prism_ops::projects::COMPUTE_ESTIMATE
+                );
+                outln!("  prices: {}", cost.price_list);
+                if !cost.compute_unknown_types.is_empty() {
+                    outln!(
+                        "  no price known for {}: their hours are not in the total",
+                        cost.compute_unknown_types.join(", ")
+                    );
+                }
+                outln!("Total: ${:.2} (estimate)", cost.total_usd);
                 if let (Some(b), Some(p)) = (cost.budget_usd_per_month, cost.budget_used_percent) {
-                    outln!("Budget: ${b:.2}/month; image storage uses {p:.1}% of it");
+                    outln!("Budget: ${b:.2}/month; {p:.1}% of it used");
+                    if p >= 100.0 {
+                        outln!("  over budget: launch and save into {} are refused without --over-budget", cost.project);
+                    } else if p >= prism_ops::projects::BUDGET_WARN_PERCENT {
+                        outln!("  warning: {p:.1}% used; at 100% launch and save are refused");
+                    }
                 }
             })
         }

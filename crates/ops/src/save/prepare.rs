@@ -303,6 +303,19 @@ pub async fn prepare(
         inherited_share: inherited_share.clone(),
     };
     let mut warnings = vec![];
+    if let Some(p) = &input.project {
+        warnings.extend(
+            crate::projects::budget_check(
+                env,
+                catalogue,
+                p,
+                req.aws.profile.as_deref(),
+                region,
+                req.over_budget,
+            )
+            .await?,
+        );
+    }
     if let Some(p) = &previous {
         let from = format!("{}@{}", p.name, p.version.as_deref().unwrap_or("?"));
         if inherited_regions && !copy_regions.is_empty() {
