@@ -1169,6 +1169,36 @@ fn cli_cases() -> Vec<Case> {
             "template 'my-env' is not in project 'team' (its project is 'lab')",
         ),
         cli(
+            "cli-stop-workstation-typo",
+            &["stop", "bsy"],
+            1,
+            "no workstation named 'bsy' in us-east-1",
+        ),
+        cli(
+            "cli-start-workstation-typo-did-you-mean",
+            &["start", "buzy"],
+            1,
+            "did you mean 'busy'?",
+        ),
+        cli(
+            "cli-delete-workstation-typo-did-you-mean",
+            &["delete", "bussy", "--yes"],
+            1,
+            "did you mean 'busy'?",
+        ),
+        cli(
+            "cli-save-workstation-typo-did-you-mean",
+            &["save", "buys", "typo-env", "--yes"],
+            1,
+            "did you mean 'busy'?",
+        ),
+        cli(
+            "cli-launch-version-typo-names-versions",
+            &["launch", "my-env@9", "x9"],
+            1,
+            "template 'my-env' has no version '9'; available: 1",
+        ),
+        cli(
             "cli-launch-project-typo",
             &["launch", "python-ml", "typo-ws", "--project", "lba"],
             1,
