@@ -180,3 +180,60 @@ async fn the_budget_gate_refuses_past_100_percent_and_warns_from_80() {
     set(total * 2.0).await;
     assert_eq!(check(false).await.unwrap(), None, "50%: nothing to say");
 }
+
+#[tokio::test]
+async fn an_update_reports_only_real_changes_and_refuses_contradictions() {
+    let rig = Rig::new(FakeTimings::default());
+    prism_ops::projects::create(
+        &rig.env,
+        &ProjectCreateRequest {
+            name: "lab".into(),
+            description: Some("old".into()),
+            accounts: vec!["111122223333".into()],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let update = |req: prism_api::ProjectUpdateRequest| {
+        let env = rig.env.clone();
+        async move { prism_ops::projects::update(&env, "lab", &req).await }
+    };
+    let u = update(prism_api::ProjectUpdateRequest {
+        add_accounts: vec!["111122223333".into()],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    assert!(u.changes.is_empty(), "already a member: {:?}", u.changes);
+    let u = update(prism_api::ProjectUpdateRequest {
+        description: Some(String::new()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(u.changes, vec!["description removed"]);
+    assert_eq!(u.project.description, None);
+    let err = update(prism_api::ProjectUpdateRequest {
+        add_accounts: vec!["444455556666".into()],
+        remove_accounts: vec!["444455556666".into()],
+        ..Default::default()
+    })
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("both added and removed"), "{err}");
+    let err = update(prism_api::ProjectUpdateRequest {
+        add_accounts: vec!["444455556666".into()],
+        budget_usd_per_month: Some(-3.0),
+        ..Default::default()
+    })
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("not a positive amount"), "{err}");
+    let p = prism_ops::projects::get(&rig.env, "lab").await.unwrap();
+    assert_eq!(
+        p.accounts,
+        vec!["111122223333"],
+        "a refused update writes nothing"
+    );
+}
