@@ -329,6 +329,9 @@ pub struct LaunchRequest {
     /// Subnet to launch in (`subnet-…`); `None`: the region's default VPC.
     #[serde(default)]
     pub subnet_id: Option<String>,
+    /// Launch even though the project's budget is used up.
+    #[serde(default)]
+    pub over_budget: bool,
 }
 
 /// `POST /v1/workstations/{name}/{action}` and `DELETE /v1/workstations/{name}`.
@@ -403,6 +406,9 @@ pub struct SaveRequest {
     /// Only check and describe the plan; create nothing.
     #[serde(default)]
     pub dry_run: bool,
+    /// Save even though the project's budget is used up.
+    #[serde(default)]
+    pub over_budget: bool,
 }
 
 /// Shortest `max_wait_seconds` accepted: less would fail nearly every real save.
@@ -736,10 +742,45 @@ pub struct ProjectCost {
     pub storage_usd_per_month: f64,
     /// Monthly budget, when set.
     pub budget_usd_per_month: Option<f64>,
-    /// Storage as a percentage of the budget.
+    /// Storage plus this month's compute as a percentage of the budget.
     pub budget_used_percent: Option<f64>,
     /// Regions that could not be read, with why.
     pub errors: Vec<String>,
+    /// How the storage figures were got: sizes measured from EC2, cost an estimate.
+    #[serde(default)]
+    pub storage_basis: String,
+    /// Each workstation's running time in the project this month (UTC), from Prism's records.
+    #[serde(default)]
+    pub compute: Vec<ProjectCompute>,
+    /// Estimated compute this month, USD (types with a known price only).
+    #[serde(default)]
+    pub compute_usd_this_month: f64,
+    /// Instance types with no price in the table: their hours are not counted in USD.
+    #[serde(default)]
+    pub compute_unknown_types: Vec<String>,
+    /// The dated price table the compute estimate uses.
+    #[serde(default)]
+    pub price_list: String,
+    /// Storage per month plus compute this month, USD (an estimate).
+    #[serde(default)]
+    pub total_usd: f64,
+}
+
+/// One workstation's compute in a project's cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ProjectCompute {
+    /// Workstation.
+    pub workstation: String,
+    /// Instance type.
+    pub instance_type: String,
+    /// Hours running this month (Prism's records of launch, start, stop and delete).
+    pub hours: f64,
+    /// On-demand price per hour from the price table; `None`: unknown.
+    pub usd_per_hour: Option<f64>,
+    /// Estimated USD; `None` when the price is unknown.
+    pub usd: Option<f64>,
+    /// Whether it is running now.
+    pub running: bool,
 }
 
 /// One image counted in a project's cost.
@@ -874,6 +915,52 @@ pub struct VersionInfo {
     pub running_now: Vec<String>,
     /// What could not be read (a region's EC2 answer), per problem.
     pub errors: Vec<String>,
+}
+
+/// `POST /v1/projects/{name}/update`: change a project's members, budget or description.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct ProjectUpdateRequest {
+    /// Member accounts to add (12-digit ids).
+    #[serde(default)]
+    pub add_accounts: Vec<String>,
+    /// Member accounts to remove.
+    #[serde(default)]
+    pub remove_accounts: Vec<String>,
+    /// New monthly budget in USD.
+    pub budget_usd_per_month: Option<f64>,
+    /// New description (empty: none).
+    pub description: Option<String>,
+}
+
+/// The answer of a project update: the project as it is now and what changed.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProjectUpdate {
+    /// The project after the update.
+    pub project: Project,
+    /// One line per change, e.g. "added member 111122223333" (empty: nothing changed).
+    pub changes: Vec<String>,
+}
+
+/// `POST /v1/projects/{name}/delete`: delete a project's record.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct ProjectDeleteRequest {
+    /// Delete even though workstations or templates still carry the project's tag.
+    #[serde(default)]
+    pub force: bool,
+    /// Only check and say what would happen.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// The answer of a project delete.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProjectDeletion {
+    /// Project.
+    pub project: String,
+    /// What still carries its tag ("workstation W", "template T@N"); kept as they are.
+    pub in_use: Vec<String>,
+    /// Whether the record was deleted (false for a dry run).
+    pub deleted: bool,
 }
 
 /// `GET /v1/templates/{name}/sharing`: who may launch a saved version, read from EC2.

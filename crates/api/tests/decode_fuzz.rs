@@ -234,6 +234,7 @@ fn save_request() -> impl Strategy<Value = SaveRequest> {
                 dry_run,
                 kms_keys,
                 no_inherit,
+                over_budget: no_inherit,
             },
         )
 }
@@ -257,6 +258,7 @@ fn launch_request() -> impl Strategy<Value = LaunchRequest> {
             ssh_public_key: None,
             allow_from: None,
             subnet_id: None,
+            over_budget: false,
         })
 }
 

@@ -98,6 +98,9 @@ pub struct LaunchArgs {
     /// Subnet to launch in (default: the region's default VPC).
     #[arg(long = "subnet", value_name = "ID", value_parser = parse_subnet)]
     pub subnet: Option<String>,
+    /// Launch even though the project's budget is used up (the refusal names the figures).
+    #[arg(long)]
+    pub over_budget: bool,
     /// Return the operation id at once instead of following it.
     #[arg(long)]
     pub detach: bool,
@@ -195,6 +198,9 @@ pub struct SaveArgs {
     /// previous version is shared (the default keeps a template's audience).
     #[arg(long)]
     pub no_inherit: bool,
+    /// Save even though the project's budget is used up (the refusal names the figures).
+    #[arg(long)]
+    pub over_budget: bool,
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -408,6 +414,38 @@ pub enum ProjectCommand {
     Cost {
         /// Project.
         name: String,
+    },
+    /// Add or remove member accounts, change the budget or the description.
+    Update {
+        /// Project.
+        name: String,
+        /// Add a member account (12 digits; repeatable or comma-separated).
+        #[arg(long = "add-member", value_name = "ACCOUNT", value_delimiter = ',')]
+        add_members: Vec<String>,
+        /// Remove a member account (repeatable or comma-separated).
+        #[arg(long = "remove-member", value_name = "ACCOUNT", value_delimiter = ',')]
+        remove_members: Vec<String>,
+        /// New monthly budget in USD.
+        #[arg(long, value_name = "USD", value_parser = parse_budget)]
+        budget: Option<f64>,
+        /// New description ("" removes it).
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Delete a project (refused while workstations or templates carry it, unless --force).
+    Delete {
+        /// Project.
+        name: String,
+        /// Delete the record even though workstations or templates still carry the project
+        /// (they keep its tag).
+        #[arg(long)]
+        force: bool,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Only check and say what would happen.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 

@@ -2148,6 +2148,244 @@ fn a_pi_groups_templates_in_a_project_sees_their_cost_and_shares_them() {
 }
 
 #[test]
+fn a_project_must_exist_gains_members_later_and_is_deleted_only_when_unused() {
+    let w = World::new();
+    w.ok(&[
+        "project",
+        "create",
+        "brain-imaging",
+        "--account",
+        "111122223333",
+    ]);
+    // A typo in --project is refused with the close name and how to create one; nothing made.
+    let typo = [
+        "launch",
+        "python-ml",
+        "typo-ws",
+        "--project",
+        "brain-imagin",
+    ];
+    w.fails(&typo, 1, "no project named 'brain-imagin'");
+    w.fails(&typo, 1, "did you mean 'brain-imaging'?");
+    w.fails(&typo, 1, "prism project create brain-imagin");
+    assert!(
+        w.instances("us-east-1").is_empty(),
+        "a refused launch starts nothing"
+    );
+    w.ok(&[
+        "launch",
+        "python-ml",
+        "scanner-ws",
+        "--project",
+        "brain-imaging",
+    ]);
+    w.fails(
+        &[
+            "save",
+            "scanner-ws",
+            "brain-env",
+            "--project",
+            "brain-imagin",
+            "--yes",
+        ],
+        1,
+        "did you mean 'brain-imaging'?",
+    );
+    assert!(w.images("us-east-1", "brain-env", "1").is_empty());
+    let list = w.json(&["project", "list"]);
+    assert_eq!(list["projects"].as_array().unwrap().len(), 1, "{list}");
+    w.ok(&[
+        "save",
+        "scanner-ws",
+        "brain-env",
+        "--project",
+        "brain-imaging",
+        "--yes",
+    ]);
+
+    // Members added after creation, with what changed; a bad account id changes nothing.
+    w.fails(
+        &["project", "update", "brain-imaging", "--add-member", "4444"],
+        1,
+        "\"4444\" is not an AWS account id",
+    );
+    let out = w.ok(&[
+        "project",
+        "update",
+        "brain-imaging",
+        "--add-member",
+        "444455556666",
+        "--budget",
+        "75",
+    ]);
+    assert!(out.contains("added member 444455556666"), "{out}");
+    assert!(out.contains("budget none → $75.00/month"), "{out}");
+    let info = w.json(&["project", "info", "brain-imaging"]);
+    assert_eq!(
+        info["project"]["accounts"],
+        serde_json::json!(["111122223333", "444455556666"]),
+        "{info}"
+    );
+    assert_eq!(info["project"]["budget_usd_per_month"], 75.0, "{info}");
+
+    // share-template grants the new member launch permission, read back from EC2.
+    w.ok(&[
+        "project",
+        "share-template",
+        "brain-imaging",
+        "brain-env",
+        "--yes",
+    ]);
+    let img = &w.images("us-east-1", "brain-env", "1")[0];
+    let mut perms =
+        w.rt.block_on(w.cloud.launch_permissions("us-east-1", &img.id))
+            .unwrap()
+            .accounts;
+    perms.sort();
+    assert_eq!(perms, vec!["111122223333", "444455556666"]);
+
+    let out = w.ok(&[
+        "project",
+        "update",
+        "brain-imaging",
+        "--remove-member",
+        "111122223333",
+    ]);
+    assert!(out.contains("removed member 111122223333"), "{out}");
+    w.fails(
+        &[
+            "project",
+            "update",
+            "brain-imaging",
+            "--remove-member",
+            "111122223333",
+        ],
+        1,
+        "account 111122223333 is not a member of project 'brain-imaging'",
+    );
+
+    // Delete: refused while in use, naming what; --force deletes the record only.
+    w.fails(
+        &["project", "delete", "brain-imaging", "--yes"],
+        1,
+        "in use by 2 thing(s): workstation scanner-ws, template brain-env@1",
+    );
+    w.ok(&["project", "info", "brain-imaging"]);
+    w.fails(
+        &["project", "delete", "brain-imaging", "--force"],
+        1,
+        "pass --yes",
+    );
+    w.ok(&["project", "info", "brain-imaging"]);
+    w.ok(&["project", "delete", "brain-imaging", "--force", "--yes"]);
+    w.fails(
+        &["project", "info", "brain-imaging"],
+        1,
+        "no project named 'brain-imaging'",
+    );
+    w.ok(&["project", "create", "empty-one"]);
+    let out = w.ok(&["project", "delete", "empty-one", "--yes"]);
+    assert!(out.contains("deleted project empty-one"), "{out}");
+    let list = w.json(&["project", "list"]);
+    assert!(list["projects"].as_array().unwrap().is_empty(), "{list}");
+}
+
+/// Runs prism, asserts success; returns stdout and stderr together.
+fn ok_all(w: &World, args: &[&str]) -> String {
+    let o = w.cmd(args, &[]);
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(o.status.success(), "prism {args:?}: {out}\n{err}");
+    format!("{out}{err}")
+}
+
+#[test]
+fn a_project_near_its_budget_warns_and_past_it_refuses_launch_and_save() {
+    let w = World::new();
+    w.ok(&["project", "create", "tight"]);
+    w.ok(&["launch", "python-ml", "t-one", "--project", "tight"]);
+    w.ok(&["save", "t-one", "tight-env", "--project", "tight", "--yes"]);
+
+    // Cost: storage measured from EC2 and estimated; compute from Prism's running records.
+    let cost = w.json(&["project", "cost", "tight"]);
+    let storage = cost["storage_usd_per_month"].as_f64().unwrap();
+    assert!(storage > 0.0, "{cost}");
+    let compute = cost["compute"].as_array().unwrap();
+    assert_eq!(compute.len(), 1, "{cost}");
+    assert_eq!(compute[0]["workstation"], "t-one", "{cost}");
+    assert_eq!(compute[0]["running"], true, "{cost}");
+    assert!(compute[0]["hours"].as_f64().unwrap() >= 0.0, "{cost}");
+    let itype = compute[0]["instance_type"].as_str().unwrap();
+    assert_eq!(
+        compute[0]["usd_per_hour"].as_f64(),
+        prism_ops::prices::usd_per_hour(itype),
+        "{cost}"
+    );
+    assert!(
+        cost["price_list"]
+            .as_str()
+            .unwrap()
+            .contains("as of 2024-06"),
+        "{cost}"
+    );
+    // The save plan and project cost label the same figures the same way.
+    let plan = ok_all(&w, &["save", "t-one", "tight-env", "--dry-run"]);
+    let text = w.ok(&["project", "cost", "tight"]);
+    for label in [
+        prism_ops::projects::MEASURED,
+        prism_ops::projects::STORAGE_ESTIMATE,
+    ] {
+        assert!(plan.contains(label), "plan lacks {label:?}: {plan}");
+        assert!(text.contains(label), "cost lacks {label:?}: {text}");
+    }
+    assert!(text.contains("Compute this month"), "{text}");
+    assert!(text.contains("t-one (running)"), "{text}");
+
+    // At ~87% of the budget: launch and save warn, and go ahead.
+    let budget = format!("{:.4}", storage / 0.87);
+    w.ok(&["project", "update", "tight", "--budget", &budget]);
+    let out = ok_all(&w, &["launch", "python-ml", "t-two", "--project", "tight"]);
+    assert!(out.contains("warning: project tight has used 8"), "{out}");
+    let plan = ok_all(&w, &["save", "t-one", "tight-env", "--dry-run"]);
+    assert!(plan.contains("project 'tight' has used"), "{plan}");
+
+    // Past 100%: refused with the figures, nothing made, unless --over-budget.
+    let budget = format!("{:.4}", storage / 2.0);
+    w.ok(&["project", "update", "tight", "--budget", &budget]);
+    let before = w.instances("us-east-1").len();
+    w.fails(
+        &["launch", "python-ml", "t-three", "--project", "tight"],
+        1,
+        "project 'tight' is over budget: $",
+    );
+    w.fails(
+        &["launch", "python-ml", "t-three", "--project", "tight"],
+        1,
+        "or pass --over-budget",
+    );
+    assert_eq!(w.instances("us-east-1").len(), before, "nothing launched");
+    w.fails(
+        &["save", "t-one", "tight-env", "--yes"],
+        1,
+        "project 'tight' is over budget",
+    );
+    assert!(w.images("us-east-1", "tight-env", "2").is_empty());
+    let text = w.ok(&["project", "cost", "tight"]);
+    assert!(text.contains("over budget"), "{text}");
+    w.ok(&[
+        "launch",
+        "python-ml",
+        "t-three",
+        "--project",
+        "tight",
+        "--over-budget",
+    ]);
+    assert_eq!(w.instances("us-east-1").len(), before + 1);
+}
+
+#[test]
 fn an_exported_template_is_imported_on_another_machine_and_launches() {
     let w = World::new();
     w.ok(&["launch", "python-ml", "prep-ws"]);

@@ -282,7 +282,7 @@ pub async fn prepare(
 ) -> Result<NewOperation, OpsError> {
     validate_workstation_name(&req.name)?;
     if let Some(p) = &req.project {
-        crate::naming::validate_project(p)?;
+        crate::projects::require(env, p).await?;
     }
     let key = match &req.ssh_public_key {
         Some(text) => Some(access::parse_public_key(text, "the SSH public key")?),
@@ -366,6 +366,18 @@ pub async fn prepare(
             format!("'{instance_type}' is not an instance type"),
             Some("fix the template's instance_defaults.type (like t3.large)".to_string()),
         ));
+    }
+    if let Some(p) = &req.project {
+        // The warning under the limit is the CLI's to print (a launch has no plan to carry it).
+        crate::projects::budget_check(
+            env,
+            catalogue,
+            p,
+            req.aws.profile.as_deref(),
+            region,
+            req.over_budget,
+        )
+        .await?;
     }
     let root_volume_gb = root_volume_gb(cloud.as_ref(), region, &image_id, t).await?;
     let vpc_id = access::resolve_vpc(cloud.as_ref(), region, req.subnet_id.as_deref()).await?;

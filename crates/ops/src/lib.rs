@@ -29,6 +29,7 @@ pub mod max_wait;
 pub mod naming;
 pub mod output;
 pub mod poll;
+pub mod prices;
 pub mod projects;
 pub mod prune;
 pub mod regions;

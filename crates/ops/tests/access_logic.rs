@@ -33,6 +33,7 @@ fn request(name: &str, allow_from: Option<&str>, subnet: Option<&str>) -> Launch
         ssh_public_key: Some(KEY.into()),
         allow_from: allow_from.map(Into::into),
         subnet_id: subnet.map(Into::into),
+        over_budget: false,
     }
 }
 

@@ -147,6 +147,7 @@ async fn a_shared_template_is_discovered_launched_and_gone_once_unshared() {
         ssh_public_key: None,
         allow_from: None,
         subnet_id: None,
+        over_budget: false,
     };
     let op = prism_ops::launch::prepare(&colleague.env, &cat, &req, REGION)
         .await

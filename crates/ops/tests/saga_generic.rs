@@ -231,6 +231,7 @@ async fn prepare_launch(rig: &Rig) -> Result<NewOperation, OpsError> {
         ssh_public_key: None,
         allow_from: None,
         subnet_id: None,
+        over_budget: false,
     };
     prism_ops::launch::prepare(&rig.env, &rig.catalogue(), &req, REGION).await
 }

@@ -532,6 +532,7 @@ async fn a_grown_disk_is_recorded_and_the_saved_template_launches() {
         ssh_public_key: None,
         allow_from: None,
         subnet_id: None,
+        over_budget: false,
     };
     let op = prism_ops::launch::prepare(&rig.env, &rig.catalogue(), &req, REGION)
         .await

@@ -268,6 +268,7 @@ async fn run(
         dry_run: false,
         kms_keys: Default::default(),
         no_inherit: false,
+        over_budget: false,
     };
     let catalogue = prism_templates::Catalogue::load(None);
     let (_, op) = prism_ops::save::prepare(&env, &catalogue, &req, "us-east-1")

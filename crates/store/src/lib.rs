@@ -14,7 +14,7 @@ mod workstations;
 pub use operations::{EventRow, NewOperation, OperationRow, JOURNAL_SCHEMA};
 pub use projects::ProjectRow;
 pub use templates::TemplateVersionRow;
-pub use workstations::WorkstationRow;
+pub use workstations::{WorkstationRow, WorkstationRun};
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};

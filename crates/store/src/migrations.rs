@@ -109,6 +109,49 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX operation_events_step_event
         ON operation_events(op_id, step, event) WHERE sub IS NULL;
     "#,
+    // 4: running periods of workstations, for `project cost`'s compute hours. Written by
+    // triggers on `workstations`, so every path that records a state (launch, start, stop,
+    // delete, a refresh from EC2) opens or closes a period: a period opens when Prism records
+    // a workstation as `running` and closes when it records any other state or forgets it.
+    r#"
+    CREATE TABLE workstation_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        instance_type TEXT NOT NULL,
+        project TEXT,
+        region TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        stopped_at TEXT
+    );
+    CREATE INDEX workstation_runs_open ON workstation_runs(name) WHERE stopped_at IS NULL;
+    CREATE TRIGGER workstation_runs_insert AFTER INSERT ON workstations
+        WHEN NEW.state = 'running'
+            AND NOT EXISTS (SELECT 1 FROM workstation_runs WHERE name = NEW.name AND stopped_at IS NULL)
+    BEGIN
+        INSERT INTO workstation_runs (name, instance_type, project, region, started_at)
+            VALUES (NEW.name, NEW.instance_type, NEW.project, NEW.region,
+                    strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+    END;
+    CREATE TRIGGER workstation_runs_start AFTER UPDATE OF state ON workstations
+        WHEN NEW.state = 'running'
+            AND NOT EXISTS (SELECT 1 FROM workstation_runs WHERE name = NEW.name AND stopped_at IS NULL)
+    BEGIN
+        INSERT INTO workstation_runs (name, instance_type, project, region, started_at)
+            VALUES (NEW.name, NEW.instance_type, NEW.project, NEW.region,
+                    strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+    END;
+    CREATE TRIGGER workstation_runs_stop AFTER UPDATE OF state ON workstations
+        WHEN NEW.state <> 'running'
+    BEGIN
+        UPDATE workstation_runs SET stopped_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+            WHERE name = NEW.name AND stopped_at IS NULL;
+    END;
+    CREATE TRIGGER workstation_runs_forget AFTER DELETE ON workstations
+    BEGIN
+        UPDATE workstation_runs SET stopped_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+            WHERE name = OLD.name AND stopped_at IS NULL;
+    END;
+    "#,
 ];
 
 /// Newest schema version this build knows.

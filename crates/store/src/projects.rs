@@ -56,6 +56,29 @@ impl Store {
         .await
     }
 
+    /// Replaces a project's description, budget and accounts; `Ok(false)` when there is no
+    /// project of that name (nothing is changed).
+    pub async fn update_project(&self, p: ProjectRow) -> StoreResult<bool> {
+        self.call(move |c| {
+            let accounts =
+                serde_json::to_string(&p.accounts).map_err(|e| json_err("accounts", e))?;
+            let n = c.execute(
+                "UPDATE projects SET description = ?2, budget_usd_per_month = ?3, accounts = ?4
+                 WHERE name = ?1",
+                params![p.name, p.description, p.budget_usd_per_month, accounts],
+            )?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    /// Deletes a project's record; `Ok(false)` when there was none.
+    pub async fn delete_project(&self, name: &str) -> StoreResult<bool> {
+        let name = name.to_string();
+        self.call(move |c| Ok(c.execute("DELETE FROM projects WHERE name = ?1", [name])? == 1))
+            .await
+    }
+
     /// One project.
     pub async fn project(&self, name: &str) -> StoreResult<Option<ProjectRow>> {
         let name = name.to_string();
@@ -92,5 +115,21 @@ mod tests {
         assert!(!got.created_at.is_empty());
         assert_eq!(s.projects().await.unwrap().len(), 1);
         assert!(s.project("nope").await.unwrap().is_none());
+
+        let mut changed = got.clone();
+        changed.accounts.push("444455556666".into());
+        changed.budget_usd_per_month = Some(750.0);
+        changed.description = None;
+        assert!(s.update_project(changed.clone()).await.unwrap());
+        let back = s.project("brain-imaging").await.unwrap().unwrap();
+        assert_eq!(back, changed, "every field written back, created_at kept");
+        let ghost = ProjectRow {
+            name: "ghost".into(),
+            ..changed
+        };
+        assert!(!s.update_project(ghost).await.unwrap(), "nothing to update");
+        assert!(s.delete_project("brain-imaging").await.unwrap());
+        assert!(!s.delete_project("brain-imaging").await.unwrap());
+        assert!(s.projects().await.unwrap().is_empty());
     }
 }

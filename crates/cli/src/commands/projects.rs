@@ -1,4 +1,4 @@
-//! `prism project create|list|info|templates|share-template|cost`.
+//! `prism project create|list|info|templates|share-template|cost|update|delete`.
 
 use super::{finish, plan_then_submit, target};
 use crate::args::{Cli, ProjectCommand};
@@ -6,7 +6,8 @@ use crate::client::{segment, Client};
 use crate::error::CliResult;
 use crate::output::{dash, errln, outln, print, table};
 use prism_api::{
-    Project, ProjectCost, ProjectCreateRequest, ProjectDetail, ProjectList, ProjectShareRequest,
+    Project, ProjectCost, ProjectCreateRequest, ProjectDeleteRequest, ProjectDeletion,
+    ProjectDetail, ProjectList, ProjectShareRequest, ProjectUpdate, ProjectUpdateRequest,
     SharePlan, TemplateSummary,
 };
 
@@ -27,6 +28,27 @@ fn templates_table(ts: &[TemplateSummary]) {
         ]);
     }
     println!("{t}");
+}
+
+/// A warning when project `name` has used 80% or more of its budget (storage plus this
+/// month's compute); `None` when under, without a budget, or when the cost cannot be read.
+pub async fn budget_warning(c: &Client, cli: &Cli, name: &str) -> Option<String> {
+    let t = target(cli);
+    let cost: ProjectCost = c
+        .get_query(
+            &format!("/v1/projects/{}/cost", segment(name)),
+            &[("region", t.region), ("profile", t.profile)],
+        )
+        .await
+        .ok()?;
+    let (b, pct) = (cost.budget_usd_per_month?, cost.budget_used_percent?);
+    (pct >= 80.0).then(|| {
+        format!(
+            "project {name} has used {pct:.1}% of its ${b:.2}/month budget (estimated ${:.2}: \
+             image storage ${:.2}/month + compute this month ${:.2}); see: prism project cost {name}",
+            cost.total_usd, cost.storage_usd_per_month, cost.compute_usd_this_month
+        )
+    })
 }
 
 /// `prism project …`.
@@ -136,15 +158,135 @@ pub async fn project(cli: &Cli, cmd: &ProjectCommand) -> CliResult {
                 }
                 println!("{t}");
                 outln!(
-                    "Image storage: ${:.2}/month for {} GiB in {} image(s) (regions looked in: {})",
-                    cost.storage_usd_per_month,
+                    "Image storage: {} GiB in {} image(s) {}; ${:.2}/month {}",
                     cost.size_gb,
                     cost.images.len(),
-                    cost.regions.join(", ")
+                    prism_ops::projects::MEASURED,
+                    cost.storage_usd_per_month,
+                    prism_ops::projects::STORAGE_ESTIMATE
                 );
-                if let (Some(b), Some(p)) = (cost.budget_usd_per_month, cost.budget_used_percent) {
-                    outln!("Budget: ${b:.2}/month; image storage uses {p:.1}% of it");
+                outln!("  regions looked in: {}", cost.regions.join(", "));
+                println!();
+                let mut t = table(&["WORKSTATION", "TYPE", "HOURS", "USD/HOUR", "USD"]);
+                for w in &cost.compute {
+                    t.add_row(vec![
+                        format!(
+                            "{}{}",
+                            w.workstation,
+                            if w.running { " (running)" } else { "" }
+                        ),
+                        w.instance_type.clone(),
+                        format!("{:.2}", w.hours),
+                        w.usd_per_hour
+                            .map(|p| format!("{p:.4}"))
+                            .unwrap_or_else(|| "unknown".into()),
+                        w.usd
+                            .map(|u| format!("{u:.2}"))
+                            .unwrap_or_else(|| "unknown".into()),
+                    ]);
                 }
+                println!("{t}");
+                outln!(
+                    "Compute this month: ${:.2} {}",
+                    cost.compute_usd_this_month,
+                    prism_ops::projects::COMPUTE_ESTIMATE
+                );
+                outln!("  prices: {}", cost.price_list);
+                if !cost.compute_unknown_types.is_empty() {
+                    outln!(
+                        "  no price known for {}: their hours are not in the total",
+                        cost.compute_unknown_types.join(", ")
+                    );
+                }
+                outln!("Total: ${:.2} (estimate)", cost.total_usd);
+                if let (Some(b), Some(p)) = (cost.budget_usd_per_month, cost.budget_used_percent) {
+                    outln!("Budget: ${b:.2}/month; {p:.1}% of it used");
+                    if p >= 100.0 {
+                        outln!("  over budget: launch and save into {} are refused without --over-budget", cost.project);
+                    } else if p >= prism_ops::projects::BUDGET_WARN_PERCENT {
+                        outln!("  warning: {p:.1}% used; at 100% launch and save are refused");
+                    }
+                }
+            })
+        }
+        ProjectCommand::Update {
+            name,
+            add_members,
+            remove_members,
+            budget: b,
+            description,
+        } => {
+            let c = Client::connect(false).await?;
+            let u: ProjectUpdate = c
+                .post(
+                    &format!("/v1/projects/{}/update", segment(name)),
+                    &ProjectUpdateRequest {
+                        add_accounts: add_members.clone(),
+                        remove_accounts: remove_members.clone(),
+                        budget_usd_per_month: *b,
+                        description: description.clone(),
+                    },
+                )
+                .await?;
+            print(cli.output, &u, |u| {
+                if u.changes.is_empty() {
+                    outln!("project {}: nothing changed", u.project.name);
+                } else {
+                    outln!("updated project {}:", u.project.name);
+                    for ch in &u.changes {
+                        outln!("  {ch}");
+                    }
+                }
+                outln!(
+                    "members: {}",
+                    if u.project.accounts.is_empty() {
+                        "none".into()
+                    } else {
+                        u.project.accounts.join(", ")
+                    }
+                );
+            })
+        }
+        ProjectCommand::Delete {
+            name,
+            force,
+            yes,
+            dry_run,
+        } => {
+            let c = Client::connect(false).await?;
+            let path = format!("/v1/projects/{}/delete", segment(name));
+            let plan: ProjectDeletion = c
+                .post(
+                    &path,
+                    &ProjectDeleteRequest {
+                        force: *force,
+                        dry_run: true,
+                    },
+                )
+                .await?;
+            if !plan.in_use.is_empty() {
+                errln!(
+                    "warning: still carrying project {name} (they keep its tag): {}",
+                    plan.in_use.join(", ")
+                );
+            }
+            if *dry_run {
+                return print(cli.output, &plan, |_| {
+                    outln!("would delete project {name} (dry run: nothing changed)");
+                });
+            }
+            crate::prompt::confirm(&format!("Delete project {name}?"), *yes)?;
+            let done: ProjectDeletion = c
+                .post(
+                    &path,
+                    &ProjectDeleteRequest {
+                        force: *force,
+                        dry_run: false,
+                    },
+                )
+                .await?;
+            print(cli.output, &done, |d| {
+                outln!("deleted project {}", d.project);
             })
         }
         ProjectCommand::ShareTemplate {

@@ -46,9 +46,12 @@ fn describe(p: &SavePlan, public: bool) {
         );
     }
     errln!(
-        "  Volume: {} GiB; estimated snapshot storage: ${:.2}/month",
+        "  Volume: {} GiB {}; snapshot storage in {} region(s): ${:.2}/month {}",
         p.volume_gb,
-        p.estimated_monthly_cost_usd
+        prism_ops::projects::MEASURED,
+        p.regions.len(),
+        p.estimated_monthly_cost_usd,
+        prism_ops::projects::STORAGE_ESTIMATE
     );
     if public {
         errln!("  {PUBLIC_MEANS}");
@@ -79,6 +82,7 @@ pub async fn save(cli: &Cli, a: &SaveArgs) -> CliResult {
         kms_keys: a.kms_keys.iter().cloned().collect(),
         no_inherit: a.no_inherit,
         dry_run,
+        over_budget: a.over_budget,
     };
     let confirm = Confirm {
         yes: a.yes,

@@ -22,8 +22,14 @@ pub async fn launch(cli: &Cli, a: &LaunchArgs) -> CliResult {
         ssh_public_key: key.as_ref().map(|(_, text)| text.clone()),
         allow_from: a.allow_from.clone(),
         subnet_id: a.subnet.clone(),
+        over_budget: a.over_budget,
     };
     let sub: Submitted = c.post("/v1/workstations", &req).await?;
+    if let Some(p) = &a.project {
+        if let Some(w) = super::projects::budget_warning(&c, cli, p).await {
+            errln!("warning: {w}");
+        }
+    }
     if cli.output == crate::output::Format::Table && !a.detach {
         errln!(
             "launching '{}' from template '{}' ({})",

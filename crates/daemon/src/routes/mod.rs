@@ -101,6 +101,8 @@ impl utoipa::Modify for CommonResponses {
         projects::show,
         projects::cost,
         projects::share,
+        projects::update,
+        projects::delete,
         operations::list,
         operations::show,
         operations::cancel,
@@ -151,6 +153,10 @@ impl utoipa::Modify for CommonResponses {
         prism_api::ProjectCost,
         prism_api::ProjectImage,
         prism_api::ProjectShareRequest,
+        prism_api::ProjectUpdateRequest,
+        prism_api::ProjectUpdate,
+        prism_api::ProjectDeleteRequest,
+        prism_api::ProjectDeletion,
         prism_api::Operation,
         prism_api::OperationList,
         prism_api::OperationEvent,
@@ -216,6 +222,8 @@ pub fn router(state: AppState, gate: Gate) -> Router {
         .route("/v1/projects/{name}", get(projects::show))
         .route("/v1/projects/{name}/cost", get(projects::cost))
         .route("/v1/projects/{name}/shares", post(projects::share))
+        .route("/v1/projects/{name}/update", post(projects::update))
+        .route("/v1/projects/{name}/delete", post(projects::delete))
         .route("/v1/operations", get(operations::list))
         .route("/v1/operations/{id}", get(operations::show))
         .route("/v1/operations/{id}/cancel", post(operations::cancel))
@@ -330,6 +338,8 @@ mod tests {
             "/v1/projects/{name}",
             "/v1/projects/{name}/cost",
             "/v1/projects/{name}/shares",
+            "/v1/projects/{name}/update",
+            "/v1/projects/{name}/delete",
             "/v1/templates/refresh",
         ] {
             assert!(paths.contains_key(p), "{p} is documented");

@@ -10,7 +10,8 @@ use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use prism_api::{
-    Project, ProjectCost, ProjectCreateRequest, ProjectDetail, ProjectList, ProjectShareRequest,
+    Project, ProjectCost, ProjectCreateRequest, ProjectDeleteRequest, ProjectDeletion,
+    ProjectDetail, ProjectList, ProjectShareRequest, ProjectUpdate, ProjectUpdateRequest,
     Submitted,
 };
 
@@ -121,4 +122,29 @@ pub async fn share(
             operation: to_api(row, vec![]),
         }),
     }))
+}
+
+/// Changes a project's member accounts, budget or description.
+#[utoipa::path(post, path = "/v1/projects/{name}/update", operation_id = "update_project", params(("name" = String, Path)), request_body = ProjectUpdateRequest, responses((status = 200, body = ProjectUpdate), (status = 400, body = prism_api::ApiError), (status = 404, body = prism_api::ApiError)))]
+pub async fn update(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    Body(req): Body<ProjectUpdateRequest>,
+) -> HttpResult<ProjectUpdate> {
+    Ok(Json(
+        prism_ops::projects::update(s.env(), &name, &req).await?,
+    ))
+}
+
+/// Deletes a project's record; refused while anything carries its tag unless `force`.
+#[utoipa::path(post, path = "/v1/projects/{name}/delete", operation_id = "delete_project", params(("name" = String, Path)), request_body = ProjectDeleteRequest, responses((status = 200, body = ProjectDeletion), (status = 400, body = prism_api::ApiError), (status = 404, body = prism_api::ApiError)))]
+pub async fn delete(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    Body(req): Body<ProjectDeleteRequest>,
+) -> HttpResult<ProjectDeletion> {
+    let c = templates::load(&s).await?;
+    Ok(Json(
+        prism_ops::projects::delete(s.env(), &c, &name, &req).await?,
+    ))
 }

@@ -169,7 +169,7 @@ pub async fn prepare(
     crate::naming::validate_tags(&req.tags)?;
     max_wait::check(req.max_wait_seconds)?;
     if let Some(p) = &req.project {
-        crate::naming::validate_project(p)?;
+        crate::projects::require(env, p).await?;
     }
     if !crate::naming::region_shape_ok(region) {
         return Err(crate::regions::not_a_region(region));
@@ -303,6 +303,19 @@ pub async fn prepare(
         inherited_share: inherited_share.clone(),
     };
     let mut warnings = vec![];
+    if let Some(p) = &input.project {
+        warnings.extend(
+            crate::projects::budget_check(
+                env,
+                catalogue,
+                p,
+                req.aws.profile.as_deref(),
+                region,
+                req.over_budget,
+            )
+            .await?,
+        );
+    }
     if let Some(p) = &previous {
         let from = format!("{}@{}", p.name, p.version.as_deref().unwrap_or("?"));
         if inherited_regions && !copy_regions.is_empty() {

@@ -99,6 +99,7 @@ impl Rig {
             dry_run: false,
             kms_keys: Default::default(),
             no_inherit: false,
+            over_budget: false,
         }
     }
 
