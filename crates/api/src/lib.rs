@@ -630,6 +630,51 @@ pub struct SharePlan {
     pub warnings: Vec<String>,
 }
 
+/// `POST /v1/templates/deprecations`: deprecate a saved version (EC2 deprecation time on every
+/// region's image, `prism:deprecated`/`prism:replacement` tags, the template file), or with
+/// `remove` cancel its deprecation.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct DeprecateRequest {
+    /// `T@N`: the version (always named: `T` never resolves to a deprecated version).
+    pub template: String,
+    /// The version to use instead (`T@M`, or `T` for its latest current version).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replacement: Option<String>,
+    /// From when (RFC 3339, or `YYYY-MM-DD` for midnight UTC); `None`: now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    /// Cancel the deprecation instead.
+    #[serde(default)]
+    pub remove: bool,
+    /// Only check and describe the plan; change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Credentials profile.
+    #[serde(default)]
+    pub aws: AwsTarget,
+}
+
+/// What a deprecation (or its cancellation) changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DeprecatePlan {
+    /// Template name.
+    pub template: String,
+    /// Version.
+    pub version: String,
+    /// The version's image in each region.
+    pub images: Vec<RegionImage>,
+    /// From when it is deprecated (RFC 3339, UTC); the current deprecation for a cancellation.
+    pub at: Option<String>,
+    /// The replacement (`T@M`).
+    pub replacement: Option<String>,
+    /// Whether the deprecation is cancelled.
+    pub remove: bool,
+    /// What `T` resolves to afterwards (`None`: no current version is left).
+    pub latest_after: Option<String>,
+    /// Things worth knowing first.
+    pub warnings: Vec<String>,
+}
+
 /// `POST /v1/templates/deletions`: delete saved versions for good — deregister their images
 /// and delete their snapshots in every region, and remove their template files.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]

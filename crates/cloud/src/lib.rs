@@ -146,6 +146,26 @@ pub trait Cloud: Send + Sync {
 
     /// The subnet `subnet_id` with its VPC (`DescribeSubnets`), `None` when it does not exist.
     async fn describe_subnet(&self, region: &str, subnet_id: &str) -> CloudResult<Option<Subnet>>;
+
+    /// Sets when one of the caller's images becomes deprecated (`EnableImageDeprecation`,
+    /// `DeprecateAt`; EC2 rounds seconds to the minute and refuses a time in the past).
+    async fn enable_image_deprecation(
+        &self,
+        region: &str,
+        image_id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> CloudResult<()>;
+
+    /// Cancels an image's deprecation (`DisableImageDeprecation`).
+    async fn disable_image_deprecation(&self, region: &str, image_id: &str) -> CloudResult<()>;
+
+    /// Removes the tags with these keys from resources of one region (`DeleteTags`).
+    async fn delete_tags(
+        &self,
+        region: &str,
+        resource_ids: &[String],
+        keys: &[String],
+    ) -> CloudResult<()>;
 }
 
 /// Hands out a [`Cloud`] for a named AWS profile (or the default chain when `None`), so that

@@ -372,6 +372,9 @@ pub struct Image {
     /// Which key encrypts its snapshots.
     #[serde(default)]
     pub key: KeyKind,
+    /// When it is (or was) deprecated (`DeprecationTime`, RFC 3339), when it has a deprecation.
+    #[serde(default)]
+    pub deprecation_time: Option<String>,
 }
 
 impl Image {

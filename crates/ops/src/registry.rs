@@ -2,7 +2,7 @@
 //! Every kind ever persisted must stay here, or its journaled operations cannot resume.
 
 use crate::saga::Saga;
-use crate::{copy, launch, lifecycle, save, share, template_delete};
+use crate::{copy, deprecate, launch, lifecycle, save, share, template_delete};
 
 /// The saga for an operation kind.
 pub fn saga_for(kind: &str) -> Option<Saga> {
@@ -13,6 +13,8 @@ pub fn saga_for(kind: &str) -> Option<Saga> {
         share::KIND_SHARE => share::saga(false),
         share::KIND_UNSHARE => share::saga(true),
         template_delete::KIND => template_delete::saga(),
+        deprecate::KIND_DEPRECATE => deprecate::saga(false),
+        deprecate::KIND_UNDEPRECATE => deprecate::saga(true),
         lifecycle::KIND_STOP => lifecycle::saga(lifecycle::Action::Stop),
         lifecycle::KIND_START => lifecycle::saga(lifecycle::Action::Start),
         lifecycle::KIND_DELETE => lifecycle::saga(lifecycle::Action::Delete),
@@ -28,6 +30,8 @@ pub const KINDS: &[&str] = &[
     share::KIND_SHARE,
     share::KIND_UNSHARE,
     template_delete::KIND,
+    deprecate::KIND_DEPRECATE,
+    deprecate::KIND_UNDEPRECATE,
     lifecycle::KIND_STOP,
     lifecycle::KIND_START,
     lifecycle::KIND_DELETE,
@@ -44,6 +48,9 @@ fn declared(kind: &str) -> Option<Declared> {
             template_delete::ACTING_STEPS,
             template_delete::RECORDING_STEPS,
         ),
+        deprecate::KIND_DEPRECATE | deprecate::KIND_UNDEPRECATE => {
+            (deprecate::ACTING_STEPS, deprecate::RECORDING_STEPS)
+        }
         lifecycle::KIND_STOP | lifecycle::KIND_START | lifecycle::KIND_DELETE => {
             (lifecycle::ACTING_STEPS, lifecycle::RECORDING_STEPS)
         }
@@ -83,6 +90,7 @@ fn declared_points(kind: &str) -> Option<&'static [(&'static str, &'static str)]
         copy::KIND => copy::ACTED_AT,
         share::KIND_SHARE | share::KIND_UNSHARE => share::ACTED_AT,
         template_delete::KIND => template_delete::ACTED_AT,
+        deprecate::KIND_DEPRECATE | deprecate::KIND_UNDEPRECATE => deprecate::ACTED_AT,
         lifecycle::KIND_STOP | lifecycle::KIND_START | lifecycle::KIND_DELETE => {
             lifecycle::ACTED_AT
         }
@@ -159,6 +167,7 @@ mod tests {
             copy::KIND => "copy.rs",
             share::KIND_SHARE | share::KIND_UNSHARE => "share.rs",
             template_delete::KIND => "template_delete.rs",
+            deprecate::KIND_DEPRECATE | deprecate::KIND_UNDEPRECATE => "deprecate.rs",
             lifecycle::KIND_STOP | lifecycle::KIND_START | lifecycle::KIND_DELETE => "lifecycle.rs",
             other => panic!("{other}: name the file of its step table in `table_file`"),
         }

@@ -80,7 +80,17 @@ fn payloads_journaled_by_the_previous_code_parse() {
 
     // share.v1 and unshare.v1
     round_trips::<prism_ops::share::ShareOut>(json!({ "regions": [outcome_ok.clone()] }));
-    round_trips::<prism_ops::share::UnshareOut>(json!({ "regions": [outcome_failed] }));
+    round_trips::<prism_ops::share::UnshareOut>(json!({ "regions": [outcome_failed.clone()] }));
+
+    // deprecate.v1 and undeprecate.v1
+    round_trips::<prism_ops::deprecate::DeprecateImagesOut>(
+        json!({ "regions": [outcome_ok.clone()] }),
+    );
+    round_trips::<prism_ops::deprecate::UndeprecateImagesOut>(
+        json!({ "regions": [outcome_failed] }),
+    );
+    round_trips::<prism_ops::deprecate::RecordFileOut>(json!({ "file": "/t/my-env@1.yaml" }));
+    round_trips::<prism_ops::deprecate::ClearFileOut>(json!({ "file": null }));
 
     // template-delete.v1
     round_trips::<prism_ops::template_delete::DeregisterImagesOut>(

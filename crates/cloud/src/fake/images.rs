@@ -140,6 +140,7 @@ impl Service<'_> {
             root_device_name: Some("/dev/xvda".into()),
             volumes: volumes(&new.sizes, &snaps),
             key: new.key,
+            deprecation_time: None,
         };
         s.images.insert(
             id.clone(),

@@ -64,6 +64,7 @@
 //! Time is tokio's clock, so `#[tokio::test(start_paused = true)]` makes every wait virtual.
 
 mod config;
+mod deprecation;
 mod images;
 mod instances;
 mod network;
@@ -175,6 +176,7 @@ impl FakeCloud {
             root_device_name: Some("/dev/xvda".into()),
             volumes: state::volumes(&[8], &[snap]),
             key: KeyKind::None,
+            deprecation_time: None,
         };
         s.images.insert(
             id.clone(),
@@ -605,6 +607,28 @@ impl Cloud for FakeCloud {
 
     async fn describe_subnet(&self, region: &str, subnet_id: &str) -> CloudResult<Option<Subnet>> {
         serve!(self, describe_subnet(region, subnet_id))
+    }
+
+    async fn enable_image_deprecation(
+        &self,
+        region: &str,
+        image_id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> CloudResult<()> {
+        serve!(self, enable_image_deprecation(region, image_id, at))
+    }
+
+    async fn disable_image_deprecation(&self, region: &str, image_id: &str) -> CloudResult<()> {
+        serve!(self, disable_image_deprecation(region, image_id))
+    }
+
+    async fn delete_tags(
+        &self,
+        region: &str,
+        resource_ids: &[String],
+        keys: &[String],
+    ) -> CloudResult<()> {
+        serve!(self, delete_tags(region, resource_ids, keys))
     }
 }
 

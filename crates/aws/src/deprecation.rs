@@ -1,0 +1,64 @@
+//! Image deprecation (`EnableImageDeprecation` / `DisableImageDeprecation`) and `DeleteTags`.
+//! moto 5.2 has none of the deprecation calls: their request shapes are checked against a
+//! recording loopback server (`tests/request_shapes.rs`).
+
+use crate::errors::sdk_error;
+use aws_sdk_ec2::types as ec2;
+use prism_cloud::CloudResult;
+
+/// Sets `DeprecateAt` on `image_id` (EC2 rounds seconds to the minute).
+pub(crate) async fn enable(
+    ec2: &aws_sdk_ec2::Client,
+    region: &str,
+    image_id: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> CloudResult<()> {
+    const ACTION: &str = "EnableImageDeprecation";
+    ec2.enable_image_deprecation()
+        .image_id(image_id)
+        .deprecate_at(aws_smithy_types::DateTime::from_secs(at.timestamp()))
+        .send()
+        .await
+        .map_err(|e| sdk_error(ACTION, region, Some(image_id), e))?;
+    Ok(())
+}
+
+/// Cancels the deprecation of `image_id`.
+pub(crate) async fn disable(
+    ec2: &aws_sdk_ec2::Client,
+    region: &str,
+    image_id: &str,
+) -> CloudResult<()> {
+    const ACTION: &str = "DisableImageDeprecation";
+    ec2.disable_image_deprecation()
+        .image_id(image_id)
+        .send()
+        .await
+        .map_err(|e| sdk_error(ACTION, region, Some(image_id), e))?;
+    Ok(())
+}
+
+/// Removes the tags with `keys` from `resource_ids` (nothing to do when either is empty).
+pub(crate) async fn delete_tags(
+    ec2: &aws_sdk_ec2::Client,
+    region: &str,
+    resource_ids: &[String],
+    keys: &[String],
+) -> CloudResult<()> {
+    const ACTION: &str = "DeleteTags";
+    if resource_ids.is_empty() || keys.is_empty() {
+        return Ok(());
+    }
+    // DeleteTags: a tag given by key only is removed whatever its value.
+    let tags: Vec<ec2::Tag> = keys
+        .iter()
+        .map(|k| ec2::Tag::builder().key(k).build())
+        .collect();
+    ec2.delete_tags()
+        .set_resources(Some(resource_ids.to_vec()))
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map_err(|e| sdk_error(ACTION, region, Some(&resource_ids.join(",")), e))?;
+    Ok(())
+}
