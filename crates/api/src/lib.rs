@@ -139,6 +139,12 @@ pub struct TemplateSummary {
     pub regions: Vec<String>,
     /// Project, for saved templates.
     pub project: Option<String>,
+    /// From when this version is (or will be) deprecated (RFC 3339), when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deprecated: Option<String>,
+    /// The version that replaces it (`T@M`), when its owner named one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replacement: Option<String>,
 }
 
 /// `GET /v1/templates`.

@@ -254,6 +254,9 @@ pub struct TemplatesArgs {
     /// First discover saved templates from EC2: your images and images shared with you.
     #[arg(long)]
     pub refresh: bool,
+    /// Also deprecated versions (each template's highest version, marked when deprecated).
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// `template …`.
@@ -321,6 +324,29 @@ pub enum TemplateCommand {
         /// Replace a user template of the same name (saved versions are never replaced).
         #[arg(long)]
         force: bool,
+    },
+    /// Deprecate a saved version: EC2 deprecation time on its image in every region, tags
+    /// colleagues read; `T` then names the latest version that is not deprecated.
+    Deprecate {
+        /// `T@N`.
+        name: String,
+        /// The version to use instead (`T@M`).
+        #[arg(long, value_name = "T@M")]
+        replacement: Option<String>,
+        /// From when (RFC 3339, or YYYY-MM-DD for midnight UTC; default: now).
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        /// Confirmation and following.
+        #[command(flatten)]
+        flags: ChangeFlags,
+    },
+    /// Cancel a version's deprecation.
+    Undeprecate {
+        /// `T@N`.
+        name: String,
+        /// Confirmation and following.
+        #[command(flatten)]
+        flags: ChangeFlags,
     },
     /// Delete saved versions for good: deregister their images, delete their snapshots in
     /// every region, remove their files. Workstations launched from them keep running.

@@ -216,6 +216,26 @@ fn version_images(t: &prism_templates::Template) -> Vec<RegionImage> {
         .collect()
 }
 
+/// The warning for launching `t` when it is deprecated (now), naming its replacement.
+pub fn launch_warning(t: &prism_templates::Template) -> Option<String> {
+    let d = t
+        .deprecation
+        .as_ref()
+        .filter(|d| d.in_effect_at(Utc::now()))?;
+    let reference = format!("{}@{}", t.id(), t.version.as_deref().unwrap_or("1"));
+    Some(match &d.replacement {
+        Some(r) => format!(
+            "{reference} is deprecated (since {}); its owner names {r} instead: prism launch {r} NAME",
+            d.at
+        ),
+        None => format!(
+            "{reference} is deprecated (since {}); its owner names no replacement: see prism template versions {}",
+            d.at,
+            t.id()
+        ),
+    })
+}
+
 /// Checks a deprecation or its cancellation; returns its plan and the operation to submit.
 /// Nothing changes.
 pub async fn prepare(

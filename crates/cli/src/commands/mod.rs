@@ -1,6 +1,7 @@
 //! One module per command area; each function takes parsed args and prints the result.
 
 pub mod daemon;
+pub mod deprecate;
 pub mod operations;
 pub mod projects;
 pub mod save;

@@ -2,6 +2,7 @@
 
 pub mod daemon;
 pub mod deletions;
+pub mod deprecations;
 pub mod imports;
 pub mod operations;
 pub mod projects;
@@ -93,6 +94,7 @@ impl utoipa::Modify for CommonResponses {
         shares::share,
         shares::sharing,
         deletions::delete,
+        deprecations::deprecate,
         imports::import,
         projects::list,
         projects::create,
@@ -134,6 +136,9 @@ impl utoipa::Modify for CommonResponses {
         prism_api::TemplateDeleteRequest,
         prism_api::TemplateDeletePlan,
         deletions::DeleteAnswer,
+        prism_api::DeprecateRequest,
+        prism_api::DeprecatePlan,
+        deprecations::DeprecateAnswer,
         prism_api::ImportRequest,
         prism_api::ImportReport,
         prism_api::ProjectCreateRequest,
@@ -187,6 +192,10 @@ pub fn router(state: AppState, gate: Gate) -> Router {
         .route(
             "/v1/templates/deletions",
             post(deletions::delete).get(|s| templates::info_named(s, "deletions")),
+        )
+        .route(
+            "/v1/templates/deprecations",
+            post(deprecations::deprecate).get(|s| templates::info_named(s, "deprecations")),
         )
         .route("/v1/templates/{name}", get(templates::info))
         .route("/v1/templates/{name}/sharing", get(shares::sharing))
@@ -311,6 +320,7 @@ mod tests {
             "/v1/saves",
             "/v1/templates/shares",
             "/v1/templates/deletions",
+            "/v1/templates/deprecations",
             "/v1/templates/imports",
             "/v1/projects",
             "/v1/projects/{name}",
