@@ -1434,6 +1434,13 @@ fn run_point(c: &Crew, r: &KindRunner, n: usize, point: &str, undo: bool) {
 /// A runner's index and its points: (operation number, point, whether an undo point).
 type Chunk = (usize, Vec<(usize, String, bool)>);
 
+/// Kinds whose EC2 calls moto 5.2 does not implement (`EnableImageDeprecation`,
+/// `DisableImageDeprecation`): the daemon cannot run them against moto at all. Their crash
+/// points are proven on the fake cloud instead, by `ops/tests/saga_generic.rs` (every step
+/// twice, a failure after each step, a death after each step and sub-record then a resume),
+/// and their request shapes by `aws/tests/request_shapes.rs`.
+const MOTO_LACKS: &[&str] = &["deprecate.v1", "undeprecate.v1"];
+
 /// Kills `prismd` with SIGKILL at every crash point the registry gives (every step boundary
 /// of every saga, after each mutating AWS call and each sub-record, and the undo points of
 /// save and launch), restarts it, and checks the end state: the operation ends exactly once
@@ -1446,7 +1453,7 @@ fn crash_at_every_step_boundary_recovers_to_the_same_end_state() {
     let runners = runners();
     for kind in registry::KINDS {
         assert!(
-            runners.iter().any(|r| r.kind == *kind),
+            runners.iter().any(|r| r.kind == *kind) || MOTO_LACKS.contains(kind),
             "kind {kind} is registered but the crash matrix has no runner for it: add one to runners()"
         );
     }
