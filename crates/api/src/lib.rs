@@ -681,6 +681,41 @@ pub struct DeprecatePlan {
     pub warnings: Vec<String>,
 }
 
+/// `POST /v1/templates/protections`: protect a saved version's images from deregistration in
+/// every region (or with `remove`, lift that).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct ProtectRequest {
+    /// `T` (latest current version) or `T@N`.
+    pub template: String,
+    /// EC2's `WithCooldown`: protection outlives its disabling by 24 hours.
+    #[serde(default)]
+    pub with_cooldown: bool,
+    /// Lift the protection instead.
+    #[serde(default)]
+    pub remove: bool,
+    /// Only check and describe the plan; change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Credentials profile.
+    #[serde(default)]
+    pub aws: AwsTarget,
+}
+
+/// What a protect (or unprotect) changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ProtectPlan {
+    /// Template name.
+    pub template: String,
+    /// Version.
+    pub version: String,
+    /// The version's image in each region.
+    pub images: Vec<RegionImage>,
+    /// With EC2's 24-hour cooldown.
+    pub with_cooldown: bool,
+    /// Whether protection is lifted.
+    pub remove: bool,
+}
+
 /// `POST /v1/templates/deletions`: delete saved versions for good — deregister their images
 /// and delete their snapshots in every region, and remove their template files.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]

@@ -255,4 +255,21 @@ impl Cloud for AwsCloud {
     ) -> CloudResult<()> {
         deprecation::delete_tags(&self.ec2(region), region, resource_ids, keys).await
     }
+
+    async fn enable_deregistration_protection(
+        &self,
+        region: &str,
+        image_id: &str,
+        with_cooldown: bool,
+    ) -> CloudResult<()> {
+        deprecation::protect(&self.ec2(region), region, image_id, with_cooldown).await
+    }
+
+    async fn disable_deregistration_protection(
+        &self,
+        region: &str,
+        image_id: &str,
+    ) -> CloudResult<()> {
+        deprecation::unprotect(&self.ec2(region), region, image_id).await
+    }
 }

@@ -165,6 +165,7 @@ pub(crate) fn image_from_sdk(region: &str, i: &ec2::Image) -> Image {
             KeyKind::None
         },
         deprecation_time: i.deprecation_time().map(str::to_string),
+        deregistration_protection: i.deregistration_protection().map(str::to_string),
     }
 }
 

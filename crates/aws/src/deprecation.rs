@@ -1,5 +1,6 @@
-//! Image deprecation (`EnableImageDeprecation` / `DisableImageDeprecation`) and `DeleteTags`.
-//! moto 5.2 has none of the deprecation calls: their request shapes are checked against a
+//! Image deprecation (`EnableImageDeprecation` / `DisableImageDeprecation`), deregistration
+//! protection (`Enable`/`DisableImageDeregistrationProtection`) and `DeleteTags`.
+//! moto 5.2 has none of the deprecation or protection calls: their request shapes are checked against a
 //! recording loopback server (`tests/request_shapes.rs`).
 
 use crate::errors::sdk_error;
@@ -60,5 +61,40 @@ pub(crate) async fn delete_tags(
         .send()
         .await
         .map_err(|e| sdk_error(ACTION, region, Some(&resource_ids.join(",")), e))?;
+    Ok(())
+}
+
+/// Protects `image_id` from deregistration (`WithCooldown` only when asked).
+pub(crate) async fn protect(
+    ec2: &aws_sdk_ec2::Client,
+    region: &str,
+    image_id: &str,
+    with_cooldown: bool,
+) -> CloudResult<()> {
+    const ACTION: &str = "EnableImageDeregistrationProtection";
+    let mut call = ec2
+        .enable_image_deregistration_protection()
+        .image_id(image_id);
+    if with_cooldown {
+        call = call.with_cooldown(true);
+    }
+    call.send()
+        .await
+        .map_err(|e| sdk_error(ACTION, region, Some(image_id), e))?;
+    Ok(())
+}
+
+/// Lifts the deregistration protection of `image_id`.
+pub(crate) async fn unprotect(
+    ec2: &aws_sdk_ec2::Client,
+    region: &str,
+    image_id: &str,
+) -> CloudResult<()> {
+    const ACTION: &str = "DisableImageDeregistrationProtection";
+    ec2.disable_image_deregistration_protection()
+        .image_id(image_id)
+        .send()
+        .await
+        .map_err(|e| sdk_error(ACTION, region, Some(image_id), e))?;
     Ok(())
 }

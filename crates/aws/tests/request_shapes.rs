@@ -49,7 +49,9 @@ fn answer(action: &str) -> String {
     let inner = match action {
         "DescribeImages" => "<imagesSet><item><imageId>ami-1</imageId>\
             <architecture>x86_64</architecture><imageState>available</imageState>\
-            <deprecationTime>2030-01-01T00:00:00.000Z</deprecationTime></item></imagesSet>"
+            <deprecationTime>2030-01-01T00:00:00.000Z</deprecationTime>\
+            <deregistrationProtection>enabled-with-cooldown</deregistrationProtection>\
+            </item></imagesSet>"
             .to_string(),
         _ => "<return>true</return>".to_string(),
     };
@@ -131,7 +133,7 @@ fn take(recorded: &Recorded, action: &str) -> BTreeMap<String, String> {
 }
 
 #[tokio::test]
-async fn deprecation_calls_send_what_ec2_documents() {
+async fn deprecation_and_protection_calls_send_what_ec2_documents() {
     let (endpoint, recorded) = recording_server().await;
     let cloud = AwsCloudFactory::with_endpoint(&endpoint)
         .await
@@ -177,6 +179,21 @@ async fn deprecation_calls_send_what_ec2_documents() {
         "a key-only DeleteTags removes the tag whatever its value: {f:?}"
     );
 
+    cloud
+        .enable_deregistration_protection("us-east-1", "ami-1", true)
+        .await
+        .unwrap();
+    let f = take(&recorded, "EnableImageDeregistrationProtection");
+    assert_eq!(f["ImageId"], "ami-1", "{f:?}");
+    assert_eq!(f["WithCooldown"], "true", "{f:?}");
+    cloud
+        .disable_deregistration_protection("us-east-1", "ami-1")
+        .await
+        .unwrap();
+    let f = take(&recorded, "DisableImageDeregistrationProtection");
+    assert_eq!(f["ImageId"], "ami-1", "{f:?}");
+    assert!(!f.contains_key("WithCooldown"), "{f:?}");
+
     let images = cloud
         .describe_images(
             "us-east-1",
@@ -194,4 +211,9 @@ async fn deprecation_calls_send_what_ec2_documents() {
         images[0].deprecation_time.as_deref(),
         Some("2030-01-01T00:00:00.000Z")
     );
+    assert_eq!(
+        images[0].deregistration_protection.as_deref(),
+        Some("enabled-with-cooldown")
+    );
+    assert!(images[0].deregistration_protected());
 }

@@ -340,6 +340,26 @@ pub enum TemplateCommand {
         #[command(flatten)]
         flags: ChangeFlags,
     },
+    /// Protect a saved version's images from deregistration in every region: `template
+    /// delete` refuses it until `template unprotect`.
+    Protect {
+        /// `T` (latest) or `T@N`.
+        name: String,
+        /// EC2's cooldown: still protected for 24 hours after unprotect.
+        #[arg(long)]
+        with_cooldown: bool,
+        /// Confirmation and following.
+        #[command(flatten)]
+        flags: ChangeFlags,
+    },
+    /// Lift a version's deregistration protection.
+    Unprotect {
+        /// `T` (latest) or `T@N`.
+        name: String,
+        /// Confirmation and following.
+        #[command(flatten)]
+        flags: ChangeFlags,
+    },
     /// Cancel a version's deprecation.
     Undeprecate {
         /// `T@N`.

@@ -1178,6 +1178,24 @@ fn cli_cases() -> Vec<Case> {
             "my-env@1 is not deprecated",
         ),
         cli(
+            "cli-saved-unprotect-not-protected",
+            &["template", "unprotect", SAVED_V, "--yes"],
+            1,
+            "my-env@1 is not protected",
+        ),
+        cli(
+            "cli-saved-unprotect-with-cooldown",
+            &["template", "unprotect", SAVED_V, "--with-cooldown", "--yes"],
+            2,
+            "unexpected argument '--with-cooldown'",
+        ),
+        cli(
+            "cli-saved-protect-unknown-version",
+            &["template", "protect", "my-env@3", "--yes"],
+            1,
+            "has no version '3'",
+        ),
+        cli(
             "cli-saved-copy-malformed-region",
             &["template", "copy", SAVED_V, "--to-region", "not-a-region"],
             1,

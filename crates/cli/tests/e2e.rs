@@ -1435,11 +1435,16 @@ fn run_point(c: &Crew, r: &KindRunner, n: usize, point: &str, undo: bool) {
 type Chunk = (usize, Vec<(usize, String, bool)>);
 
 /// Kinds whose EC2 calls moto 5.2 does not implement (`EnableImageDeprecation`,
-/// `DisableImageDeprecation`): the daemon cannot run them against moto at all. Their crash
+/// `DisableImageDeprecation`, `Enable`/`DisableImageDeregistrationProtection`): the daemon cannot run them against moto at all. Their crash
 /// points are proven on the fake cloud instead, by `ops/tests/saga_generic.rs` (every step
 /// twice, a failure after each step, a death after each step and sub-record then a resume),
 /// and their request shapes by `aws/tests/request_shapes.rs`.
-const MOTO_LACKS: &[&str] = &["deprecate.v1", "undeprecate.v1"];
+const MOTO_LACKS: &[&str] = &[
+    "deprecate.v1",
+    "undeprecate.v1",
+    "protect.v1",
+    "unprotect.v1",
+];
 
 /// Kills `prismd` with SIGKILL at every crash point the registry gives (every step boundary
 /// of every saga, after each mutating AWS call and each sub-record, and the undo points of

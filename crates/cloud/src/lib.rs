@@ -159,6 +159,23 @@ pub trait Cloud: Send + Sync {
     /// Cancels an image's deprecation (`DisableImageDeprecation`).
     async fn disable_image_deprecation(&self, region: &str, image_id: &str) -> CloudResult<()>;
 
+    /// Protects one of the caller's images from deregistration
+    /// (`EnableImageDeregistrationProtection`; `with_cooldown`: it stays protected for 24 hours
+    /// after protection is disabled).
+    async fn enable_deregistration_protection(
+        &self,
+        region: &str,
+        image_id: &str,
+        with_cooldown: bool,
+    ) -> CloudResult<()>;
+
+    /// Lifts an image's deregistration protection (`DisableImageDeregistrationProtection`).
+    async fn disable_deregistration_protection(
+        &self,
+        region: &str,
+        image_id: &str,
+    ) -> CloudResult<()>;
+
     /// Removes the tags with these keys from resources of one region (`DeleteTags`).
     async fn delete_tags(
         &self,

@@ -375,6 +375,25 @@ pub struct Image {
     /// When it is (or was) deprecated (`DeprecationTime`, RFC 3339), when it has a deprecation.
     #[serde(default)]
     pub deprecation_time: Option<String>,
+    /// EC2's `DeregistrationProtection` (`disabled`, `enabled`, `enabled-with-cooldown`,
+    /// `disabled-until TIME` during a cooldown), when it says.
+    #[serde(default)]
+    pub deregistration_protection: Option<String>,
+}
+
+impl Image {
+    /// Whether EC2 would refuse to deregister it now: protection is on, or was turned off
+    /// less than its cooldown ago (`disabled-until TIME`, TIME still ahead).
+    pub fn deregistration_protected(&self) -> bool {
+        match self.deregistration_protection.as_deref().map(str::trim) {
+            None | Some("") | Some("disabled") => false,
+            Some(v) => match v.strip_prefix("disabled-until") {
+                Some(until) => chrono::DateTime::parse_from_rfc3339(until.trim())
+                    .map_or(true, |t| t > chrono::Utc::now()),
+                None => true,
+            },
+        }
+    }
 }
 
 impl Image {

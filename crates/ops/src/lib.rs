@@ -31,6 +31,7 @@ pub mod naming;
 pub mod output;
 pub mod poll;
 pub mod projects;
+pub mod protect;
 pub mod regions;
 pub mod registry;
 pub mod runner;

@@ -243,6 +243,8 @@ pub async fn prepare(
                         "ask the template's owner; to stop seeing it, they can unshare it".into(),
                     ));
                 }
+                // EC2 refuses to deregister a protected image: refuse before anything goes.
+                crate::protect::refuse_if_protected(&img, &name, &version)?;
                 size_gb += img.size_gb;
                 // Recorded before anything is deregistered: the image's own list, EC2's
                 // description of the snapshots it made for the image (a pending image shows no

@@ -92,6 +92,10 @@ fn payloads_journaled_by_the_previous_code_parse() {
     round_trips::<prism_ops::deprecate::RecordFileOut>(json!({ "file": "/t/my-env@1.yaml" }));
     round_trips::<prism_ops::deprecate::ClearFileOut>(json!({ "file": null }));
 
+    // protect.v1 and unprotect.v1
+    round_trips::<prism_ops::protect::ProtectImagesOut>(json!({ "regions": [outcome_ok.clone()] }));
+    round_trips::<prism_ops::protect::UnprotectImagesOut>(json!({ "regions": [] }));
+
     // template-delete.v1
     round_trips::<prism_ops::template_delete::DeregisterImagesOut>(
         json!({ "images_deregistered": 2, "snapshots_deleted": 3 }),

@@ -4,6 +4,7 @@ pub mod daemon;
 pub mod deprecate;
 pub mod operations;
 pub mod projects;
+pub mod protect;
 pub mod save;
 pub mod share;
 pub mod template_delete;

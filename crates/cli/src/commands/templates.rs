@@ -349,6 +349,14 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
             };
             super::deprecate::deprecate(cli, name, how, flags).await
         }
+        TemplateCommand::Protect {
+            name,
+            with_cooldown,
+            flags,
+        } => super::protect::protect(cli, name, *with_cooldown, false, flags).await,
+        TemplateCommand::Unprotect { name, flags } => {
+            super::protect::protect(cli, name, false, true, flags).await
+        }
         TemplateCommand::Share(a) => super::share::share(cli, a, false).await,
         TemplateCommand::Unshare(a) => super::share::share(cli, a, true).await,
         TemplateCommand::Delete {

@@ -1,5 +1,12 @@
-//! Image deprecation (`EnableImageDeprecation` / `DisableImageDeprecation`) and `DeleteTags`,
-//! as AWS documents them.
+//! Image deprecation (`EnableImageDeprecation` / `DisableImageDeprecation`), deregistration
+//! protection and `DeleteTags`, as AWS documents them.
+//!
+//! EC2 API reference, EnableImageDeregistrationProtection: "When deregistration protection is
+//! enabled, the AMI can't be deregistered" (`DeregisterImage` is refused, see
+//! `images::deregister_image`); `WithCooldown`: "enforces deregistration protection for 24
+//! hours after deregistration protection is disabled". DescribeImages shows the state in
+//! `DeregistrationProtection`: `disabled`, `enabled`, `enabled-with-cooldown`, and during a
+//! cooldown `disabled-until TIME`.
 //!
 //! EC2 API reference, EnableImageDeprecation (`DeprecateAt`): "The date and time to deprecate
 //! the AMI, in UTC ... If you specify a value for seconds, Amazon EC2 rounds the seconds to
@@ -116,4 +123,56 @@ impl Service<'_> {
         }
         Ok(())
     }
+
+    /// EnableImageDeregistrationProtection of one of the caller's images.
+    pub(super) async fn enable_deregistration_protection(
+        &self,
+        region: &str,
+        image_id: &str,
+        with_cooldown: bool,
+    ) -> CloudResult<()> {
+        const ACTION: &str = "EnableImageDeregistrationProtection";
+        self.call(ACTION, region, Some(image_id)).await?;
+        let now = Instant::now();
+        let mut s = self.lock();
+        let i = self.my_image(&mut s, ACTION, region, image_id, now)?;
+        i.image.deregistration_protection = Some(
+            if with_cooldown {
+                "enabled-with-cooldown"
+            } else {
+                "enabled"
+            }
+            .into(),
+        );
+        Ok(())
+    }
+
+    /// DisableImageDeregistrationProtection: with a cooldown, the image stays protected for
+    /// 24 hours (`disabled-until TIME`).
+    pub(super) async fn disable_deregistration_protection(
+        &self,
+        region: &str,
+        image_id: &str,
+    ) -> CloudResult<()> {
+        const ACTION: &str = "DisableImageDeregistrationProtection";
+        self.call(ACTION, region, Some(image_id)).await?;
+        let now = Instant::now();
+        let mut s = self.lock();
+        let i = self.my_image(&mut s, ACTION, region, image_id, now)?;
+        let cooldown =
+            i.image.deregistration_protection.as_deref() == Some("enabled-with-cooldown");
+        i.image.deregistration_protection = Some(if cooldown {
+            let until = Utc::now() + Duration::hours(COOLDOWN_HOURS);
+            format!(
+                "disabled-until {}",
+                until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )
+        } else {
+            "disabled".into()
+        });
+        Ok(())
+    }
 }
+
+/// How long a protection enabled `WithCooldown` outlives its disabling.
+const COOLDOWN_HOURS: i64 = 24;

@@ -141,6 +141,7 @@ impl Service<'_> {
             volumes: volumes(&new.sizes, &snaps),
             key: new.key,
             deprecation_time: None,
+            deregistration_protection: Some("disabled".into()),
         };
         s.images.insert(
             id.clone(),
@@ -318,6 +319,18 @@ impl Service<'_> {
             return Ok(());
         }
         let i = self.my_image(&mut s, ACTION, region, image_id, now)?;
+        // EnableImageDeregistrationProtection: "When deregistration protection is enabled, the
+        // AMI can't be deregistered" (also during a cooldown). The error code is not
+        // documented: the fake answers `OperationNotPermitted`.
+        if i.image.deregistration_protected() {
+            return Err(ec2_error(
+                ACTION,
+                region,
+                "OperationNotPermitted",
+                image_id,
+                "the AMI has deregistration protection enabled",
+            ));
+        }
         i.deregistered_at = Some(now);
         i.image.state = ImageState::Deregistered;
         let snaps = i.image.snapshot_ids.clone();

@@ -177,6 +177,7 @@ impl FakeCloud {
             volumes: state::volumes(&[8], &[snap]),
             key: KeyKind::None,
             deprecation_time: None,
+            deregistration_protection: Some("disabled".into()),
         };
         s.images.insert(
             id.clone(),
@@ -629,6 +630,26 @@ impl Cloud for FakeCloud {
         keys: &[String],
     ) -> CloudResult<()> {
         serve!(self, delete_tags(region, resource_ids, keys))
+    }
+
+    async fn enable_deregistration_protection(
+        &self,
+        region: &str,
+        image_id: &str,
+        with_cooldown: bool,
+    ) -> CloudResult<()> {
+        serve!(
+            self,
+            enable_deregistration_protection(region, image_id, with_cooldown)
+        )
+    }
+
+    async fn disable_deregistration_protection(
+        &self,
+        region: &str,
+        image_id: &str,
+    ) -> CloudResult<()> {
+        serve!(self, disable_deregistration_protection(region, image_id))
     }
 }
 

@@ -6,6 +6,7 @@ pub mod deprecations;
 pub mod imports;
 pub mod operations;
 pub mod projects;
+pub mod protections;
 pub mod saves;
 pub mod shares;
 pub mod templates;
@@ -95,6 +96,7 @@ impl utoipa::Modify for CommonResponses {
         shares::sharing,
         deletions::delete,
         deprecations::deprecate,
+        protections::protect,
         imports::import,
         projects::list,
         projects::create,
@@ -139,6 +141,9 @@ impl utoipa::Modify for CommonResponses {
         prism_api::DeprecateRequest,
         prism_api::DeprecatePlan,
         deprecations::DeprecateAnswer,
+        prism_api::ProtectRequest,
+        prism_api::ProtectPlan,
+        protections::ProtectAnswer,
         prism_api::ImportRequest,
         prism_api::ImportReport,
         prism_api::ProjectCreateRequest,
@@ -196,6 +201,10 @@ pub fn router(state: AppState, gate: Gate) -> Router {
         .route(
             "/v1/templates/deprecations",
             post(deprecations::deprecate).get(|s| templates::info_named(s, "deprecations")),
+        )
+        .route(
+            "/v1/templates/protections",
+            post(protections::protect).get(|s| templates::info_named(s, "protections")),
         )
         .route("/v1/templates/{name}", get(templates::info))
         .route("/v1/templates/{name}/sharing", get(shares::sharing))
@@ -321,6 +330,7 @@ mod tests {
             "/v1/templates/shares",
             "/v1/templates/deletions",
             "/v1/templates/deprecations",
+            "/v1/templates/protections",
             "/v1/templates/imports",
             "/v1/projects",
             "/v1/projects/{name}",

@@ -275,6 +275,27 @@ impl Cloud for Gated {
         self.gate.check().await;
         self.inner.delete_tags(region, resource_ids, keys).await
     }
+    async fn enable_deregistration_protection(
+        &self,
+        region: &str,
+        image_id: &str,
+        with_cooldown: bool,
+    ) -> CloudResult<()> {
+        self.gate.check().await;
+        self.inner
+            .enable_deregistration_protection(region, image_id, with_cooldown)
+            .await
+    }
+    async fn disable_deregistration_protection(
+        &self,
+        region: &str,
+        image_id: &str,
+    ) -> CloudResult<()> {
+        self.gate.check().await;
+        self.inner
+            .disable_deregistration_protection(region, image_id)
+            .await
+    }
 }
 
 /// A rig whose cloud is the fake behind a [`Gate`].
