@@ -256,6 +256,14 @@ impl Cloud for AwsCloud {
         deprecation::delete_tags(&self.ec2(region), region, resource_ids, keys).await
     }
 
+    async fn images_in_recycle_bin(
+        &self,
+        region: &str,
+        image_ids: &[String],
+    ) -> CloudResult<Vec<prism_cloud::RecycledImage>> {
+        deprecation::recycled(&self.ec2(region), region, image_ids).await
+    }
+
     async fn enable_deregistration_protection(
         &self,
         region: &str,

@@ -5,7 +5,7 @@
 
 use crate::errors::sdk_error;
 use aws_sdk_ec2::types as ec2;
-use prism_cloud::CloudResult;
+use prism_cloud::{CloudResult, RecycledImage};
 
 /// Sets `DeprecateAt` on `image_id` (EC2 rounds seconds to the minute).
 pub(crate) async fn enable(
@@ -97,4 +97,35 @@ pub(crate) async fn unprotect(
         .await
         .map_err(|e| sdk_error(ACTION, region, Some(image_id), e))?;
     Ok(())
+}
+
+/// Which of `image_ids` Recycle Bin keeps, and until when (`ListImagesInRecycleBin`). One call
+/// with the SDK's own retries only: it is advisory, and an endpoint without it (moto) must not
+/// hold a deletion up.
+pub(crate) async fn recycled(
+    ec2: &aws_sdk_ec2::Client,
+    region: &str,
+    image_ids: &[String],
+) -> CloudResult<Vec<RecycledImage>> {
+    const ACTION: &str = "ListImagesInRecycleBin";
+    if image_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let out = ec2
+        .list_images_in_recycle_bin()
+        .set_image_ids(Some(image_ids.to_vec()))
+        .send()
+        .await
+        .map_err(|e| sdk_error(ACTION, region, Some(&image_ids.join(",")), e))?;
+    Ok(out
+        .images()
+        .iter()
+        .map(|i| RecycledImage {
+            image_id: i.image_id().unwrap_or_default().to_string(),
+            exit_time: i.recycle_bin_exit_time().and_then(|t| {
+                chrono::DateTime::from_timestamp(t.secs(), 0)
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            }),
+        })
+        .collect())
 }

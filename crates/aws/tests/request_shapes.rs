@@ -53,6 +53,9 @@ fn answer(action: &str) -> String {
             <deregistrationProtection>enabled-with-cooldown</deregistrationProtection>\
             </item></imagesSet>"
             .to_string(),
+        "ListImagesInRecycleBin" => "<imageSet><item><imageId>ami-1</imageId>\
+            <recycleBinExitTime>2030-01-08T00:00:00.000Z</recycleBinExitTime></item></imageSet>"
+            .to_string(),
         _ => "<return>true</return>".to_string(),
     };
     format!(
@@ -193,6 +196,17 @@ async fn deprecation_and_protection_calls_send_what_ec2_documents() {
     let f = take(&recorded, "DisableImageDeregistrationProtection");
     assert_eq!(f["ImageId"], "ami-1", "{f:?}");
     assert!(!f.contains_key("WithCooldown"), "{f:?}");
+
+    let kept = cloud
+        .images_in_recycle_bin("us-east-1", &["ami-1".to_string(), "ami-2".to_string()])
+        .await
+        .unwrap();
+    let f = take(&recorded, "ListImagesInRecycleBin");
+    assert_eq!(f["ImageId.1"], "ami-1", "{f:?}");
+    assert_eq!(f["ImageId.2"], "ami-2", "{f:?}");
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].image_id, "ami-1");
+    assert_eq!(kept[0].exit_time.as_deref(), Some("2030-01-08T00:00:00Z"));
 
     let images = cloud
         .describe_images(

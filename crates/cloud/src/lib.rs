@@ -176,6 +176,14 @@ pub trait Cloud: Send + Sync {
         image_id: &str,
     ) -> CloudResult<()>;
 
+    /// Which of these deregistered images Recycle Bin keeps, and until when
+    /// (`ListImagesInRecycleBin` with `ImageIds`).
+    async fn images_in_recycle_bin(
+        &self,
+        region: &str,
+        image_ids: &[String],
+    ) -> CloudResult<Vec<RecycledImage>>;
+
     /// Removes the tags with these keys from resources of one region (`DeleteTags`).
     async fn delete_tags(
         &self,

@@ -330,6 +330,15 @@ impl ImageState {
     }
 }
 
+/// A deregistered image that a Recycle Bin retention rule keeps (`ListImagesInRecycleBin`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecycledImage {
+    /// `ami-…` id.
+    pub image_id: String,
+    /// When Recycle Bin lets it go for good (`RecycleBinExitTime`, RFC 3339), when EC2 says.
+    pub exit_time: Option<String>,
+}
+
 /// One AMI.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Image {

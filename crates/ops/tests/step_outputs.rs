@@ -100,6 +100,15 @@ fn payloads_journaled_by_the_previous_code_parse() {
     round_trips::<prism_ops::template_delete::DeregisterImagesOut>(
         json!({ "images_deregistered": 2, "snapshots_deleted": 3 }),
     );
+    let d: prism_ops::template_delete::DeregisterImagesOut = round_trips(json!({
+        "images_deregistered": 1,
+        "snapshots_deleted": 1,
+        "recycle_bin": {
+            "kept": [{ "region": "us-east-1", "image_id": "ami-1", "until": at }],
+            "errors": ["could not check the Recycle Bin in us-west-2: denied"],
+        },
+    }));
+    assert_eq!(d.recycle_bin.unwrap().kept[0].image_id, "ami-1");
     round_trips::<prism_ops::template_delete::RemoveFilesOut>(
         json!({ "files_removed": ["/t/my-env@1.yaml"] }),
     );

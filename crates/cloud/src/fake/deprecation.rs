@@ -19,7 +19,7 @@
 
 use super::state::{ec2_error, not_found};
 use super::Service;
-use crate::CloudResult;
+use crate::{CloudResult, RecycledImage};
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use tokio::time::Instant;
 
@@ -171,6 +171,32 @@ impl Service<'_> {
             "disabled".into()
         });
         Ok(())
+    }
+
+    /// ListImagesInRecycleBin of some image ids: those of the caller's images Recycle Bin
+    /// keeps (ids it does not keep are left out, as EC2 lists only what is in the bin).
+    pub(super) async fn images_in_recycle_bin(
+        &self,
+        region: &str,
+        image_ids: &[String],
+    ) -> CloudResult<Vec<RecycledImage>> {
+        const ACTION: &str = "ListImagesInRecycleBin";
+        self.call(ACTION, region, image_ids.first().map(|s| s.as_str()))
+            .await?;
+        let s = self.lock();
+        Ok(image_ids
+            .iter()
+            .filter_map(|id| {
+                let i = s.images.get(id)?;
+                if i.image.region != region || i.owner() != self.account {
+                    return None;
+                }
+                Some(RecycledImage {
+                    image_id: id.clone(),
+                    exit_time: Some(s.recycle_bin.get(id)?.clone()),
+                })
+            })
+            .collect())
     }
 }
 

@@ -334,6 +334,16 @@ impl Service<'_> {
         i.deregistered_at = Some(now);
         i.image.state = ImageState::Deregistered;
         let snaps = i.image.snapshot_ids.clone();
+        // Recycle Bin ("Recycle Bin retention rules"): an image deregistered while a
+        // retention rule for images applies is kept for the rule's retention period, and
+        // `ListImagesInRecycleBin` shows when it leaves (`RecycleBinExitTime`).
+        if let Some(days) = s.image_retention_days {
+            let exit = chrono::Utc::now() + chrono::Duration::days(days);
+            s.recycle_bin.insert(
+                image_id.to_string(),
+                exit.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            );
+        }
         if delete_snapshots && self.ec2.honour_delete_associated_snapshots {
             for snap in snaps {
                 s.snapshots.remove(&snap);

@@ -196,6 +196,12 @@ impl FakeCloud {
         id
     }
 
+    /// Sets the account's Recycle Bin retention rule for images: deregistered images are kept
+    /// for `days` (EC2 accepts 1 to 365 days; `None`: no rule, they are gone at once).
+    pub fn set_image_retention_rule(&self, days: Option<i64>) {
+        self.lock().image_retention_days = days;
+    }
+
     /// Makes the next `times` calls of `action` (in `region`, or any) fail with `kind`/`code`.
     /// `times = None`: every call fails.
     pub fn fail(
@@ -630,6 +636,14 @@ impl Cloud for FakeCloud {
         keys: &[String],
     ) -> CloudResult<()> {
         serve!(self, delete_tags(region, resource_ids, keys))
+    }
+
+    async fn images_in_recycle_bin(
+        &self,
+        region: &str,
+        image_ids: &[String],
+    ) -> CloudResult<Vec<crate::RecycledImage>> {
+        serve!(self, images_in_recycle_bin(region, image_ids))
     }
 
     async fn enable_deregistration_protection(

@@ -275,6 +275,14 @@ impl Cloud for Gated {
         self.gate.check().await;
         self.inner.delete_tags(region, resource_ids, keys).await
     }
+    async fn images_in_recycle_bin(
+        &self,
+        region: &str,
+        image_ids: &[String],
+    ) -> CloudResult<Vec<prism_cloud::RecycledImage>> {
+        self.gate.check().await;
+        self.inner.images_in_recycle_bin(region, image_ids).await
+    }
     async fn enable_deregistration_protection(
         &self,
         region: &str,
