@@ -302,3 +302,29 @@ async fn the_fake_refuses_what_ec2_documents_it_refuses() {
     let found = rig.fake.describe_images(&img.region, &q).await.unwrap();
     assert!(found[0].deprecation_time.is_none());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_version_saved_from_a_deprecated_one_starts_current() {
+    let rig = two_versions().await;
+    let row = run(&rig, &req("lab-env@2", Some("lab-env@1"), None))
+        .await
+        .unwrap();
+    assert_eq!(row.status, "succeeded", "{:?}", row.error);
+    // A workstation launched from the deprecated version, pinned.
+    let id = rig.workstation("ws2", 20).await;
+    let t = prism_cloud::Tags::from([(tags::TEMPLATE.to_string(), "lab-env@2".to_string())]);
+    rig.fake.create_tags(REGION, &[id], &t).await.unwrap();
+    let op = rig
+        .submit_save(&Rig::save_request("ws2", "other-env", &[]))
+        .await
+        .unwrap();
+    let row = rig.finished(&op).await;
+    assert_eq!(row.status, "succeeded", "{:?}", row.error);
+    let c = rig.catalogue();
+    let e = c.get("other-env").expect("the new version is current");
+    assert!(
+        e.template.deprecation.is_none(),
+        "{:?}",
+        e.template.deprecation
+    );
+}
