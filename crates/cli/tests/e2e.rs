@@ -2207,3 +2207,49 @@ fn a_launch_with_key_and_allow_from_is_reachable_by_ssh_only_from_there() {
             .unwrap();
     assert!(keys.is_some());
 }
+
+/// Deprecated versions are hidden from `templates` unless `--all`, and `T` never names one
+/// (files written as a deprecation leaves them: moto cannot deprecate an image, see
+/// `MOTO_LACKS`).
+#[test]
+fn deprecated_versions_are_hidden_unless_all_and_never_the_latest() {
+    let w = World::new();
+    let dir = w.home.path().join("templates");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = |name: &str, v: u32, deprecation: &str| {
+        std::fs::write(
+            dir.join(format!("{name}@{v}.yaml")),
+            format!("name: {name}\nversion: {v}\nbase: ubuntu-22.04\n{deprecation}"),
+        )
+        .unwrap();
+    };
+    let deprecated = "deprecation:\n  at: \"2001-01-01T00:00:00Z\"\n  replacement: old-env@1\n";
+    file("old-env", 1, "");
+    file("old-env", 2, deprecated);
+    file("gone-env", 1, deprecated);
+    let find = |list: &serde_json::Value, name: &str| {
+        list["templates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .cloned()
+    };
+    let list = w.json(&["templates"]);
+    let old = find(&list, "old-env").expect("old-env listed");
+    assert_eq!(old["version"], "1", "{old}");
+    assert!(find(&list, "gone-env").is_none(), "{list}");
+
+    let all = w.json(&["templates", "--all"]);
+    let old = find(&all, "old-env").expect("old-env listed");
+    assert_eq!(old["version"], "2", "{old}");
+    assert_eq!(old["deprecated"], "2001-01-01T00:00:00Z", "{old}");
+    assert_eq!(old["replacement"], "old-env@1", "{old}");
+    assert!(find(&all, "gone-env").is_some(), "{all}");
+
+    w.fails(
+        &["launch", "gone-env", "g1"],
+        1,
+        "every version of template 'gone-env' is deprecated",
+    );
+}
