@@ -139,6 +139,12 @@ pub struct TemplateSummary {
     pub regions: Vec<String>,
     /// Project, for saved templates.
     pub project: Option<String>,
+    /// From when this version is (or will be) deprecated (RFC 3339), when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deprecated: Option<String>,
+    /// The version that replaces it (`T@M`), when its owner named one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replacement: Option<String>,
 }
 
 /// `GET /v1/templates`.
@@ -642,6 +648,86 @@ pub struct SharePlan {
     pub allow_copy: bool,
     /// Things worth knowing first (e.g. the public-access block could not be checked).
     pub warnings: Vec<String>,
+}
+
+/// `POST /v1/templates/deprecations`: deprecate a saved version (EC2 deprecation time on every
+/// region's image, `prism:deprecated`/`prism:replacement` tags, the template file), or with
+/// `remove` cancel its deprecation.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct DeprecateRequest {
+    /// `T@N`: the version (always named: `T` never resolves to a deprecated version).
+    pub template: String,
+    /// The version to use instead (`T@M`, or `T` for its latest current version).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replacement: Option<String>,
+    /// From when (RFC 3339, or `YYYY-MM-DD` for midnight UTC); `None`: now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    /// Cancel the deprecation instead.
+    #[serde(default)]
+    pub remove: bool,
+    /// Only check and describe the plan; change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Credentials profile.
+    #[serde(default)]
+    pub aws: AwsTarget,
+}
+
+/// What a deprecation (or its cancellation) changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DeprecatePlan {
+    /// Template name.
+    pub template: String,
+    /// Version.
+    pub version: String,
+    /// The version's image in each region.
+    pub images: Vec<RegionImage>,
+    /// From when it is deprecated (RFC 3339, UTC); the current deprecation for a cancellation.
+    pub at: Option<String>,
+    /// The replacement (`T@M`).
+    pub replacement: Option<String>,
+    /// Whether the deprecation is cancelled.
+    pub remove: bool,
+    /// What `T` resolves to afterwards (`None`: no current version is left).
+    pub latest_after: Option<String>,
+    /// Things worth knowing first.
+    pub warnings: Vec<String>,
+}
+
+/// `POST /v1/templates/protections`: protect a saved version's images from deregistration in
+/// every region (or with `remove`, lift that).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct ProtectRequest {
+    /// `T` (latest current version) or `T@N`.
+    pub template: String,
+    /// EC2's `WithCooldown`: protection outlives its disabling by 24 hours.
+    #[serde(default)]
+    pub with_cooldown: bool,
+    /// Lift the protection instead.
+    #[serde(default)]
+    pub remove: bool,
+    /// Only check and describe the plan; change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Credentials profile.
+    #[serde(default)]
+    pub aws: AwsTarget,
+}
+
+/// What a protect (or unprotect) changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ProtectPlan {
+    /// Template name.
+    pub template: String,
+    /// Version.
+    pub version: String,
+    /// The version's image in each region.
+    pub images: Vec<RegionImage>,
+    /// With EC2's 24-hour cooldown.
+    pub with_cooldown: bool,
+    /// Whether protection is lifted.
+    pub remove: bool,
 }
 
 /// `POST /v1/templates/deletions`: delete saved versions for good — deregister their images

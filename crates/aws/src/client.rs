@@ -1,6 +1,6 @@
 //! [`AwsCloud`]: one credential set (profile), with lazily built EC2 and STS clients per region.
 
-use crate::{account, images, instances, network, sharing, snapshots, tagging};
+use crate::{account, deprecation, images, instances, network, sharing, snapshots, tagging};
 use async_trait::async_trait;
 use aws_config::{Region, SdkConfig};
 use prism_cloud::{
@@ -255,5 +255,52 @@ impl Cloud for AwsCloud {
 
     async fn describe_subnet(&self, region: &str, subnet_id: &str) -> CloudResult<Option<Subnet>> {
         network::describe_subnet(&self.ec2(region), region, subnet_id).await
+    }
+
+    async fn enable_image_deprecation(
+        &self,
+        region: &str,
+        image_id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> CloudResult<()> {
+        deprecation::enable(&self.ec2(region), region, image_id, at).await
+    }
+
+    async fn disable_image_deprecation(&self, region: &str, image_id: &str) -> CloudResult<()> {
+        deprecation::disable(&self.ec2(region), region, image_id).await
+    }
+
+    async fn delete_tags(
+        &self,
+        region: &str,
+        resource_ids: &[String],
+        keys: &[String],
+    ) -> CloudResult<()> {
+        deprecation::delete_tags(&self.ec2(region), region, resource_ids, keys).await
+    }
+
+    async fn images_in_recycle_bin(
+        &self,
+        region: &str,
+        image_ids: &[String],
+    ) -> CloudResult<Vec<prism_cloud::RecycledImage>> {
+        deprecation::recycled(&self.ec2(region), region, image_ids).await
+    }
+
+    async fn enable_deregistration_protection(
+        &self,
+        region: &str,
+        image_id: &str,
+        with_cooldown: bool,
+    ) -> CloudResult<()> {
+        deprecation::protect(&self.ec2(region), region, image_id, with_cooldown).await
+    }
+
+    async fn disable_deregistration_protection(
+        &self,
+        region: &str,
+        image_id: &str,
+    ) -> CloudResult<()> {
+        deprecation::unprotect(&self.ec2(region), region, image_id).await
     }
 }

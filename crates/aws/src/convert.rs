@@ -164,6 +164,8 @@ pub(crate) fn image_from_sdk(region: &str, i: &ec2::Image) -> Image {
         } else {
             KeyKind::None
         },
+        deprecation_time: i.deprecation_time().map(str::to_string),
+        deregistration_protection: i.deregistration_protection().map(str::to_string),
     }
 }
 

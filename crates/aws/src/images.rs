@@ -61,6 +61,9 @@ pub(crate) async fn describe(
         .set_image_ids(non_empty(&query.ids))
         .set_owners(non_empty(&query.owners))
         .set_executable_users(non_empty(&query.executable_users))
+        // Without it EC2 leaves other accounts' deprecated images out of a listing, and
+        // recipients could not see that a version they use was deprecated.
+        .include_deprecated(true)
         .set_filters(if filters.is_empty() {
             None
         } else {

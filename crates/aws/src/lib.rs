@@ -12,6 +12,7 @@ mod account;
 mod calls;
 mod client;
 mod convert;
+mod deprecation;
 mod errors;
 mod factory;
 mod images;

@@ -270,6 +270,9 @@ pub struct TemplatesArgs {
     /// First discover saved templates from EC2: your images and images shared with you.
     #[arg(long)]
     pub refresh: bool,
+    /// Also deprecated versions (each template's highest version, marked when deprecated).
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// `template …`.
@@ -352,6 +355,49 @@ pub enum TemplateCommand {
         /// Keep versions launched within this (default 30d).
         #[arg(long, value_name = "DURATION", value_parser = parse_prune_duration)]
         unused_for: Option<u64>,
+        /// Confirmation and following.
+        #[command(flatten)]
+        flags: ChangeFlags,
+    },
+    /// Deprecate a saved version: EC2 deprecation time on its image in every region, tags
+    /// colleagues read; `T` then names the latest version that is not deprecated.
+    Deprecate {
+        /// `T@N`.
+        name: String,
+        /// The version to use instead (`T@M`).
+        #[arg(long, value_name = "T@M")]
+        replacement: Option<String>,
+        /// From when (RFC 3339, or YYYY-MM-DD for midnight UTC; default: now).
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        /// Confirmation and following.
+        #[command(flatten)]
+        flags: ChangeFlags,
+    },
+    /// Protect a saved version's images from deregistration in every region: `template
+    /// delete` refuses it until `template unprotect`.
+    Protect {
+        /// `T` (latest) or `T@N`.
+        name: String,
+        /// EC2's cooldown: still protected for 24 hours after unprotect.
+        #[arg(long)]
+        with_cooldown: bool,
+        /// Confirmation and following.
+        #[command(flatten)]
+        flags: ChangeFlags,
+    },
+    /// Lift a version's deregistration protection.
+    Unprotect {
+        /// `T` (latest) or `T@N`.
+        name: String,
+        /// Confirmation and following.
+        #[command(flatten)]
+        flags: ChangeFlags,
+    },
+    /// Cancel a version's deprecation.
+    Undeprecate {
+        /// `T@N`.
+        name: String,
         /// Confirmation and following.
         #[command(flatten)]
         flags: ChangeFlags,

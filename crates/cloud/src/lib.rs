@@ -166,6 +166,51 @@ pub trait Cloud: Send + Sync {
 
     /// The subnet `subnet_id` with its VPC (`DescribeSubnets`), `None` when it does not exist.
     async fn describe_subnet(&self, region: &str, subnet_id: &str) -> CloudResult<Option<Subnet>>;
+
+    /// Sets when one of the caller's images becomes deprecated (`EnableImageDeprecation`,
+    /// `DeprecateAt`; EC2 rounds seconds to the minute and refuses a time in the past).
+    async fn enable_image_deprecation(
+        &self,
+        region: &str,
+        image_id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> CloudResult<()>;
+
+    /// Cancels an image's deprecation (`DisableImageDeprecation`).
+    async fn disable_image_deprecation(&self, region: &str, image_id: &str) -> CloudResult<()>;
+
+    /// Protects one of the caller's images from deregistration
+    /// (`EnableImageDeregistrationProtection`; `with_cooldown`: it stays protected for 24 hours
+    /// after protection is disabled).
+    async fn enable_deregistration_protection(
+        &self,
+        region: &str,
+        image_id: &str,
+        with_cooldown: bool,
+    ) -> CloudResult<()>;
+
+    /// Lifts an image's deregistration protection (`DisableImageDeregistrationProtection`).
+    async fn disable_deregistration_protection(
+        &self,
+        region: &str,
+        image_id: &str,
+    ) -> CloudResult<()>;
+
+    /// Which of these deregistered images Recycle Bin keeps, and until when
+    /// (`ListImagesInRecycleBin` with `ImageIds`).
+    async fn images_in_recycle_bin(
+        &self,
+        region: &str,
+        image_ids: &[String],
+    ) -> CloudResult<Vec<RecycledImage>>;
+
+    /// Removes the tags with these keys from resources of one region (`DeleteTags`).
+    async fn delete_tags(
+        &self,
+        region: &str,
+        resource_ids: &[String],
+        keys: &[String],
+    ) -> CloudResult<()>;
 }
 
 /// Hands out a [`Cloud`] for a named AWS profile (or the default chain when `None`), so that

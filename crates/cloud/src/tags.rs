@@ -49,6 +49,11 @@ pub const SOURCE_IMAGE: &str = "prism:source-image";
 /// Image: the capture mode (`stop`, `reboot`, `live`).
 pub const CAPTURE_MODE: &str = "prism:capture-mode";
 
+/// Image: from when the version is deprecated (RFC 3339, UTC), set by `template deprecate`.
+pub const DEPRECATED: &str = "prism:deprecated";
+/// Image: the version that replaces a deprecated one (`T@M`).
+pub const REPLACEMENT: &str = "prism:replacement";
+
 /// EC2's own limit on a tag value's length.
 pub const MAX_TAG_VALUE: usize = 256;
 

@@ -330,6 +330,15 @@ impl ImageState {
     }
 }
 
+/// A deregistered image that a Recycle Bin retention rule keeps (`ListImagesInRecycleBin`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecycledImage {
+    /// `ami-…` id.
+    pub image_id: String,
+    /// When Recycle Bin lets it go for good (`RecycleBinExitTime`, RFC 3339), when EC2 says.
+    pub exit_time: Option<String>,
+}
+
 /// One AMI.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Image {
@@ -372,6 +381,28 @@ pub struct Image {
     /// Which key encrypts its snapshots.
     #[serde(default)]
     pub key: KeyKind,
+    /// When it is (or was) deprecated (`DeprecationTime`, RFC 3339), when it has a deprecation.
+    #[serde(default)]
+    pub deprecation_time: Option<String>,
+    /// EC2's `DeregistrationProtection` (`disabled`, `enabled`, `enabled-with-cooldown`,
+    /// `disabled-until TIME` during a cooldown), when it says.
+    #[serde(default)]
+    pub deregistration_protection: Option<String>,
+}
+
+impl Image {
+    /// Whether EC2 would refuse to deregister it now: protection is on, or was turned off
+    /// less than its cooldown ago (`disabled-until TIME`, TIME still ahead).
+    pub fn deregistration_protected(&self) -> bool {
+        match self.deregistration_protection.as_deref().map(str::trim) {
+            None | Some("") | Some("disabled") => false,
+            Some(v) => match v.strip_prefix("disabled-until") {
+                Some(until) => chrono::DateTime::parse_from_rfc3339(until.trim())
+                    .map_or(true, |t| t > chrono::Utc::now()),
+                None => true,
+            },
+        }
+    }
 }
 
 impl Image {

@@ -58,6 +58,24 @@ fn template_from(found: &[&Found]) -> Option<Template> {
         None => from_tags(&first.image)?,
         Some(label) => from_label(label, found),
     };
+    // Deprecation as recipients see it: Prism's tag where tags are visible (the owner's
+    // account), else EC2's DeprecationTime, which every account that may launch it sees.
+    let at = found
+        .iter()
+        .filter_map(|f| {
+            f.image
+                .tags
+                .get(tags::DEPRECATED)
+                .cloned()
+                .or_else(|| f.image.deprecation_time.clone())
+        })
+        .min();
+    t.deprecation = at.map(|at| prism_templates::Deprecation {
+        at,
+        replacement: found
+            .iter()
+            .find_map(|f| f.image.tags.get(tags::REPLACEMENT).cloned()),
+    });
     for f in found {
         let img = &f.image;
         t.ami_config

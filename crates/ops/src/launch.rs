@@ -400,7 +400,10 @@ pub async fn prepare(
                 Some("fix the template (check it with: prism template validate FILE)".to_string()),
             )
         })?,
-        warnings: access::warnings(key.is_some(), req.allow_from.as_deref()),
+        warnings: access::warnings(key.is_some(), req.allow_from.as_deref())
+            .into_iter()
+            .chain(crate::deprecate::launch_warning(t))
+            .collect(),
         ssh_public_key: key.as_ref().map(|k| k.line.clone()),
         key_name: key.map(|k| k.key_name),
         allow_from: req.allow_from.clone(),

@@ -2,7 +2,7 @@
 //! Every kind ever persisted must stay here, or its journaled operations cannot resume.
 
 use crate::saga::Saga;
-use crate::{copy, launch, lifecycle, save, share, template_delete};
+use crate::{copy, deprecate, launch, lifecycle, protect, save, share, template_delete};
 
 /// The saga for an operation kind.
 pub fn saga_for(kind: &str) -> Option<Saga> {
@@ -13,6 +13,10 @@ pub fn saga_for(kind: &str) -> Option<Saga> {
         share::KIND_SHARE => share::saga(false),
         share::KIND_UNSHARE => share::saga(true),
         template_delete::KIND => template_delete::saga(),
+        deprecate::KIND_DEPRECATE => deprecate::saga(false),
+        deprecate::KIND_UNDEPRECATE => deprecate::saga(true),
+        protect::KIND_PROTECT => protect::saga(false),
+        protect::KIND_UNPROTECT => protect::saga(true),
         lifecycle::KIND_STOP => lifecycle::saga(lifecycle::Action::Stop),
         lifecycle::KIND_START => lifecycle::saga(lifecycle::Action::Start),
         lifecycle::KIND_DELETE => lifecycle::saga(lifecycle::Action::Delete),
@@ -28,6 +32,10 @@ pub const KINDS: &[&str] = &[
     share::KIND_SHARE,
     share::KIND_UNSHARE,
     template_delete::KIND,
+    deprecate::KIND_DEPRECATE,
+    deprecate::KIND_UNDEPRECATE,
+    protect::KIND_PROTECT,
+    protect::KIND_UNPROTECT,
     lifecycle::KIND_STOP,
     lifecycle::KIND_START,
     lifecycle::KIND_DELETE,
@@ -44,6 +52,12 @@ fn declared(kind: &str) -> Option<Declared> {
             template_delete::ACTING_STEPS,
             template_delete::RECORDING_STEPS,
         ),
+        deprecate::KIND_DEPRECATE | deprecate::KIND_UNDEPRECATE => {
+            (deprecate::ACTING_STEPS, deprecate::RECORDING_STEPS)
+        }
+        protect::KIND_PROTECT | protect::KIND_UNPROTECT => {
+            (protect::ACTING_STEPS, protect::RECORDING_STEPS)
+        }
         lifecycle::KIND_STOP | lifecycle::KIND_START | lifecycle::KIND_DELETE => {
             (lifecycle::ACTING_STEPS, lifecycle::RECORDING_STEPS)
         }
@@ -83,6 +97,8 @@ fn declared_points(kind: &str) -> Option<&'static [(&'static str, &'static str)]
         copy::KIND => copy::ACTED_AT,
         share::KIND_SHARE | share::KIND_UNSHARE => share::ACTED_AT,
         template_delete::KIND => template_delete::ACTED_AT,
+        deprecate::KIND_DEPRECATE | deprecate::KIND_UNDEPRECATE => deprecate::ACTED_AT,
+        protect::KIND_PROTECT | protect::KIND_UNPROTECT => protect::ACTED_AT,
         lifecycle::KIND_STOP | lifecycle::KIND_START | lifecycle::KIND_DELETE => {
             lifecycle::ACTED_AT
         }
@@ -159,6 +175,8 @@ mod tests {
             copy::KIND => "copy.rs",
             share::KIND_SHARE | share::KIND_UNSHARE => "share.rs",
             template_delete::KIND => "template_delete.rs",
+            deprecate::KIND_DEPRECATE | deprecate::KIND_UNDEPRECATE => "deprecate.rs",
+            protect::KIND_PROTECT | protect::KIND_UNPROTECT => "protect.rs",
             lifecycle::KIND_STOP | lifecycle::KIND_START | lifecycle::KIND_DELETE => "lifecycle.rs",
             other => panic!("{other}: name the file of its step table in `table_file`"),
         }

@@ -54,6 +54,7 @@ pub fn saga() -> Saga {
                 "images_deregistered": d.images_deregistered,
                 "snapshots_deleted": d.snapshots_deleted,
                 "files_removed": f.files_removed,
+                "recycle_bin": d.recycle_bin,
             }))
         },
     }
@@ -66,6 +67,31 @@ pub struct DeregisterImagesOut {
     pub images_deregistered: u64,
     /// Snapshots this run deleted.
     pub snapshots_deleted: u64,
+    /// What the account's Recycle Bin keeps of the deregistered images (absent in journals
+    /// written before it was checked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recycle_bin: Option<RecycleBinCheck>,
+}
+
+/// The Recycle Bin check after a deletion: images a retention rule keeps, and until when.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RecycleBinCheck {
+    /// Images Recycle Bin keeps (restorable until `until`).
+    pub kept: Vec<KeptImage>,
+    /// Regions where it could not be checked, with why.
+    #[serde(default)]
+    pub errors: Vec<String>,
+}
+
+/// One deregistered image Recycle Bin keeps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeptImage {
+    /// Region.
+    pub region: String,
+    /// AMI id.
+    pub image_id: String,
+    /// When Recycle Bin lets it go for good (RFC 3339), when EC2 says.
+    pub until: Option<String>,
 }
 
 impl StepOutput for DeregisterImagesOut {
@@ -261,6 +287,8 @@ pub(crate) async fn plan_versions(
                         "ask the template's owner; to stop seeing it, they can unshare it".into(),
                     ));
                 }
+                // EC2 refuses to deregister a protected image: refuse before anything goes.
+                crate::protect::refuse_if_protected(&img, &name, &version)?;
                 size_gb += img.size_gb;
                 // Recorded before anything is deregistered: the image's own list, EC2's
                 // description of the snapshots it made for the image (a pending image shows no
@@ -396,8 +424,36 @@ impl TypedStep for DeregisterImages {
         Ok(DeregisterImagesOut {
             images_deregistered: images,
             snapshots_deleted: snapshots,
+            recycle_bin: Some(recycle_bin(cloud.as_ref(), &i.images).await),
         })
     }
+}
+
+/// Which of `images` the account's Recycle Bin keeps (`ListImagesInRecycleBin`), region by
+/// region. Advisory: one call per region without Prism's retries, and a failure (an endpoint
+/// without the API, such as moto) is reported, never fatal — the images are gone either way.
+async fn recycle_bin(cloud: &dyn prism_cloud::Cloud, images: &[DoomedImage]) -> RecycleBinCheck {
+    let mut by_region: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for img in images {
+        by_region
+            .entry(img.region.as_str())
+            .or_default()
+            .push(img.image_id.clone());
+    }
+    let mut check = RecycleBinCheck::default();
+    for (region, ids) in by_region {
+        match cloud.images_in_recycle_bin(region, &ids).await {
+            Ok(kept) => check.kept.extend(kept.into_iter().map(|k| KeptImage {
+                region: region.to_string(),
+                image_id: k.image_id,
+                until: k.exit_time,
+            })),
+            Err(e) => check
+                .errors
+                .push(format!("could not check the Recycle Bin in {region}: {e}")),
+        }
+    }
+    check
 }
 
 /// Removes the versions' template files (after their images, so a failure leaves them listed).

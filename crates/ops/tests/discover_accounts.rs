@@ -266,3 +266,30 @@ async fn common_finished(o: &Other, id: &str) -> prism_store::OperationRow {
     }
     panic!("operation {id} did not finish");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_recipient_reads_a_deprecation_from_ec2() {
+    let rig = saved_and_shared().await;
+    let req = prism_api::DeprecateRequest {
+        template: "team-env@1".into(),
+        ..Default::default()
+    };
+    let (_, op) = prism_ops::deprecate::prepare(&rig.env, &rig.catalogue(), &req)
+        .await
+        .unwrap();
+    let id = rig.runner.submit(op).await.unwrap().id;
+    let row = rig.finished(&id).await;
+    assert_eq!(row.status, "succeeded", "{:?}", row.error);
+    let other = Other::new(&rig, RECIPIENT);
+    other.refresh().await;
+    let c = other.catalogue();
+    let v1 = c.get("team-env@1").unwrap();
+    let d = v1
+        .template
+        .deprecation
+        .as_ref()
+        .expect("deprecation read from EC2");
+    assert!(d.at.starts_with("20"), "{d:?}");
+    // Tags are the owner's: the recipient has EC2's time, and no replacement.
+    assert_eq!(d.replacement, None);
+}

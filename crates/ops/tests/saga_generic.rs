@@ -20,7 +20,10 @@ mod harness;
 
 use common::{Rig, REGION};
 use harness::{drive, gated_rig, wrap, DiesAfter, FailAfter, Gate, Snapshot, Twice, Watched};
-use prism_api::{CopyRequest, LaunchRequest, OperationStatus, ShareRequest, TemplateDeleteRequest};
+use prism_api::{
+    CopyRequest, DeprecateRequest, LaunchRequest, OperationStatus, ProtectRequest, ShareRequest,
+    TemplateDeleteRequest,
+};
 use prism_cloud::CloudErrorKind;
 use prism_ops::lifecycle::Action;
 use prism_ops::registry::{saga_for, KINDS};
@@ -152,6 +155,86 @@ const CASES: &[Case] = &[
         prepare: |r| Box::pin(prepare_share(r, &[COLLEAGUE], true)),
     },
     Case {
+        kind: prism_ops::deprecate::KIND_DEPRECATE,
+        name: "deprecate in us-east-1 and us-west-2",
+        expect: OperationStatus::Succeeded,
+        recovery: Recovery::Unwind,
+        arrange: |r| Box::pin(arrange_saved(r, &[WEST])),
+        prepare: |r| Box::pin(prepare_deprecate(r, false)),
+    },
+    Case {
+        kind: prism_ops::deprecate::KIND_DEPRECATE,
+        name: "deprecate in us-east-1 and us-west-2, us-west-2 refuses",
+        expect: OperationStatus::Failed,
+        recovery: Recovery::Unwind,
+        arrange: |r| {
+            Box::pin(async move {
+                arrange_saved(r, &[WEST]).await;
+                r.fake.fail(
+                    "EnableImageDeprecation",
+                    Some(WEST),
+                    None,
+                    CloudErrorKind::Auth,
+                    "UnauthorizedOperation",
+                );
+            })
+        },
+        prepare: |r| Box::pin(prepare_deprecate(r, false)),
+    },
+    Case {
+        kind: prism_ops::deprecate::KIND_UNDEPRECATE,
+        name: "undeprecate in us-east-1 and us-west-2",
+        expect: OperationStatus::Succeeded,
+        recovery: Recovery::RunAgain,
+        arrange: |r| {
+            Box::pin(async move {
+                arrange_saved(r, &[WEST]).await;
+                run_to_success(r, prepare_deprecate(r, false).await).await;
+            })
+        },
+        prepare: |r| Box::pin(prepare_deprecate(r, true)),
+    },
+    Case {
+        kind: prism_ops::protect::KIND_PROTECT,
+        name: "protect in us-east-1 and us-west-2",
+        expect: OperationStatus::Succeeded,
+        recovery: Recovery::Unwind,
+        arrange: |r| Box::pin(arrange_saved(r, &[WEST])),
+        prepare: |r| Box::pin(prepare_protect(r, false)),
+    },
+    Case {
+        kind: prism_ops::protect::KIND_PROTECT,
+        name: "protect in us-east-1 and us-west-2, us-west-2 refuses",
+        expect: OperationStatus::Failed,
+        recovery: Recovery::Unwind,
+        arrange: |r| {
+            Box::pin(async move {
+                arrange_saved(r, &[WEST]).await;
+                r.fake.fail(
+                    "EnableImageDeregistrationProtection",
+                    Some(WEST),
+                    None,
+                    CloudErrorKind::Auth,
+                    "UnauthorizedOperation",
+                );
+            })
+        },
+        prepare: |r| Box::pin(prepare_protect(r, false)),
+    },
+    Case {
+        kind: prism_ops::protect::KIND_UNPROTECT,
+        name: "unprotect in us-east-1 and us-west-2",
+        expect: OperationStatus::Succeeded,
+        recovery: Recovery::RunAgain,
+        arrange: |r| {
+            Box::pin(async move {
+                arrange_saved(r, &[WEST]).await;
+                run_to_success(r, prepare_protect(r, false).await).await;
+            })
+        },
+        prepare: |r| Box::pin(prepare_protect(r, true)),
+    },
+    Case {
         kind: prism_ops::template_delete::KIND,
         name: "delete version 1 (us-east-1, us-west-2) of two",
         expect: OperationStatus::Succeeded,
@@ -271,6 +354,32 @@ async fn prepare_share(
     Ok(prism_ops::share::prepare(&rig.env, &rig.catalogue(), &req)
         .await?
         .1)
+}
+
+async fn prepare_deprecate(rig: &Rig, remove: bool) -> Result<NewOperation, OpsError> {
+    let req = DeprecateRequest {
+        template: "team-env@1".into(),
+        remove,
+        ..Default::default()
+    };
+    Ok(
+        prism_ops::deprecate::prepare(&rig.env, &rig.catalogue(), &req)
+            .await?
+            .1,
+    )
+}
+
+async fn prepare_protect(rig: &Rig, remove: bool) -> Result<NewOperation, OpsError> {
+    let req = ProtectRequest {
+        template: "team-env@1".into(),
+        remove,
+        ..Default::default()
+    };
+    Ok(
+        prism_ops::protect::prepare(&rig.env, &rig.catalogue(), &req)
+            .await?
+            .1,
+    )
 }
 
 async fn prepare_delete(rig: &Rig, template: &str) -> Result<NewOperation, OpsError> {

@@ -80,12 +80,35 @@ fn payloads_journaled_by_the_previous_code_parse() {
 
     // share.v1 and unshare.v1
     round_trips::<prism_ops::share::ShareOut>(json!({ "regions": [outcome_ok.clone()] }));
-    round_trips::<prism_ops::share::UnshareOut>(json!({ "regions": [outcome_failed] }));
+    round_trips::<prism_ops::share::UnshareOut>(json!({ "regions": [outcome_failed.clone()] }));
+
+    // deprecate.v1 and undeprecate.v1
+    round_trips::<prism_ops::deprecate::DeprecateImagesOut>(
+        json!({ "regions": [outcome_ok.clone()] }),
+    );
+    round_trips::<prism_ops::deprecate::UndeprecateImagesOut>(
+        json!({ "regions": [outcome_failed] }),
+    );
+    round_trips::<prism_ops::deprecate::RecordFileOut>(json!({ "file": "/t/my-env@1.yaml" }));
+    round_trips::<prism_ops::deprecate::ClearFileOut>(json!({ "file": null }));
+
+    // protect.v1 and unprotect.v1
+    round_trips::<prism_ops::protect::ProtectImagesOut>(json!({ "regions": [outcome_ok.clone()] }));
+    round_trips::<prism_ops::protect::UnprotectImagesOut>(json!({ "regions": [] }));
 
     // template-delete.v1
     round_trips::<prism_ops::template_delete::DeregisterImagesOut>(
         json!({ "images_deregistered": 2, "snapshots_deleted": 3 }),
     );
+    let d: prism_ops::template_delete::DeregisterImagesOut = round_trips(json!({
+        "images_deregistered": 1,
+        "snapshots_deleted": 1,
+        "recycle_bin": {
+            "kept": [{ "region": "us-east-1", "image_id": "ami-1", "until": at }],
+            "errors": ["could not check the Recycle Bin in us-west-2: denied"],
+        },
+    }));
+    assert_eq!(d.recycle_bin.unwrap().kept[0].image_id, "ami-1");
     round_trips::<prism_ops::template_delete::RemoveFilesOut>(
         json!({ "files_removed": ["/t/my-env@1.yaml"] }),
     );

@@ -205,3 +205,48 @@ async fn a_rerun_finds_leftover_snapshots_by_their_tags() {
         .collect();
     assert!(left.is_empty(), "leftover snapshots deleted: {left:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_recycle_bin_keeps_deleted_images_and_the_result_says_until_when() {
+    let rig = two_versions().await;
+    // Without a retention rule nothing is kept.
+    let row = run(&rig, &req("lab-env@2", false)).await.unwrap();
+    assert_eq!(row.status, "succeeded", "{:?}", row.error);
+    let bin = &row.result.unwrap()["recycle_bin"];
+    assert_eq!(bin["kept"].as_array().unwrap().len(), 0, "{bin}");
+
+    rig.fake.set_image_retention_rule(Some(7));
+    let row = run(&rig, &req("lab-env@1", false)).await.unwrap();
+    assert_eq!(row.status, "succeeded", "{:?}", row.error);
+    let bin = row.result.unwrap()["recycle_bin"].clone();
+    let kept = bin["kept"].as_array().unwrap();
+    let mut regions: Vec<&str> = kept.iter().map(|k| k["region"].as_str().unwrap()).collect();
+    regions.sort();
+    assert_eq!(regions, vec!["us-east-1", "us-west-2"], "{bin}");
+    let until = kept[0]["until"].as_str().unwrap();
+    let until = chrono::DateTime::parse_from_rfc3339(until).unwrap();
+    let days = (until.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_hours();
+    assert!((6 * 24..=7 * 24).contains(&days), "{until}");
+    assert!(bin["errors"].as_array().unwrap().is_empty(), "{bin}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_recycle_bin_that_cannot_be_read_is_a_note_not_a_failure() {
+    let rig = two_versions().await;
+    rig.fake.fail(
+        "ListImagesInRecycleBin",
+        None,
+        None,
+        CloudErrorKind::Other,
+        "InvalidAction",
+    );
+    let row = run(&rig, &req("lab-env@1", false)).await.unwrap();
+    assert_eq!(row.status, "succeeded", "{:?}", row.error);
+    let bin = row.result.unwrap()["recycle_bin"].clone();
+    let errors = bin["errors"].to_string();
+    assert!(errors.contains("could not check the Recycle Bin"), "{bin}");
+    assert_eq!(
+        versions_in_ec2(&rig),
+        vec![("2".into(), "us-east-1".into())]
+    );
+}

@@ -80,13 +80,31 @@ impl Catalogue {
         Self::build(sources, Vec::new())
     }
 
-    /// Looks up `T` (highest version) or `T@VERSION` (exactly that version).
+    /// Looks up `T` (highest version that is not deprecated) or `T@VERSION` (exactly that
+    /// version, deprecated or not).
     ///
     /// `T` is a template id; a display name (`Python ML Workstation`) also works when
     /// it designates a single template.
     pub fn get(&self, reference: &str) -> Result<&Entry, CatalogueError> {
-        if let Some(idx) = self.ids_for(reference).and_then(|v| v.last()) {
-            return Ok(&self.entries[*idx]);
+        if let Some(indices) = self.ids_for(reference) {
+            // `T` is the highest version that is not deprecated (`T@N` still names any).
+            if let Some(idx) = indices
+                .iter()
+                .rev()
+                .find(|i| !self.entries[**i].template.is_deprecated())
+            {
+                return Ok(&self.entries[*idx]);
+            }
+            if let Some(last) = indices.last().map(|i| &self.entries[*i].template) {
+                return Err(CatalogueError::AllDeprecated {
+                    name: last.id().to_string(),
+                    latest: last.version.clone().unwrap_or_default(),
+                    replacement: last
+                        .deprecation
+                        .as_ref()
+                        .and_then(|d| d.replacement.clone()),
+                });
+            }
         }
         match parse_template_ref(reference) {
             Ok((name, Some(version))) => {
@@ -124,6 +142,20 @@ impl Catalogue {
         self.by_id
             .values()
             .filter_map(|v| v.last())
+            .map(|i| &self.entries[*i])
+            .collect()
+    }
+
+    /// The highest version of each template that is not deprecated, sorted by id (a template
+    /// whose versions are all deprecated is left out).
+    pub fn latest_current(&self) -> Vec<&Entry> {
+        self.by_id
+            .values()
+            .filter_map(|v| {
+                v.iter()
+                    .rev()
+                    .find(|i| !self.entries[**i].template.is_deprecated())
+            })
             .map(|i| &self.entries[*i])
             .collect()
     }
@@ -436,5 +468,49 @@ mod tests {
     fn catalogue_is_shareable_across_threads() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<Catalogue>();
+    }
+
+    fn version(v: u32, deprecation: &str) -> (String, String, Origin) {
+        (
+            format!("tpl@{v}.yaml"),
+            format!("name: tpl\nversion: {v}\nbase: ubuntu-22.04\n{deprecation}"),
+            Origin::Builtin,
+        )
+    }
+
+    #[test]
+    fn latest_never_resolves_to_a_deprecated_version() {
+        let now = "deprecation:\n  at: \"2001-01-01T00:00:00Z\"\n  replacement: tpl@1\n";
+        let later = "deprecation:\n  at: \"2999-01-01T00:00:00Z\"\n";
+        let cat = Catalogue::from_sources(vec![version(1, ""), version(2, now), version(3, later)]);
+        assert!(cat.issues().is_empty(), "{:?}", cat.issues());
+        // 3 is only scheduled for deprecation: still current.
+        assert_eq!(
+            cat.get("tpl").unwrap().template.version.as_deref(),
+            Some("3")
+        );
+        let cat = Catalogue::from_sources(vec![version(1, ""), version(2, now)]);
+        assert_eq!(
+            cat.get("tpl").unwrap().template.version.as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            cat.get("tpl@2").unwrap().template.version.as_deref(),
+            Some("2")
+        );
+        assert_eq!(
+            cat.latest_current()[0].template.version.as_deref(),
+            Some("1")
+        );
+        assert_eq!(cat.latest()[0].template.version.as_deref(), Some("2"));
+        let cat = Catalogue::from_sources(vec![version(2, now)]);
+        let e = cat.get("tpl").unwrap_err().to_string();
+        assert!(
+            e.contains(
+                "every version of template 'tpl' is deprecated (latest: tpl@2, replaced by tpl@1)"
+            ),
+            "{e}"
+        );
+        assert!(cat.latest_current().is_empty());
     }
 }

@@ -183,6 +183,22 @@ pub enum CatalogueError {
         /// Close names, best first (may be empty).
         suggestions: Vec<String>,
     },
+    /// Every version of the template is deprecated, so `T` names none.
+    #[error(
+        "every version of template '{}' is deprecated (latest: {}@{}{})",
+        printable(.name),
+        printable(.name),
+        printable(.latest),
+        .replacement.as_deref().map(|r| format!(", replaced by {}", printable(r))).unwrap_or_default()
+    )]
+    AllDeprecated {
+        /// Template id.
+        name: String,
+        /// Its highest version.
+        latest: String,
+        /// The replacement the latest version names, if any.
+        replacement: Option<String>,
+    },
     /// The template exists but not at this version.
     #[error(
         "template '{}' has no version '{}'; available: {}",

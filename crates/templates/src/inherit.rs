@@ -34,6 +34,7 @@ pub(crate) fn merge(parents: &[&Template], child: &Template) -> Template {
     acc.capture_mode = child.capture_mode.clone();
     acc.downtime_seconds = child.downtime_seconds;
     acc.project = child.project.clone();
+    acc.deprecation = child.deprecation.clone();
     acc
 }
 

@@ -29,6 +29,7 @@ pub use builtin::builtin_sources;
 pub use catalogue::{Catalogue, Entry, LoadIssue, Origin};
 pub use errors::{CatalogueError, NameError, TemplateError};
 pub use fingerprint::dir_fingerprint;
+pub use model::Deprecation;
 pub use model::{AmiConfig, AmiSearch, InstanceDefaults, Packages, Template, SAVED_FROM_INSTANCE};
 pub use names::{parse_template_ref, validate_template_name};
 pub use parse::{looks_like_instance_type, parse_template, Parsed, MAX_TEMPLATE_BYTES};

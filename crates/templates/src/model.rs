@@ -144,6 +144,26 @@ pub struct Template {
     /// Lineage: project the workstation belonged to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
+    /// Deprecation of a saved version (`prism template deprecate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deprecation: Option<Deprecation>,
+}
+
+/// When a saved version is (or becomes) deprecated, and which version replaces it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Deprecation {
+    /// From when (RFC 3339, UTC, `YYYY-MM-DDTHH:MM:SSZ`); EC2's deprecation time of its images.
+    pub at: String,
+    /// The version to use instead (`T@M`), when the owner named one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replacement: Option<String>,
+}
+
+impl Deprecation {
+    /// Whether it is in effect at `now` (a time that does not parse counts as in effect).
+    pub fn in_effect_at(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        chrono::DateTime::parse_from_rfc3339(&self.at).map_or(true, |at| at <= now)
+    }
 }
 
 /// Packages to install, per package manager.
@@ -321,6 +341,13 @@ impl Template {
         }
     }
 
+    /// Whether this version is deprecated now (a deprecation scheduled later is not yet).
+    pub fn is_deprecated(&self) -> bool {
+        self.deprecation
+            .as_ref()
+            .is_some_and(|d| d.in_effect_at(chrono::Utc::now()))
+    }
+
     /// True for a template written by a save operation (`source: saved-from-instance`).
     pub fn is_saved(&self) -> bool {
         self.source.as_deref() == Some(SAVED_FROM_INSTANCE)
@@ -383,6 +410,7 @@ pub(crate) const TOP_LEVEL_FIELDS: &[&str] = &[
     "capture_mode",
     "downtime_seconds",
     "project",
+    "deprecation",
     // legacy: mapped into instance_defaults.estimated_cost_per_hour
     "estimated_cost_per_hour",
 ];
@@ -472,6 +500,10 @@ mod tests {
             capture_mode: Some("stop".into()),
             downtime_seconds: Some(12.5),
             project: Some("proj".into()),
+            deprecation: Some(Deprecation {
+                at: "2030-01-01T00:00:00Z".into(),
+                replacement: Some("x@2".into()),
+            }),
         }
     }
 

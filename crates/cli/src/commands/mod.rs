@@ -1,8 +1,10 @@
 //! One module per command area; each function takes parsed args and prints the result.
 
 pub mod daemon;
+pub mod deprecate;
 pub mod operations;
 pub mod projects;
+pub mod protect;
 pub mod save;
 pub mod share;
 pub mod template_delete;

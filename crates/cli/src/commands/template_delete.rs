@@ -56,6 +56,23 @@ pub async fn delete(cli: &Cli, name: &str, all_versions: bool, flags: &ChangeFla
             r["images_deregistered"],
             r["snapshots_deleted"]
         );
+        let bin = &r["recycle_bin"];
+        for k in bin["kept"].as_array().into_iter().flatten() {
+            let (region, id) = (
+                k["region"].as_str().unwrap_or("?"),
+                k["image_id"].as_str().unwrap_or("?"),
+            );
+            outln!(
+                "  {id} in {region} is kept in the Recycle Bin until {}",
+                k["until"].as_str().unwrap_or("its retention rule ends")
+            );
+            errln!(
+                "  to bring it back: aws ec2 restore-image-from-recycle-bin --region {region} --image-id {id} (and its snapshots: aws ec2 restore-snapshot-from-recycle-bin)"
+            );
+        }
+        for e in bin["errors"].as_array().into_iter().flatten() {
+            errln!("  note: {}", e.as_str().unwrap_or_default());
+        }
     })
     .await
 }

@@ -39,6 +39,11 @@ fn write_export(dir: &std::path::Path, file: &str, yaml: &str) -> CliResult {
 }
 
 /// `prism templates`.
+/// Whether a deprecation time (RFC 3339) has come (one that does not parse counts as come).
+fn deprecated_now(at: &str) -> bool {
+    chrono::DateTime::parse_from_rfc3339(at).map_or(true, |t| t <= chrono::Utc::now())
+}
+
 pub async fn list(cli: &Cli, a: &TemplatesArgs) -> CliResult {
     let c = Client::connect(a.refresh).await?;
     if a.refresh {
@@ -59,7 +64,13 @@ pub async fn list(cli: &Cli, a: &TemplatesArgs) -> CliResult {
             r.versions_removed
         );
     }
-    let l: TemplateList = c.get("/v1/templates").await?;
+    let l: TemplateList = c
+        .get(if a.all {
+            "/v1/templates?all=true"
+        } else {
+            "/v1/templates"
+        })
+        .await?;
     for i in &l.issues {
         errln!("warning: skipped {}: {}", i.origin, i.message);
     }
@@ -76,7 +87,11 @@ pub async fn list(cli: &Cli, a: &TemplatesArgs) -> CliResult {
             let d = s.description.clone().unwrap_or_default();
             t.add_row(vec![
                 s.name.clone(),
-                dash(&s.version),
+                match &s.deprecated {
+                    Some(at) if deprecated_now(at) => format!("{} (deprecated)", dash(&s.version)),
+                    Some(at) => format!("{} (deprecated from {at})", dash(&s.version)),
+                    None => dash(&s.version),
+                },
                 s.origin.clone(),
                 dash(&s.base),
                 if s.regions.is_empty() {
@@ -317,6 +332,35 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
                 );
             })
             .await
+        }
+        TemplateCommand::Deprecate {
+            name,
+            replacement,
+            at,
+            flags,
+        } => {
+            let how = super::deprecate::How {
+                replacement: replacement.clone(),
+                at: at.clone(),
+                remove: false,
+            };
+            super::deprecate::deprecate(cli, name, how, flags).await
+        }
+        TemplateCommand::Undeprecate { name, flags } => {
+            let how = super::deprecate::How {
+                replacement: None,
+                at: None,
+                remove: true,
+            };
+            super::deprecate::deprecate(cli, name, how, flags).await
+        }
+        TemplateCommand::Protect {
+            name,
+            with_cooldown,
+            flags,
+        } => super::protect::protect(cli, name, *with_cooldown, false, flags).await,
+        TemplateCommand::Unprotect { name, flags } => {
+            super::protect::protect(cli, name, false, true, flags).await
         }
         TemplateCommand::Share(a) => super::share::share(cli, a, false).await,
         TemplateCommand::Unshare(a) => super::share::share(cli, a, true).await,

@@ -47,6 +47,18 @@ pub async fn launch(cli: &Cli, a: &LaunchArgs) -> CliResult {
             errln!("warning: {w}");
         }
     }
+    if !a.detach {
+        // A pinned deprecated version launches (EC2 launches a deprecated image by id), with
+        // a warning naming its replacement.
+        let path = format!("/v1/templates/{}", crate::client::segment(&a.template));
+        if let Ok(d) = c.get::<prism_api::TemplateDetail>(&path).await {
+            if let Ok(t) = serde_json::from_value::<prism_templates::Template>(d.template) {
+                if let Some(w) = prism_ops::deprecate::launch_warning(&t) {
+                    errln!("warning: {w}");
+                }
+            }
+        }
+    }
     finish(&c, cli.output, sub, a.detach, |op| {
         let r = op.result.clone().unwrap_or_default();
         outln!(

@@ -140,6 +140,8 @@ impl Service<'_> {
             root_device_name: Some("/dev/xvda".into()),
             volumes: volumes(&new.sizes, &snaps),
             key: new.key,
+            deprecation_time: None,
+            deregistration_protection: Some("disabled".into()),
         };
         s.images.insert(
             id.clone(),
@@ -317,9 +319,31 @@ impl Service<'_> {
             return Ok(());
         }
         let i = self.my_image(&mut s, ACTION, region, image_id, now)?;
+        // EnableImageDeregistrationProtection: "When deregistration protection is enabled, the
+        // AMI can't be deregistered" (also during a cooldown). The error code is not
+        // documented: the fake answers `OperationNotPermitted`.
+        if i.image.deregistration_protected() {
+            return Err(ec2_error(
+                ACTION,
+                region,
+                "OperationNotPermitted",
+                image_id,
+                "the AMI has deregistration protection enabled",
+            ));
+        }
         i.deregistered_at = Some(now);
         i.image.state = ImageState::Deregistered;
         let snaps = i.image.snapshot_ids.clone();
+        // Recycle Bin ("Recycle Bin retention rules"): an image deregistered while a
+        // retention rule for images applies is kept for the rule's retention period, and
+        // `ListImagesInRecycleBin` shows when it leaves (`RecycleBinExitTime`).
+        if let Some(days) = s.image_retention_days {
+            let exit = chrono::Utc::now() + chrono::Duration::days(days);
+            s.recycle_bin.insert(
+                image_id.to_string(),
+                exit.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            );
+        }
         if delete_snapshots && self.ec2.honour_delete_associated_snapshots {
             for snap in snaps {
                 s.snapshots.remove(&snap);

@@ -64,6 +64,7 @@
 //! Time is tokio's clock, so `#[tokio::test(start_paused = true)]` makes every wait virtual.
 
 mod config;
+mod deprecation;
 mod images;
 mod instances;
 mod network;
@@ -175,6 +176,8 @@ impl FakeCloud {
             root_device_name: Some("/dev/xvda".into()),
             volumes: state::volumes(&[8], &[snap]),
             key: KeyKind::None,
+            deprecation_time: None,
+            deregistration_protection: Some("disabled".into()),
         };
         s.images.insert(
             id.clone(),
@@ -191,6 +194,12 @@ impl FakeCloud {
             },
         );
         id
+    }
+
+    /// Sets the account's Recycle Bin retention rule for images: deregistered images are kept
+    /// for `days` (EC2 accepts 1 to 365 days; `None`: no rule, they are gone at once).
+    pub fn set_image_retention_rule(&self, days: Option<i64>) {
+        self.lock().image_retention_days = days;
     }
 
     /// Makes the next `times` calls of `action` (in `region`, or any) fail with `kind`/`code`.
@@ -626,6 +635,56 @@ impl Cloud for FakeCloud {
 
     async fn describe_subnet(&self, region: &str, subnet_id: &str) -> CloudResult<Option<Subnet>> {
         serve!(self, describe_subnet(region, subnet_id))
+    }
+
+    async fn enable_image_deprecation(
+        &self,
+        region: &str,
+        image_id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> CloudResult<()> {
+        serve!(self, enable_image_deprecation(region, image_id, at))
+    }
+
+    async fn disable_image_deprecation(&self, region: &str, image_id: &str) -> CloudResult<()> {
+        serve!(self, disable_image_deprecation(region, image_id))
+    }
+
+    async fn delete_tags(
+        &self,
+        region: &str,
+        resource_ids: &[String],
+        keys: &[String],
+    ) -> CloudResult<()> {
+        serve!(self, delete_tags(region, resource_ids, keys))
+    }
+
+    async fn images_in_recycle_bin(
+        &self,
+        region: &str,
+        image_ids: &[String],
+    ) -> CloudResult<Vec<crate::RecycledImage>> {
+        serve!(self, images_in_recycle_bin(region, image_ids))
+    }
+
+    async fn enable_deregistration_protection(
+        &self,
+        region: &str,
+        image_id: &str,
+        with_cooldown: bool,
+    ) -> CloudResult<()> {
+        serve!(
+            self,
+            enable_deregistration_protection(region, image_id, with_cooldown)
+        )
+    }
+
+    async fn disable_deregistration_protection(
+        &self,
+        region: &str,
+        image_id: &str,
+    ) -> CloudResult<()> {
+        serve!(self, disable_deregistration_protection(region, image_id))
     }
 }
 

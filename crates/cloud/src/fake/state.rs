@@ -211,6 +211,10 @@ pub(super) struct State {
     pub subnets: BTreeMap<String, super::network::FakeSubnet>,
     /// (account, region) whose default VPC was deleted.
     pub no_default_vpc: std::collections::BTreeSet<(String, String)>,
+    /// Days an image retention rule of Recycle Bin keeps deregistered images (`None`: no rule).
+    pub image_retention_days: Option<i64>,
+    /// Deregistered images Recycle Bin keeps: image id → when they leave it (RFC 3339).
+    pub recycle_bin: BTreeMap<String, String>,
 }
 
 impl State {

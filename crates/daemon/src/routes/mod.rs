@@ -2,9 +2,11 @@
 
 pub mod daemon;
 pub mod deletions;
+pub mod deprecations;
 pub mod imports;
 pub mod operations;
 pub mod projects;
+pub mod protections;
 pub mod saves;
 pub mod shares;
 pub mod templates;
@@ -95,6 +97,8 @@ impl utoipa::Modify for CommonResponses {
         templates::versions,
         deletions::delete,
         deletions::prune,
+        deprecations::deprecate,
+        protections::protect,
         imports::import,
         projects::list,
         projects::create,
@@ -144,6 +148,12 @@ impl utoipa::Modify for CommonResponses {
         prism_api::TemplatePruneRequest,
         prism_api::TemplatePrunePlan,
         prism_api::PruneDecision,
+        prism_api::DeprecateRequest,
+        prism_api::DeprecatePlan,
+        deprecations::DeprecateAnswer,
+        prism_api::ProtectRequest,
+        prism_api::ProtectPlan,
+        protections::ProtectAnswer,
         prism_api::ImportRequest,
         prism_api::ImportReport,
         prism_api::ProjectCreateRequest,
@@ -205,6 +215,14 @@ pub fn router(state: AppState, gate: Gate) -> Router {
         .route(
             "/v1/templates/prunes",
             post(deletions::prune).get(|s| templates::info_named(s, "prunes")),
+        )
+        .route(
+            "/v1/templates/deprecations",
+            post(deprecations::deprecate).get(|s| templates::info_named(s, "deprecations")),
+        )
+        .route(
+            "/v1/templates/protections",
+            post(protections::protect).get(|s| templates::info_named(s, "protections")),
         )
         .route("/v1/templates/{name}", get(templates::info))
         .route("/v1/templates/{name}/sharing", get(shares::sharing))
@@ -333,6 +351,8 @@ mod tests {
             "/v1/templates/shares",
             "/v1/templates/deletions",
             "/v1/templates/prunes",
+            "/v1/templates/deprecations",
+            "/v1/templates/protections",
             "/v1/templates/imports",
             "/v1/projects",
             "/v1/projects/{name}",

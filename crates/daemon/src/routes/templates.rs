@@ -4,7 +4,7 @@ use crate::body::Body;
 use crate::errors::{HttpError, HttpResult};
 use crate::routes::operations::to_api;
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::Json;
 use prism_api::{
     CopyRequest, RefreshReport, RefreshRequest, Submitted, TemplateDetail, TemplateIssue,
@@ -58,15 +58,35 @@ pub fn summary(c: &Catalogue, e: &Entry) -> TemplateSummary {
         base: t.base.clone(),
         regions: t.ami_config.amis.keys().cloned().collect(),
         project: t.project.clone(),
+        deprecated: t.deprecation.as_ref().map(|d| d.at.clone()),
+        replacement: t.deprecation.as_ref().and_then(|d| d.replacement.clone()),
     }
 }
 
-/// All templates (latest version of each) and the files that failed to load.
-#[utoipa::path(get, path = "/v1/templates", operation_id = "list_templates", responses((status = 200, body = TemplateList)))]
-pub async fn list(State(s): State<AppState>) -> HttpResult<TemplateList> {
+/// Query of the template list.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Also deprecated versions: each template's highest version, deprecated or not.
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// All templates (latest version of each that is not deprecated; with `all`, the highest
+/// version, deprecated or not) and the files that failed to load.
+#[utoipa::path(get, path = "/v1/templates", operation_id = "list_templates", params(ListQuery), responses((status = 200, body = TemplateList)))]
+pub async fn list(
+    State(s): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> HttpResult<TemplateList> {
     let c = load(&s).await?;
+    let entries = if q.all {
+        c.latest()
+    } else {
+        c.latest_current()
+    };
     Ok(Json(TemplateList {
-        templates: c.latest().into_iter().map(|e| summary(&c, e)).collect(),
+        templates: entries.into_iter().map(|e| summary(&c, e)).collect(),
         issues: c
             .issues()
             .iter()

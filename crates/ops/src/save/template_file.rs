@@ -125,6 +125,8 @@ pub fn saved_template(i: &SaveInput, amis: &[(String, String)]) -> Template {
     t.inherits.clear();
     t.version = Some(i.version.to_string());
     t.source = Some("saved-from-instance".into());
+    // A new version starts current, even when saved from a deprecated one.
+    t.deprecation = None;
     t.saved_from = Some(i.workstation.clone());
     t.saved_from_instance = Some(i.instance_id.clone());
     t.original_template = i.original_template.clone();

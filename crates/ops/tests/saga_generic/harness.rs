@@ -273,6 +273,59 @@ impl Cloud for Gated {
         self.gate.check().await;
         self.inner.describe_subnet(region, subnet_id).await
     }
+    async fn enable_image_deprecation(
+        &self,
+        region: &str,
+        image_id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> CloudResult<()> {
+        self.gate.check().await;
+        self.inner
+            .enable_image_deprecation(region, image_id, at)
+            .await
+    }
+    async fn disable_image_deprecation(&self, region: &str, image_id: &str) -> CloudResult<()> {
+        self.gate.check().await;
+        self.inner.disable_image_deprecation(region, image_id).await
+    }
+    async fn delete_tags(
+        &self,
+        region: &str,
+        resource_ids: &[String],
+        keys: &[String],
+    ) -> CloudResult<()> {
+        self.gate.check().await;
+        self.inner.delete_tags(region, resource_ids, keys).await
+    }
+    async fn images_in_recycle_bin(
+        &self,
+        region: &str,
+        image_ids: &[String],
+    ) -> CloudResult<Vec<prism_cloud::RecycledImage>> {
+        self.gate.check().await;
+        self.inner.images_in_recycle_bin(region, image_ids).await
+    }
+    async fn enable_deregistration_protection(
+        &self,
+        region: &str,
+        image_id: &str,
+        with_cooldown: bool,
+    ) -> CloudResult<()> {
+        self.gate.check().await;
+        self.inner
+            .enable_deregistration_protection(region, image_id, with_cooldown)
+            .await
+    }
+    async fn disable_deregistration_protection(
+        &self,
+        region: &str,
+        image_id: &str,
+    ) -> CloudResult<()> {
+        self.gate.check().await;
+        self.inner
+            .disable_deregistration_protection(region, image_id)
+            .await
+    }
 }
 
 /// A rig whose cloud is the fake behind a [`Gate`].
@@ -424,7 +477,15 @@ fn is_time_key(k: &str) -> bool {
         || k.ends_with("-at")
         || matches!(
             k,
-            "creation_date" | "launch_time" | "saved_date" | "downtime_seconds" | "total_seconds"
+            "creation_date"
+                | "launch_time"
+                | "saved_date"
+                | "downtime_seconds"
+                | "total_seconds"
+                // A deprecation's time: `at` in the template file, the image's tag and EC2's.
+                | "at"
+                | "prism:deprecated"
+                | "deprecation_time"
         )
 }
 

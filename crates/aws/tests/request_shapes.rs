@@ -1,0 +1,233 @@
+//! Request shapes at the SDK boundary for the EC2 calls moto 5.2 does not implement (image
+//! deprecation, `DeleteTags` as Prism sends it, `DescribeImages` asking for deprecated
+//! images): the real SDK client talks to a recording HTTP server on 127.0.0.1, which answers
+//! with canned EC2 XML. EC2 is a query protocol, so each request is one form body
+//! (`Action=…&ImageId=…`), asserted here parameter by parameter.
+
+use prism_aws::AwsCloudFactory;
+use prism_cloud::{CloudFactory, ImageQuery};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+type Recorded = Arc<Mutex<Vec<BTreeMap<String, String>>>>;
+
+/// `%XX` and `+` decoding of one form component.
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap();
+                out.push(u8::from_str_radix(hex, 16).unwrap());
+                i += 2;
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).unwrap()
+}
+
+fn form(body: &str) -> BTreeMap<String, String> {
+    body.split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+/// The canned answer to `action`.
+fn answer(action: &str) -> String {
+    const NS: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
+    let inner = match action {
+        "DescribeImages" => "<imagesSet><item><imageId>ami-1</imageId>\
+            <architecture>x86_64</architecture><imageState>available</imageState>\
+            <deprecationTime>2030-01-01T00:00:00.000Z</deprecationTime>\
+            <deregistrationProtection>enabled-with-cooldown</deregistrationProtection>\
+            </item></imagesSet>"
+            .to_string(),
+        "ListImagesInRecycleBin" => "<imageSet><item><imageId>ami-1</imageId>\
+            <recycleBinExitTime>2030-01-08T00:00:00.000Z</recycleBinExitTime></item></imageSet>"
+            .to_string(),
+        _ => "<return>true</return>".to_string(),
+    };
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{action}Response xmlns=\"{NS}\">\
+         <requestId>req-1</requestId>{inner}</{action}Response>"
+    )
+}
+
+/// Serves HTTP/1.1 on a free loopback port, recording every request's form; keeps
+/// connections alive as the SDK expects.
+async fn recording_server() -> (String, Recorded) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let recorded: Recorded = Arc::default();
+    let rec = recorded.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let rec = rec.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                loop {
+                    // Headers, then Content-Length bytes of body.
+                    let head_end = loop {
+                        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break p + 4;
+                        }
+                        let mut chunk = [0u8; 4096];
+                        match sock.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("content-length")
+                                .then(|| v.trim().parse().ok())?
+                        })
+                        .unwrap_or(0);
+                    while buf.len() < head_end + len {
+                        let mut chunk = [0u8; 4096];
+                        match sock.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let body = String::from_utf8_lossy(&buf[head_end..head_end + len]).to_string();
+                    buf.drain(..head_end + len);
+                    let f = form(&body);
+                    let action = f.get("Action").cloned().unwrap_or_default();
+                    rec.lock().unwrap().push(f);
+                    let xml = answer(&action);
+                    let resp = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/xml;charset=UTF-8\r\nContent-Length: {}\r\n\r\n{xml}",
+                        xml.len()
+                    );
+                    if sock.write_all(resp.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (endpoint, recorded)
+}
+
+fn take(recorded: &Recorded, action: &str) -> BTreeMap<String, String> {
+    let all = recorded.lock().unwrap();
+    all.iter()
+        .find(|f| f.get("Action").map(String::as_str) == Some(action))
+        .cloned()
+        .unwrap_or_else(|| panic!("no {action} request among {all:?}"))
+}
+
+#[tokio::test]
+async fn deprecation_and_protection_calls_send_what_ec2_documents() {
+    let (endpoint, recorded) = recording_server().await;
+    let cloud = AwsCloudFactory::with_endpoint(&endpoint)
+        .await
+        .cloud(None)
+        .await
+        .unwrap();
+    let at = chrono::DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    cloud
+        .enable_image_deprecation("us-east-1", "ami-1", at)
+        .await
+        .unwrap();
+    let f = take(&recorded, "EnableImageDeprecation");
+    assert_eq!(f["ImageId"], "ami-1", "{f:?}");
+    assert_eq!(f["DeprecateAt"], "2030-01-01T00:00:00Z", "{f:?}");
+
+    cloud
+        .disable_image_deprecation("us-east-1", "ami-1")
+        .await
+        .unwrap();
+    let f = take(&recorded, "DisableImageDeprecation");
+    assert_eq!(f["ImageId"], "ami-1", "{f:?}");
+    assert_eq!(f.len(), 3, "Action, Version, ImageId only: {f:?}");
+
+    cloud
+        .delete_tags(
+            "us-east-1",
+            &["ami-1".to_string()],
+            &[
+                "prism:deprecated".to_string(),
+                "prism:replacement".to_string(),
+            ],
+        )
+        .await
+        .unwrap();
+    let f = take(&recorded, "DeleteTags");
+    assert_eq!(f["ResourceId.1"], "ami-1", "{f:?}");
+    assert_eq!(f["Tag.1.Key"], "prism:deprecated", "{f:?}");
+    assert_eq!(f["Tag.2.Key"], "prism:replacement", "{f:?}");
+    assert!(
+        !f.keys().any(|k| k.ends_with(".Value")),
+        "a key-only DeleteTags removes the tag whatever its value: {f:?}"
+    );
+
+    cloud
+        .enable_deregistration_protection("us-east-1", "ami-1", true)
+        .await
+        .unwrap();
+    let f = take(&recorded, "EnableImageDeregistrationProtection");
+    assert_eq!(f["ImageId"], "ami-1", "{f:?}");
+    assert_eq!(f["WithCooldown"], "true", "{f:?}");
+    cloud
+        .disable_deregistration_protection("us-east-1", "ami-1")
+        .await
+        .unwrap();
+    let f = take(&recorded, "DisableImageDeregistrationProtection");
+    assert_eq!(f["ImageId"], "ami-1", "{f:?}");
+    assert!(!f.contains_key("WithCooldown"), "{f:?}");
+
+    let kept = cloud
+        .images_in_recycle_bin("us-east-1", &["ami-1".to_string(), "ami-2".to_string()])
+        .await
+        .unwrap();
+    let f = take(&recorded, "ListImagesInRecycleBin");
+    assert_eq!(f["ImageId.1"], "ami-1", "{f:?}");
+    assert_eq!(f["ImageId.2"], "ami-2", "{f:?}");
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].image_id, "ami-1");
+    assert_eq!(kept[0].exit_time.as_deref(), Some("2030-01-08T00:00:00Z"));
+
+    let images = cloud
+        .describe_images(
+            "us-east-1",
+            &ImageQuery {
+                ids: vec!["ami-1".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let f = take(&recorded, "DescribeImages");
+    assert_eq!(f["ImageId.1"], "ami-1", "{f:?}");
+    assert_eq!(f["IncludeDeprecated"], "true", "{f:?}");
+    assert_eq!(
+        images[0].deprecation_time.as_deref(),
+        Some("2030-01-01T00:00:00.000Z")
+    );
+    assert_eq!(
+        images[0].deregistration_protection.as_deref(),
+        Some("enabled-with-cooldown")
+    );
+    assert!(images[0].deregistration_protected());
+}
