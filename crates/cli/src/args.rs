@@ -44,6 +44,12 @@ pub enum Command {
     Start(NameArgs),
     /// Delete (terminate) a workstation.
     Delete(DeleteArgs),
+    /// Open SSH on a workstation: the system's OpenSSH with the template's user, the key
+    /// Prism installed, the current address and Prism's known-hosts file.
+    Connect(ConnectArgs),
+    /// Print a `Host` block per running workstation for ~/.ssh/config (`ssh NAME`, VS Code
+    /// Remote-SSH); `--write` puts them in ~/.ssh/config between marked lines.
+    SshConfig(SshConfigArgs),
     /// Save a workstation as a new version of a template.
     Save(SaveArgs),
     /// List templates.
@@ -113,6 +119,54 @@ fn parse_subnet(s: &str) -> Result<String, String> {
     prism_ops::access::validate_subnet_id(s)
         .map(|()| s.to_string())
         .map_err(|e| e.to_string())
+}
+
+/// `connect`.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// Workstation name.
+    pub name: String,
+    /// Forward the template's service ports (Jupyter 8888, RStudio 8787, …) to localhost and
+    /// print the URLs to open.
+    #[arg(long)]
+    pub jupyter: bool,
+    /// Also forward this port to localhost (`N`, or `LOCAL:REMOTE`); repeatable.
+    #[arg(long = "port", value_name = "N|LOCAL:REMOTE", value_parser = parse_forward)]
+    pub ports: Vec<(u16, u16)>,
+    /// Print the ssh command instead of running it.
+    #[arg(long)]
+    pub print: bool,
+    /// Private key to use (default: the one whose public key matches the workstation's key
+    /// pair, among ~/.ssh/id_ed25519, ~/.ssh/id_rsa, Prism's own key and keys given to launch).
+    #[arg(long, value_name = "PATH")]
+    pub identity: Option<std::path::PathBuf>,
+    /// Arguments passed to ssh after the destination (options, or a command to run).
+    #[arg(last = true, value_name = "SSH_ARGS")]
+    pub ssh_args: Vec<String>,
+}
+
+/// `N` or `LOCAL:REMOTE` (ports 1–65535).
+pub(crate) fn parse_forward(s: &str) -> Result<(u16, u16), String> {
+    let port = |p: &str| {
+        p.parse::<u16>().ok().filter(|n| *n > 0).ok_or_else(|| {
+            format!(
+                "'{p}' is not a port (1-65535); write N or LOCAL:REMOTE, e.g. 8888 or 9999:8888"
+            )
+        })
+    };
+    match s.split_once(':') {
+        Some((l, r)) => Ok((port(l)?, port(r)?)),
+        None => port(s).map(|n| (n, n)),
+    }
+}
+
+/// `ssh-config`.
+#[derive(Debug, Args)]
+pub struct SshConfigArgs {
+    /// Write the blocks into ~/.ssh/config between `# >>> prism >>>` and `# <<< prism <<<`
+    /// (replacing an earlier Prism block; the rest of the file is kept as it is).
+    #[arg(long)]
+    pub write: bool,
 }
 
 /// `list`.

@@ -23,6 +23,8 @@ async fn run(cli: &Cli) -> CliResult {
         Command::Stop(a) => workstations::stop(cli, a).await,
         Command::Start(a) => workstations::start(cli, a).await,
         Command::Delete(a) => workstations::delete(cli, a).await,
+        Command::Connect(a) => connect::connect(cli, a).await,
+        Command::SshConfig(a) => connect::ssh_config(cli, a).await,
         Command::Save(a) => save::save(cli, a).await,
         Command::Templates(a) => templates::list(cli, a).await,
         Command::Template(c) => templates::template(cli, c).await,

@@ -1,5 +1,6 @@
 //! One module per command area; each function takes parsed args and prints the result.
 
+pub mod connect;
 pub mod daemon;
 pub mod operations;
 pub mod projects;

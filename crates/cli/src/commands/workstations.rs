@@ -24,6 +24,11 @@ pub async fn launch(cli: &Cli, a: &LaunchArgs) -> CliResult {
         subnet_id: a.subnet.clone(),
     };
     let sub: Submitted = c.post("/v1/workstations", &req).await?;
+    if let Some((path, text)) = &key {
+        if let Ok(k) = prism_ops::access::parse_public_key(text, "key") {
+            super::connect::remember_key(&k.key_name, path);
+        }
+    }
     if cli.output == crate::output::Format::Table && !a.detach {
         errln!(
             "launching '{}' from template '{}' ({})",

@@ -89,6 +89,7 @@ impl utoipa::Modify for CommonResponses {
         workstations::list,
         workstations::launch,
         workstations::action,
+        workstations::connection,
         saves::save,
         shares::share,
         shares::sharing,
@@ -115,6 +116,7 @@ impl utoipa::Modify for CommonResponses {
         prism_api::ValidateReport,
         prism_api::Workstation,
         prism_api::WorkstationList,
+        prism_api::Connection,
         prism_api::RunningOperation,
         prism_api::LaunchRequest,
         prism_api::WorkstationAction,
@@ -197,6 +199,10 @@ pub fn router(state: AppState, gate: Gate) -> Router {
         .route(
             "/v1/workstations/{name}/{action}",
             post(workstations::action),
+        )
+        .route(
+            "/v1/workstations/{name}/connection",
+            get(workstations::connection),
         )
         .route("/v1/saves", post(saves::save))
         .route("/v1/projects", get(projects::list).post(projects::create))
