@@ -337,6 +337,34 @@ fn connect_runs_a_command_and_forwards_ports_through_real_openssh() {
         "{printed}"
     );
 
+    // list names the address and how to connect.
+    let (listed, _) = w.ok(&["list"]);
+    assert!(listed.contains("prism connect ws"), "{listed}");
+
+    // A save stops and starts the workstation: plan and summary say the address changes,
+    // and connect by name still works afterwards.
+    let o = w.run(&["save", "ws", "my-env", "--yes"], &[]);
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("public address changes with the stop/start"),
+        "plan: {err}"
+    );
+    assert!(
+        out.contains("public address changes with the stop/start"),
+        "summary: {out}"
+    );
+    let o = w.run(&["connect", "ws", "--", "echo", "after-save"], &[]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "after-save\n",
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
     // Refusals: no ssh on PATH, unknown name, stopped workstation.
     let empty = tempfile::tempdir().unwrap();
     w.fails(

@@ -174,6 +174,13 @@ pub async fn list(cli: &Cli, a: &ListArgs) -> CliResult {
             ]);
         }
         println!("{t}");
+        // How to get in, named after a running workstation.
+        if let Some(w) = l.workstations.iter().find(|w| w.state == "running") {
+            println!(
+                "connect: prism connect {} (Jupyter: add --jupyter; VS Code / plain ssh: prism ssh-config --write)",
+                w.name
+            );
+        }
     })
 }
 
