@@ -95,7 +95,7 @@ pub struct LaunchArgs {
     #[arg(long)]
     pub project: Option<String>,
     /// SSH public key to install (an ed25519 or RSA `.pub` file; default: the first of
-    /// ~/.ssh/id_ed25519.pub, ~/.ssh/id_rsa.pub; none: no key).
+    /// ~/.ssh/id_ed25519.pub, ~/.ssh/id_rsa.pub; none: Prism's own ed25519 key, created once).
     #[arg(long, value_name = "PATH")]
     pub key: Option<std::path::PathBuf>,
     /// Address range allowed to reach SSH (22), e.g. 203.0.113.7/32 (default: none, SSH closed).

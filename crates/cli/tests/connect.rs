@@ -237,6 +237,11 @@ fn connect_runs_a_command_and_forwards_ports_through_real_openssh() {
     assert!(std::fs::read_to_string(&kh)
         .unwrap()
         .contains(&format!("[127.0.0.1]:{}", sshd.port)));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&kh).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let o = w.run(&["connect", "ws", "--", "echo", "again"], &[]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(String::from_utf8_lossy(&o.stdout), "again\n", "{err}");
@@ -328,7 +333,6 @@ fn connect_runs_a_command_and_forwards_ports_through_real_openssh() {
     // Without a config file: created 0600.
     std::fs::remove_file(&config).unwrap();
     w.ok(&["ssh-config", "--write"]);
-    use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&config).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     let (printed, _) = w.ok(&["ssh-config"]);

@@ -34,6 +34,46 @@ pub fn own_key(paths: &Paths) -> PathBuf {
     paths.state_dir.join("ssh").join("id_ed25519")
 }
 
+/// Prism's own ed25519 key pair, created when missing (private key 0600 in the state
+/// directory, public key beside it); returns the public key's path and whether it was created.
+pub fn own_key_pair(paths: &Paths) -> CliResult<(PathBuf, bool)> {
+    let private = own_key(paths);
+    let public = private.with_extension("pub");
+    if private.is_file() && public.is_file() {
+        return Ok((public, false));
+    }
+    let fail = |what: &str, e: &dyn std::fmt::Display| {
+        CliError::refused(
+            format!("cannot {what} Prism's SSH key {}: {e}", private.display()),
+            Some("pass your own public key with --key PATH".to_string()),
+        )
+    };
+    paths.ensure_state_dir().map_err(|e| fail("create", &e))?;
+    let dir = private.parent().expect("the key lives in a directory");
+    std::fs::create_dir_all(dir).map_err(|e| fail("create", &e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| fail("create", &e))?;
+    }
+    let key =
+        ssh_key::PrivateKey::random(&mut ssh_key::rand_core::OsRng, ssh_key::Algorithm::Ed25519)
+            .map_err(|e| fail("generate", &e))?;
+    let pem = key
+        .to_openssh(ssh_key::LineEnding::LF)
+        .map_err(|e| fail("encode", &e))?;
+    let mut line = key
+        .public_key()
+        .to_openssh()
+        .map_err(|e| fail("encode", &e))?;
+    line.push_str(" prism\n");
+    write_private(&private, &pem).map_err(|e| fail("write", &e))?;
+    // 0600 like every file of the state directory (docs/SECURITY.md).
+    write_private(&public, &line).map_err(|e| fail("write", &e))?;
+    Ok((public, true))
+}
+
 /// Records that key pair `key_name` was made from the public key at `public` (best effort: a
 /// failure only means connect will ask for `--identity`).
 pub fn remember_key(key_name: &str, public: &Path) {
@@ -361,6 +401,11 @@ pub async fn connect(cli: &Cli, a: &ConnectArgs) -> CliResult {
     paths
         .ensure_state_dir()
         .map_err(|e| CliError::refused(format!("cannot create the state directory: {e}"), None))?;
+    if !kh.exists() {
+        // Created 0600 here (ssh would make it 0644): every state file is 0600.
+        write_private(&kh, "")
+            .map_err(|e| CliError::refused(format!("cannot create {}: {e}", kh.display()), None))?;
+    }
     if !host_known(&kh, &host_token(&host, port)) {
         errln!(
             "note: first connection to '{}' ({host}): its host key is accepted on first use and kept in {}; a different key later is refused",

@@ -104,7 +104,19 @@ fn ssh_key(
         check(&path, &text)?;
         return Ok((Some((path, text.trim().to_string())), notes));
     }
-    Ok((None, notes))
+    // None of the user's own: Prism's own key pair, created once.
+    let paths = prism_daemon::Paths::from_env().map_err(|e| CliError::refused(e, None))?;
+    let (public, created) = super::connect::own_key_pair(&paths)?;
+    if created {
+        notes.push(format!(
+            "no SSH key in ~/.ssh: created an ed25519 key pair for Prism, {} (private key 0600, public key beside it)",
+            super::connect::own_key(&paths).display()
+        ));
+    }
+    let text = std::fs::read_to_string(&public)
+        .map_err(|e| CliError::refused(format!("cannot read {}: {e}", public.display()), None))?;
+    check(&public, &text)?;
+    Ok((Some((public, text.trim().to_string())), notes))
 }
 
 /// The hint of a refusal from the checks shared with the daemon.
