@@ -50,6 +50,11 @@ pub enum Command {
     /// Print a `Host` block per running workstation for ~/.ssh/config (`ssh NAME`, VS Code
     /// Remote-SSH); `--write` puts them in ~/.ssh/config between marked lines.
     SshConfig(SshConfigArgs),
+    /// The config file (`$XDG_CONFIG_HOME/prism/config.toml`, else
+    /// `~/.config/prism/config.toml`): defaults for key, allow_from, subnet per region, region
+    /// and profile.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Save a workstation as a new version of a template.
     Save(SaveArgs),
     /// List templates.
@@ -158,6 +163,13 @@ pub(crate) fn parse_forward(s: &str) -> Result<(u16, u16), String> {
         Some((l, r)) => Ok((port(l)?, port(r)?)),
         None => port(s).map(|n| (n, n)),
     }
+}
+
+/// `config`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print each effective setting and where it came from (flag, env, file, default).
+    Show,
 }
 
 /// `ssh-config`.

@@ -4,6 +4,7 @@
 mod args;
 mod client;
 mod commands;
+mod config;
 mod error;
 mod follow;
 mod output;
@@ -17,6 +18,9 @@ use std::process::ExitCode;
 
 async fn run(cli: &Cli) -> CliResult {
     use commands::*;
+    if !matches!(cli.command, Command::Completions { .. } | Command::Man) {
+        config::init()?;
+    }
     match &cli.command {
         Command::Launch(a) => workstations::launch(cli, a).await,
         Command::List(a) => workstations::list(cli, a).await,
@@ -25,6 +29,7 @@ async fn run(cli: &Cli) -> CliResult {
         Command::Delete(a) => workstations::delete(cli, a).await,
         Command::Connect(a) => connect::connect(cli, a).await,
         Command::SshConfig(a) => connect::ssh_config(cli, a).await,
+        Command::Config(c) => connect::config(cli, c),
         Command::Save(a) => save::save(cli, a).await,
         Command::Templates(a) => templates::list(cli, a).await,
         Command::Template(c) => templates::template(cli, c).await,

@@ -198,16 +198,28 @@ fn connect_runs_a_command_and_forwards_ports_through_real_openssh() {
         format!("name: me-ml\nbase: ubuntu-22.04\ninherits: [python-ml]\nami_config:\n  ssh_user: {user}\n"),
     )
     .unwrap();
-    w.ok(&["launch", "me-ml", "ws", "--allow-from", "127.0.0.1/32"]);
+    // allow_from comes from the config file (no flag).
+    let xdg = w.home.path().join("xdg");
+    std::fs::create_dir_all(xdg.join("prism")).unwrap();
+    std::fs::write(
+        xdg.join("prism").join("config.toml"),
+        "allow_from = \"127.0.0.1/32\"\n",
+    )
+    .unwrap();
+    let w = World {
+        env: vec![("XDG_CONFIG_HOME".into(), xdg.to_string_lossy().into())],
+        ..w
+    };
+    let (_, err) = w.ok(&["launch", "me-ml", "ws"]);
+    assert!(!err.contains("SSH will not be reachable"), "{err}");
 
     // sshd authorizes exactly the key Prism imported: checked against EC2's key pair name.
     let sshd_dir = tempfile::tempdir().unwrap();
     let sshd = start_sshd(sshd_dir.path(), &dot_ssh.join("id_ed25519.pub"));
     let addr = format!("127.0.0.1:{}", sshd.port);
-    let w = World {
-        env: vec![("PRISM_TEST_CONNECT_ADDRESS".into(), addr.clone())],
-        ..w
-    };
+    let mut env = w.env.clone();
+    env.push(("PRISM_TEST_CONNECT_ADDRESS".into(), addr.clone()));
+    let w = World { env, ..w };
 
     // --print: the exact command, with user, key, known-hosts file and options.
     let (printed, _) = w.ok(&["connect", "ws", "--print"]);
@@ -380,4 +392,105 @@ fn connect_runs_a_command_and_forwards_ports_through_real_openssh() {
     w.ok(&["stop", "ws"]);
     w.fails(&["connect", "ws"], &[], "prism start ws");
     drop(sshd);
+}
+
+/// Runs `prism` without a daemon or moto (config show needs neither).
+fn prism_offline(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_prism"));
+    c.args(args)
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("NO_COLOR", "1");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+#[test]
+fn the_config_file_gives_defaults_that_env_and_flags_override() {
+    let d = tempfile::tempdir().unwrap();
+    let xdg = d.path().to_string_lossy().to_string();
+    std::fs::create_dir_all(d.path().join("prism")).unwrap();
+    let file = d.path().join("prism").join("config.toml");
+    std::fs::write(
+        &file,
+        "key = \"~/.ssh/work.pub\"\nallow_from = \"203.0.113.7/32\"\nregion = \"eu-west-1\"\nprofile = \"lab\"\n\n[subnet]\neu-west-1 = \"subnet-0123abcd\"\n",
+    )
+    .unwrap();
+    let show = |args: &[&str], env: &[(&str, &str)]| -> serde_json::Value {
+        let mut a = vec!["config", "show", "--output", "json"];
+        a.extend_from_slice(args);
+        let mut e = vec![("XDG_CONFIG_HOME", xdg.as_str())];
+        e.extend_from_slice(env);
+        let o = prism_offline(&a, &e);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let get = |v: &serde_json::Value, name: &str| -> (String, String) {
+        let s = v["settings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("{name} missing: {v}"));
+        (
+            s["value"].as_str().unwrap_or("-").to_string(),
+            s["source"].as_str().unwrap().to_string(),
+        )
+    };
+    let v = show(&[], &[]);
+    assert_eq!(v["file"], file.to_string_lossy().as_ref());
+    assert_eq!(get(&v, "region"), ("eu-west-1".into(), "file".into()));
+    assert_eq!(get(&v, "profile"), ("lab".into(), "file".into()));
+    assert_eq!(
+        get(&v, "allow_from"),
+        ("203.0.113.7/32".into(), "file".into())
+    );
+    assert_eq!(get(&v, "key"), ("~/.ssh/work.pub".into(), "file".into()));
+    assert_eq!(
+        get(&v, "subnet.eu-west-1"),
+        ("subnet-0123abcd".into(), "file".into())
+    );
+    let v = show(
+        &[],
+        &[("AWS_REGION", "eu-central-1"), ("AWS_PROFILE", "other")],
+    );
+    assert_eq!(
+        get(&v, "region"),
+        ("eu-central-1".into(), "env AWS_REGION".into())
+    );
+    assert_eq!(
+        get(&v, "profile"),
+        ("other".into(), "env AWS_PROFILE".into())
+    );
+    let v = show(
+        &["--region", "ap-south-1", "--profile", "p2"],
+        &[("AWS_REGION", "eu-central-1")],
+    );
+    assert_eq!(get(&v, "region"), ("ap-south-1".into(), "flag".into()));
+    assert_eq!(get(&v, "profile"), ("p2".into(), "flag".into()));
+    // No file: defaults.
+    let empty = tempfile::tempdir().unwrap();
+    let o = prism_offline(
+        &["config", "show", "--output", "json"],
+        &[("XDG_CONFIG_HOME", &empty.path().to_string_lossy())],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["exists"], false);
+    assert_eq!(get(&v, "region"), ("-".into(), "default".into()));
+    // A malformed file: a clear error naming the file and the line, for any command using it.
+    std::fs::write(
+        &file,
+        "region = \"eu-west-1\"\nallow_from = 203.0.113.7/32\n",
+    )
+    .unwrap();
+    for args in [&["config", "show"][..], &["list"][..]] {
+        let o = prism_offline(args, &[("XDG_CONFIG_HOME", &xdg)]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(err.contains(&format!("{}:2", file.display())), "{err}");
+    }
 }

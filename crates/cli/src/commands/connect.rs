@@ -595,6 +595,37 @@ pub async fn ssh_config(cli: &Cli, a: &SshConfigArgs) -> CliResult {
     )
 }
 
+/// `prism config show`.
+pub fn config(cli: &Cli, c: &crate::args::ConfigCommand) -> CliResult {
+    match c {
+        crate::args::ConfigCommand::Show => {
+            let loaded = crate::config::init()?;
+            let settings = crate::config::settings(cli.region.as_deref(), cli.profile.as_deref());
+            let file = loaded.path.as_ref().map(|p| p.display().to_string());
+            print(
+                cli.output,
+                &serde_json::json!({ "file": file, "exists": loaded.exists, "settings": settings }),
+                |_| {
+                    outln!(
+                        "config file: {}{}",
+                        file.as_deref().unwrap_or("(no home directory)"),
+                        if loaded.exists { "" } else { " (absent)" }
+                    );
+                    let mut t = crate::output::table(&["SETTING", "VALUE", "SOURCE"]);
+                    for s in &settings {
+                        t.add_row(vec![
+                            s.name.clone(),
+                            crate::output::dash(&s.value),
+                            s.source.clone(),
+                        ]);
+                    }
+                    println!("{t}");
+                },
+            )
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,20 @@ use prism_api::{LaunchRequest, Submitted, WorkstationAction, WorkstationList};
 
 /// `prism launch`.
 pub async fn launch(cli: &Cli, a: &LaunchArgs) -> CliResult {
-    let (key, notes) = ssh_key(a.key.as_deref())?;
+    // Flags first, then the config file.
+    let file = crate::config::get();
+    let key_path = a
+        .key
+        .clone()
+        .or_else(|| file.key.as_deref().map(crate::config::expand_home));
+    let (key, notes) = ssh_key(key_path.as_deref())?;
+    let aws = target(cli);
+    let allow_from = a.allow_from.clone().or(file.allow_from.clone());
+    let subnet = a.subnet.clone().or_else(|| {
+        aws.region
+            .as_ref()
+            .and_then(|r| file.subnet.get(r).cloned())
+    });
     let c = Client::connect(true).await?;
     let req = LaunchRequest {
         template: a.template.clone(),
@@ -18,10 +31,10 @@ pub async fn launch(cli: &Cli, a: &LaunchArgs) -> CliResult {
         size: a.size.clone(),
         arch: a.arch.clone(),
         project: a.project.clone(),
-        aws: target(cli),
+        aws,
         ssh_public_key: key.as_ref().map(|(_, text)| text.clone()),
-        allow_from: a.allow_from.clone(),
-        subnet_id: a.subnet.clone(),
+        allow_from: allow_from.clone(),
+        subnet_id: subnet,
     };
     let sub: Submitted = c.post("/v1/workstations", &req).await?;
     if let Some((path, text)) = &key {
@@ -42,7 +55,7 @@ pub async fn launch(cli: &Cli, a: &LaunchArgs) -> CliResult {
         for n in &notes {
             errln!("note: {n}");
         }
-        for w in prism_ops::access::warnings(key.is_some(), a.allow_from.as_deref()) {
+        for w in prism_ops::access::warnings(key.is_some(), allow_from.as_deref()) {
             errln!("warning: {w}");
         }
     }
