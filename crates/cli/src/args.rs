@@ -103,12 +103,16 @@ pub struct LaunchArgs {
     /// ~/.ssh/id_ed25519.pub, ~/.ssh/id_rsa.pub; none: Prism's own ed25519 key, created once).
     #[arg(long, value_name = "PATH")]
     pub key: Option<std::path::PathBuf>,
-    /// Address range allowed to reach SSH (22), e.g. 203.0.113.7/32 (default: none, SSH closed).
+    /// Address range allowed to reach SSH (22), e.g. 203.0.113.7/32 (default: `allow_from` in
+    /// the config file, else your public address, asked of https://checkip.amazonaws.com).
     #[arg(long, value_name = "CIDR", value_parser = parse_cidr)]
     pub allow_from: Option<String>,
     /// Subnet to launch in (default: the region's default VPC).
     #[arg(long = "subnet", value_name = "ID", value_parser = parse_subnet)]
     pub subnet: Option<String>,
+    /// Confirm opening SSH to everyone (`--allow-from 0.0.0.0/0` or `::/0`).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
     /// Return the operation id at once instead of following it.
     #[arg(long)]
     pub detach: bool,

@@ -2,6 +2,7 @@
 //! hints, and exits with the documented code.
 
 mod args;
+mod caller;
 mod client;
 mod commands;
 mod config;

@@ -440,6 +440,12 @@ fn cli_cases() -> Vec<Case> {
             "is not a CIDR",
         ),
         cli(
+            "cli-launch-allow-from-everywhere-unconfirmed",
+            &["launch", "python-ml", "x1", "--allow-from", "0.0.0.0/0"],
+            1,
+            "needs confirmation",
+        ),
+        cli(
             "cli-launch-subnet-shape",
             &["launch", "python-ml", "x1", "--subnet", "subnet-XYZ"],
             2,

@@ -494,3 +494,126 @@ fn the_config_file_gives_defaults_that_env_and_flags_override() {
         assert!(err.contains(&format!("{}:2", file.display())), "{err}");
     }
 }
+
+/// An HTTP server answering every request with `body` (as checkip.amazonaws.com does).
+fn checkip_server(body: &'static str) -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+        }
+    });
+    port
+}
+
+#[test]
+fn without_allow_from_ssh_opens_to_the_callers_detected_address_only() {
+    use prism_cloud::CloudFactory;
+    let moto = Moto::start();
+    let w = World {
+        moto,
+        prism_home: tempfile::tempdir().unwrap(),
+        home: tempfile::tempdir().unwrap(),
+        env: vec![],
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let cloud = rt.block_on(async {
+        let f = prism_aws::AwsCloudFactory::with_endpoint(&w.moto.endpoint).await;
+        f.cloud(None).await.unwrap()
+    });
+    let group = || {
+        let q = prism_cloud::GroupQuery {
+            name: Some("prism-ssh".into()),
+            ..Default::default()
+        };
+        rt.block_on(cloud.describe_security_groups("us-east-1", &q))
+            .unwrap()
+    };
+    // The answer of the (local stand-in for) checkip.amazonaws.com becomes the only rule.
+    let port = checkip_server("198.51.100.23\n");
+    let url = format!("http://127.0.0.1:{port}/");
+    let o = w
+        .cmd(
+            &["launch", "python-ml", "det-1"],
+            &[("PRISM_TEST_CHECKIP_URL", &url)],
+        )
+        .env_remove("PRISM_TEST_CALLER_ADDRESS")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("SSH allowed from your address 198.51.100.23/32"),
+        "{err}"
+    );
+    let g = group();
+    assert_eq!(g.len(), 1);
+    assert_eq!(
+        g[0].ingress,
+        vec![prism_cloud::IngressRule::ssh_from("198.51.100.23/32")]
+    );
+    // Detection fails (nothing listens): refused naming --allow-from, nothing launched.
+    let dead = format!("http://127.0.0.1:{}/", free_port());
+    let o = w
+        .cmd(
+            &["launch", "python-ml", "det-2"],
+            &[("PRISM_TEST_CHECKIP_URL", &dead)],
+        )
+        .env_remove("PRISM_TEST_CALLER_ADDRESS")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("cannot detect your public address") && err.contains("--allow-from"),
+        "{err}"
+    );
+    // A garbage answer: refused too.
+    let junk = format!("http://127.0.0.1:{}/", checkip_server("<html>hello</html>"));
+    let o = w
+        .cmd(
+            &["launch", "python-ml", "det-2"],
+            &[("PRISM_TEST_CHECKIP_URL", &junk)],
+        )
+        .env_remove("PRISM_TEST_CALLER_ADDRESS")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not an IP address"));
+    // 0.0.0.0/0 only when given and confirmed.
+    w.fails(
+        &["launch", "python-ml", "det-2", "--allow-from", "0.0.0.0/0"],
+        &[],
+        "needs confirmation",
+    );
+    let (out, _) = w.ok(&["list", "--output", "json"]);
+    let listed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        listed["workstations"].as_array().unwrap().len(),
+        1,
+        "{listed}"
+    );
+    let (_, err) = w.ok(&[
+        "launch",
+        "python-ml",
+        "det-3",
+        "--allow-from",
+        "0.0.0.0/0",
+        "--yes",
+    ]);
+    assert!(err.contains("whole internet"), "{err}");
+    assert_eq!(
+        group()[0].ingress,
+        vec![prism_cloud::IngressRule::ssh_from("0.0.0.0/0")]
+    );
+}

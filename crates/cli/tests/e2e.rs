@@ -2170,8 +2170,8 @@ fn a_launch_with_key_and_allow_from_is_reachable_by_ssh_only_from_there() {
     );
 
     // Another launch, no key in ~/.ssh (HOME without one) and no CIDR: Prism creates its own
-    // ed25519 key pair (private key 0600 in its state directory), imports it, warns that SSH
-    // is closed, reuses the group and leaves its rule alone.
+    // ed25519 key pair (private key 0600 in its state directory), imports it, allows SSH from
+    // the caller's address (the same here), reuses the group.
     let empty = tempfile::tempdir().unwrap();
     let home = empty.path().to_string_lossy().to_string();
     let o = w.cmd(&["launch", "python-ml", "reach-2"], &[("HOME", &home)]);
@@ -2182,7 +2182,11 @@ fn a_launch_with_key_and_allow_from_is_reachable_by_ssh_only_from_there() {
         "{err}"
     );
     assert!(!err.contains("launched without a key pair"), "{err}");
-    assert!(err.contains("SSH will not be reachable"), "{err}");
+    // No --allow-from: the caller's address (given by the testkit as 203.0.113.7).
+    assert!(
+        err.contains("SSH allowed from your address 203.0.113.7/32"),
+        "{err}"
+    );
     let own = w.home.path().join("state").join("ssh").join("id_ed25519");
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&own).unwrap().permissions().mode() & 0o777;

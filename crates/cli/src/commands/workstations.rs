@@ -18,7 +18,24 @@ pub async fn launch(cli: &Cli, a: &LaunchArgs) -> CliResult {
         .or_else(|| file.key.as_deref().map(crate::config::expand_home));
     let (key, notes) = ssh_key(key_path.as_deref())?;
     let aws = target(cli);
-    let allow_from = a.allow_from.clone().or(file.allow_from.clone());
+    let mut notes = notes;
+    let allow_from = match a.allow_from.clone().or(file.allow_from.clone()) {
+        Some(c) => c,
+        None => {
+            let (cidr, from) = crate::caller::detect().await?;
+            notes.push(format!(
+                "SSH allowed from your address {cidr} (asked {from}); choose with --allow-from or allow_from in the config file"
+            ));
+            cidr
+        }
+    };
+    if prism_ops::access::is_everywhere(&allow_from) {
+        confirm(
+            &format!("Open SSH (22) to the whole internet ({allow_from})?"),
+            a.yes,
+        )?;
+    }
+    let allow_from = Some(allow_from);
     let subnet = a.subnet.clone().or_else(|| {
         aws.region
             .as_ref()
