@@ -188,6 +188,14 @@ pub fn profile(flag: Option<&str>) -> Setting {
 /// The effective region: `--region`, `AWS_REGION`, `AWS_DEFAULT_REGION`, the file, then the
 /// profile's region in the AWS config file.
 pub fn region(flag: Option<&str>, profile: Option<&str>) -> Setting {
+    // A flag is taken as given, even empty: the daemon refuses `--region ''` by name.
+    if let Some(r) = flag {
+        return Setting {
+            name: "region".into(),
+            value: Some(r.to_string()),
+            source: "flag".into(),
+        };
+    }
     pick(
         "region",
         vec![
