@@ -2,6 +2,13 @@
 # Runs the whole test suite as CI does: moto setup, format and lint checks, every test.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# crates/cli/tests/connect.rs runs a real OpenSSH server and client (it fails without them).
+if [ ! -x /usr/sbin/sshd ] || ! command -v ssh >/dev/null || ! command -v ssh-keygen >/dev/null; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client
+fi
 bash scripts/setup-moto.sh
 export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}"
 cargo fmt --all -- --check

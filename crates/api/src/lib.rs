@@ -286,6 +286,32 @@ pub struct Workstation {
     pub operation: Option<RunningOperation>,
 }
 
+/// `GET /v1/workstations/{name}/connection`: what `prism connect` and `prism ssh-config` need,
+/// read from EC2 at the time of the request (a stop/start changes the public address).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Connection {
+    /// Workstation name.
+    pub name: String,
+    /// EC2 instance id.
+    pub instance_id: String,
+    /// Region.
+    pub region: String,
+    /// EC2 state now (`running`, `stopped`, …).
+    pub state: String,
+    /// Public IPv4 address now, when it has one.
+    pub public_ip: Option<String>,
+    /// The user to log in as: the template's `ami_config.ssh_user` (`ubuntu` when the template
+    /// names none or is no longer known).
+    pub ssh_user: String,
+    /// The EC2 key pair the instance was launched with (`prism-<fingerprint>`), if any.
+    pub key_name: Option<String>,
+    /// The template's service ports (`instance_defaults.ports` without 22), reached through
+    /// the SSH tunnel.
+    pub service_ports: Vec<u16>,
+    /// Template reference it was launched from (`T@N`), when known.
+    pub template: Option<String>,
+}
+
 /// An operation running on a workstation, as `prism list` shows it (`saving → my-env@3, 2m`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RunningOperation {

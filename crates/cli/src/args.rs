@@ -44,6 +44,17 @@ pub enum Command {
     Start(NameArgs),
     /// Delete (terminate) a workstation.
     Delete(DeleteArgs),
+    /// Open SSH on a workstation: the system's OpenSSH with the template's user, the key
+    /// Prism installed, the current address and Prism's known-hosts file.
+    Connect(ConnectArgs),
+    /// Print a `Host` block per running workstation for ~/.ssh/config (`ssh NAME`, VS Code
+    /// Remote-SSH); `--write` puts them in ~/.ssh/config between marked lines.
+    SshConfig(SshConfigArgs),
+    /// The config file (`$XDG_CONFIG_HOME/prism/config.toml`, else
+    /// `~/.config/prism/config.toml`): defaults for key, allow_from, subnet per region, region
+    /// and profile.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Save a workstation as a new version of a template.
     Save(SaveArgs),
     /// List templates.
@@ -89,10 +100,11 @@ pub struct LaunchArgs {
     #[arg(long)]
     pub project: Option<String>,
     /// SSH public key to install (an ed25519 or RSA `.pub` file; default: the first of
-    /// ~/.ssh/id_ed25519.pub, ~/.ssh/id_rsa.pub; none: no key).
+    /// ~/.ssh/id_ed25519.pub, ~/.ssh/id_rsa.pub; none: Prism's own ed25519 key, created once).
     #[arg(long, value_name = "PATH")]
     pub key: Option<std::path::PathBuf>,
-    /// Address range allowed to reach SSH (22), e.g. 203.0.113.7/32 (default: none, SSH closed).
+    /// Address range allowed to reach SSH (22), e.g. 203.0.113.7/32 (default: `allow_from` in
+    /// the config file, else your public address, asked of https://checkip.amazonaws.com).
     #[arg(long, value_name = "CIDR", value_parser = parse_cidr)]
     pub allow_from: Option<String>,
     /// Subnet to launch in (default: the region's default VPC).
@@ -101,6 +113,9 @@ pub struct LaunchArgs {
     /// Launch even though the project's budget is used up (the refusal names the figures).
     #[arg(long)]
     pub over_budget: bool,
+    /// Confirm opening SSH to everyone (`--allow-from 0.0.0.0/0` or `::/0`).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
     /// Return the operation id at once instead of following it.
     #[arg(long)]
     pub detach: bool,
@@ -116,6 +131,61 @@ fn parse_subnet(s: &str) -> Result<String, String> {
     prism_ops::access::validate_subnet_id(s)
         .map(|()| s.to_string())
         .map_err(|e| e.to_string())
+}
+
+/// `connect`.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// Workstation name.
+    pub name: String,
+    /// Forward the template's service ports (Jupyter 8888, RStudio 8787, …) to localhost and
+    /// print the URLs to open.
+    #[arg(long)]
+    pub jupyter: bool,
+    /// Also forward this port to localhost (`N`, or `LOCAL:REMOTE`); repeatable.
+    #[arg(long = "port", value_name = "N|LOCAL:REMOTE", value_parser = parse_forward)]
+    pub ports: Vec<(u16, u16)>,
+    /// Print the ssh command instead of running it.
+    #[arg(long)]
+    pub print: bool,
+    /// Private key to use (default: the one whose public key matches the workstation's key
+    /// pair, among ~/.ssh/id_ed25519, ~/.ssh/id_rsa, Prism's own key and keys given to launch).
+    #[arg(long, value_name = "PATH")]
+    pub identity: Option<std::path::PathBuf>,
+    /// Arguments passed to ssh after the destination (options, or a command to run).
+    #[arg(last = true, value_name = "SSH_ARGS")]
+    pub ssh_args: Vec<String>,
+}
+
+/// `N` or `LOCAL:REMOTE` (ports 1–65535).
+pub(crate) fn parse_forward(s: &str) -> Result<(u16, u16), String> {
+    let port = |p: &str| {
+        p.parse::<u16>().ok().filter(|n| *n > 0).ok_or_else(|| {
+            format!(
+                "'{p}' is not a port (1-65535); write N or LOCAL:REMOTE, e.g. 8888 or 9999:8888"
+            )
+        })
+    };
+    match s.split_once(':') {
+        Some((l, r)) => Ok((port(l)?, port(r)?)),
+        None => port(s).map(|n| (n, n)),
+    }
+}
+
+/// `config`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print each effective setting and where it came from (flag, env, file, default).
+    Show,
+}
+
+/// `ssh-config`.
+#[derive(Debug, Args)]
+pub struct SshConfigArgs {
+    /// Write the blocks into ~/.ssh/config between `# >>> prism >>>` and `# <<< prism <<<`
+    /// (replacing an earlier Prism block; the rest of the file is kept as it is).
+    #[arg(long)]
+    pub write: bool,
 }
 
 /// `list`.

@@ -2,8 +2,10 @@
 //! hints, and exits with the documented code.
 
 mod args;
+mod caller;
 mod client;
 mod commands;
+mod config;
 mod error;
 mod follow;
 mod output;
@@ -17,12 +19,18 @@ use std::process::ExitCode;
 
 async fn run(cli: &Cli) -> CliResult {
     use commands::*;
+    if !matches!(cli.command, Command::Completions { .. } | Command::Man) {
+        config::init()?;
+    }
     match &cli.command {
         Command::Launch(a) => workstations::launch(cli, a).await,
         Command::List(a) => workstations::list(cli, a).await,
         Command::Stop(a) => workstations::stop(cli, a).await,
         Command::Start(a) => workstations::start(cli, a).await,
         Command::Delete(a) => workstations::delete(cli, a).await,
+        Command::Connect(a) => connect::connect(cli, a).await,
+        Command::SshConfig(a) => connect::ssh_config(cli, a).await,
+        Command::Config(c) => connect::config(cli, c),
         Command::Save(a) => save::save(cli, a).await,
         Command::Templates(a) => templates::list(cli, a).await,
         Command::Template(c) => templates::template(cli, c).await,

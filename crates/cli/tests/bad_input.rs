@@ -440,6 +440,12 @@ fn cli_cases() -> Vec<Case> {
             "is not a CIDR",
         ),
         cli(
+            "cli-launch-allow-from-everywhere-unconfirmed",
+            &["launch", "python-ml", "x1", "--allow-from", "0.0.0.0/0"],
+            1,
+            "needs confirmation",
+        ),
+        cli(
             "cli-launch-subnet-shape",
             &["launch", "python-ml", "x1", "--subnet", "subnet-XYZ"],
             2,
@@ -475,6 +481,44 @@ fn cli_cases() -> Vec<Case> {
             &["delete", "ghost", "--yes"],
             1,
             "no workstation named 'ghost'",
+        ),
+        // connect: unknown workstation, ports, region (no ssh on PATH and a stopped
+        // workstation: crates/cli/tests/connect.rs)
+        cli(
+            "cli-connect-unknown",
+            &["connect", "ghost"],
+            1,
+            "no workstation named 'ghost'",
+        ),
+        cli(
+            "cli-connect-unknown-print",
+            &["connect", "ghost", "--print"],
+            1,
+            "no workstation named 'ghost'",
+        ),
+        cli(
+            "cli-connect-port-zero",
+            &["connect", WS, "--port", "0"],
+            2,
+            "'0' is not a port (1-65535)",
+        ),
+        cli(
+            "cli-connect-port-word",
+            &["connect", WS, "--port", "jupyter:8888"],
+            2,
+            "'jupyter' is not a port",
+        ),
+        cli(
+            "cli-connect-port-too-big",
+            &["connect", WS, "--port", "8888:70000"],
+            2,
+            "'70000' is not a port",
+        ),
+        cli(
+            "cli-connect-region-shape",
+            &["connect", "ghost", "--region", "moon"],
+            1,
+            "'moon' is not a region name",
         ),
         cli(
             "cli-save-unknown-workstation",

@@ -2505,27 +2505,74 @@ fn a_launch_with_key_and_allow_from_is_reachable_by_ssh_only_from_there() {
         vec![prism_cloud::IngressRule::ssh_from("203.0.113.7/32")]
     );
 
-    // Another launch, no key anywhere (HOME without ~/.ssh) and no CIDR: it warns, reuses the
-    // group and leaves its rule alone.
+    // Another launch, no key in ~/.ssh (HOME without one) and no CIDR: Prism creates its own
+    // ed25519 key pair (private key 0600 in its state directory), imports it, allows SSH from
+    // the caller's address (the same here), reuses the group.
     let empty = tempfile::tempdir().unwrap();
-    let o = w.cmd(
-        &["launch", "python-ml", "reach-2"],
-        &[("HOME", &empty.path().to_string_lossy())],
-    );
+    let home = empty.path().to_string_lossy().to_string();
+    let o = w.cmd(&["launch", "python-ml", "reach-2"], &[("HOME", &home)]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
     assert!(
-        err.contains("no SSH key") && err.contains("--key PATH"),
+        err.contains("created an ed25519 key pair for Prism"),
         "{err}"
     );
-    assert!(err.contains("SSH will not be reachable"), "{err}");
+    assert!(!err.contains("launched without a key pair"), "{err}");
+    // No --allow-from: the caller's address (given by the testkit as 203.0.113.7).
+    assert!(
+        err.contains("SSH allowed from your address 203.0.113.7/32"),
+        "{err}"
+    );
+    let own = w.home.path().join("state").join("ssh").join("id_ed25519");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&own).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{}", own.display());
+    let private = std::fs::read_to_string(&own).unwrap();
+    assert!(
+        private.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----"),
+        "{private}"
+    );
+    let public = std::fs::read_to_string(own.with_extension("pub")).unwrap();
+    let own_name = prism_ops::access::parse_public_key(&public, "own")
+        .unwrap()
+        .key_name;
     let i2 = instance_named(&w, "us-east-1", "reach-2");
-    assert_eq!(i2.key_name, None);
+    assert_eq!(i2.key_name.as_deref(), Some(own_name.as_str()));
     assert_eq!(i2.security_group_ids, i.security_group_ids);
     let again =
         w.rt.block_on(w.cloud.describe_security_groups("us-east-1", &q))
             .unwrap();
     assert_eq!(again[0].ingress, groups[0].ingress);
+    // EC2's fingerprint of the imported key is the one of Prism's public key. moto computes
+    // it as the SHA-256 of the key's DER SubjectPublicKeyInfo, hex with colons.
+    let pair =
+        w.rt.block_on(w.cloud.describe_key_pair("us-east-1", &own_name))
+            .unwrap()
+            .expect("Prism's own key pair was imported");
+    let blob = {
+        let b64 = public.split_whitespace().nth(1).unwrap();
+        ssh_key::PublicKey::from_openssh(&format!("ssh-ed25519 {b64}")).unwrap()
+    };
+    let raw = blob.key_data().ed25519().unwrap().0;
+    let mut der = vec![
+        0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+    ];
+    der.extend_from_slice(&raw);
+    use sha2::Digest;
+    let want = sha2::Sha256::digest(&der)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":");
+    assert_eq!(pair.fingerprint.as_deref(), Some(want.as_str()));
+    // The next launch reuses it: no new key, the same key pair.
+    let o = w.cmd(&["launch", "python-ml", "reach-3"], &[("HOME", &home)]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(!err.contains("created an ed25519 key pair"), "{err}");
+    assert_eq!(std::fs::read_to_string(&own).unwrap(), private);
+    let i3 = instance_named(&w, "us-east-1", "reach-3");
+    assert_eq!(i3.key_name.as_deref(), Some(own_name.as_str()));
     let keys =
         w.rt.block_on(w.cloud.describe_key_pair("us-east-1", &key_name))
             .unwrap();

@@ -23,11 +23,31 @@ pub const DEFAULT_UNUSED_FOR_SECONDS: u64 = 30 * 24 * 3600;
 /// Longest accepted duration (`--older-than`, `--unused-for`): 100 years.
 const MAX_DURATION_SECONDS: u64 = 100 * 365 * 24 * 3600;
 
-/// Why a version must stay whatever the rules say, if it must: the check point where the
-/// deregistration protection of a version (`template protect`) is honoured. Versions carry
-/// no protection yet, so none is protected.
-pub fn protected(_t: &Template) -> Option<String> {
-    None
+/// Why a version the rules would delete must stay: one of its images has EC2 deregistration
+/// protection (`template protect`), and EC2 refuses to deregister it ("Protect an AMI from
+/// deregistration", EC2 User Guide). Read from EC2 for each region's image.
+pub async fn protected(
+    cloud: &dyn prism_cloud::Cloud,
+    t: &Template,
+    name: &str,
+    version: &str,
+) -> Result<Option<String>, OpsError> {
+    for (region, by_arch) in &t.ami_config.amis {
+        for id in by_arch.values() {
+            let Some(img) = crate::images::lookup(cloud, region, id).await? else {
+                continue;
+            };
+            if let Err(OpsError::Invalid { message, hint }) =
+                crate::protect::refuse_if_protected(&img, name, version)
+            {
+                return Ok(Some(match hint {
+                    Some(h) => format!("{message}; {h}"),
+                    None => message,
+                }));
+            }
+        }
+    }
+    Ok(None)
 }
 
 fn parse_time(t: &Option<String>) -> Option<DateTime<Utc>> {
@@ -75,9 +95,6 @@ fn decide(
     }
     if (index as u64) < u64::from(keep) {
         return (false, format!("one of the newest {keep} (--keep {keep})"));
-    }
-    if let Some(why) = protected(t) {
-        return (false, why);
     }
     if !usage.workstations.is_empty() {
         return (
@@ -191,7 +208,13 @@ pub async fn prepare(
     for (i, e) in newest_first.iter().enumerate() {
         let version = e.raw.version.clone().unwrap_or_else(|| "1".into());
         let u = usage.get(&version).cloned().unwrap_or_default();
-        let (delete, reason) = decide(&e.raw, i, req.keep, &u, older_than, unused_for, now);
+        let (mut delete, mut reason) = decide(&e.raw, i, req.keep, &u, older_than, unused_for, now);
+        if delete {
+            let cloud = env.clouds.cloud(req.aws.profile.as_deref()).await?;
+            if let Some(why) = protected(cloud.as_ref(), &e.raw, &name, &version).await? {
+                (delete, reason) = (false, why);
+            }
+        }
         if delete {
             doomed.push(e);
         }

@@ -231,3 +231,35 @@ async fn bad_prunes_are_refused_and_change_nothing() {
         .iter()
         .all(|o| o.kind != prism_ops::template_delete::KIND));
 }
+
+/// A version `template protect` protected stays, whatever the rules say, with the reason and
+/// how to lift it (EC2 would refuse its DeregisterImage); the rest of the prune goes ahead.
+#[tokio::test(start_paused = true)]
+async fn a_protected_version_stays_and_says_how_to_lift_it() {
+    use prism_cloud::Cloud;
+    let rig = five_versions().await;
+    let v2 = rig
+        .own_images()
+        .into_iter()
+        .find(|i| i.tags[tags::SAVED_VERSION] == "2")
+        .unwrap();
+    rig.fake
+        .enable_deregistration_protection(&v2.region, &v2.id, false)
+        .await
+        .unwrap();
+    let (plan, op) = prism_ops::prune::prepare(&rig.env, &rig.catalogue(), &req(1))
+        .await
+        .unwrap();
+    let d2 = plan.decisions.iter().find(|d| d.version == "2").unwrap();
+    assert!(!d2.delete, "{plan:#?}");
+    assert!(
+        d2.reason.contains("protected") && d2.reason.contains("prism template unprotect lab-env@2"),
+        "{}",
+        d2.reason
+    );
+    // v4 (no rule keeps it) still goes; v1 (launched lately) and v3 (w3) stay as before.
+    assert_eq!(plan.deletion.as_ref().unwrap().versions, ["4"], "{plan:#?}");
+    let id = rig.runner.submit(op.unwrap()).await.unwrap().id;
+    assert_eq!(rig.finished(&id).await.status, "succeeded");
+    assert_eq!(versions_in_ec2(&rig), ["1", "2", "3", "5"]);
+}

@@ -176,6 +176,10 @@ impl Moto {
         c.env("PRISM_HOME", home)
             .env("PRISM_FAST_POLL", "1")
             .env("NO_COLOR", "1")
+            // A launch without --allow-from asks for the caller's address: tests never leave
+            // 127.0.0.1, so they are given one (a documentation address, RFC 5737).
+            .env("PRISM_TEST_CALLER_ADDRESS", "203.0.113.7")
+            .env_remove("PRISM_TEST_CHECKIP_URL")
             .env_remove("PRISM_TEST_CRASH_AT")
             .env_remove("PRISM_AWS_ATTEMPT_TIMEOUT")
             .env_remove("AWS_PROFILE")

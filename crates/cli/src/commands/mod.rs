@@ -1,5 +1,6 @@
 //! One module per command area; each function takes parsed args and prints the result.
 
+pub mod connect;
 pub mod daemon;
 pub mod deprecate;
 pub mod operations;
@@ -21,10 +22,10 @@ use prism_api::{AwsTarget, Operation, Submitted};
 
 /// The AWS target of this invocation.
 pub fn target(cli: &Cli) -> AwsTarget {
-    AwsTarget {
-        profile: cli.profile.clone().filter(|p| !p.is_empty()),
-        region: crate::region::resolve(cli.region.as_deref(), cli.profile.as_deref()),
-    }
+    // Flags > environment > config file > the AWS config's profile region.
+    let profile = crate::config::profile(cli.profile.as_deref().filter(|p| !p.is_empty())).value;
+    let region = crate::config::region(cli.region.as_deref(), profile.as_deref()).value;
+    AwsTarget { profile, region }
 }
 
 /// A daemon's answer to a change that plans first: the plan, and the operation unless it was

@@ -13,6 +13,11 @@ pub const PUBLIC_MEANS: &str = "PUBLIC: every AWS account in the world will be a
 /// The separate question a public save or share asks.
 pub const PUBLIC_QUESTION: &str = "Make it public, readable by every AWS account?";
 
+/// What a save's stop/start does to the workstation's address (plan and summary).
+fn address_changes(ws: &str) -> String {
+    format!("Its public address changes with the stop/start: `prism connect {ws}` (by name) is unaffected; `prism ssh-config --write` refreshes ~/.ssh/config")
+}
+
 fn describe(p: &SavePlan, public: bool) {
     errln!(
         "Saving workstation '{}' ({}, {} in {}) as template '{}' version {}",
@@ -28,6 +33,7 @@ fn describe(p: &SavePlan, public: bool) {
             "  The workstation will be stopped for about {} minutes: it is started again as soon as the image's snapshots are initiated.",
             p.estimated_downtime_seconds.unwrap_or(120).div_ceil(60)
         );
+        errln!("  {}", address_changes(&p.workstation));
     } else if p.state == "stopped" {
         eprintln!("  The workstation is stopped and stays stopped.");
     }
@@ -142,6 +148,12 @@ pub fn print_summary(op: &Operation) {
         r.total_seconds,
         r.estimated_monthly_cost_usd
     );
+    // A stop/start (stop mode) gives the instance a new public address.
+    if r.downtime_seconds > 0.0 {
+        if let Some(ws) = op.input.get("workstation").and_then(|w| w.as_str()) {
+            outln!("  {}", address_changes(ws));
+        }
+    }
     for w in &r.warnings {
         outln!("  warning: {w}");
     }

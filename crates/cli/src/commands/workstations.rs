@@ -10,7 +10,37 @@ use prism_api::{LaunchRequest, Submitted, WorkstationAction, WorkstationList};
 
 /// `prism launch`.
 pub async fn launch(cli: &Cli, a: &LaunchArgs) -> CliResult {
-    let (key, notes) = ssh_key(a.key.as_deref())?;
+    // Flags first, then the config file.
+    let file = crate::config::get();
+    let key_path = a
+        .key
+        .clone()
+        .or_else(|| file.key.as_deref().map(crate::config::expand_home));
+    let (key, notes) = ssh_key(key_path.as_deref())?;
+    let aws = target(cli);
+    let mut notes = notes;
+    let allow_from = match a.allow_from.clone().or(file.allow_from.clone()) {
+        Some(c) => c,
+        None => {
+            let (cidr, from) = crate::caller::detect().await?;
+            notes.push(format!(
+                "SSH allowed from your address {cidr} (asked {from}); choose with --allow-from or allow_from in the config file"
+            ));
+            cidr
+        }
+    };
+    if prism_ops::access::is_everywhere(&allow_from) {
+        confirm(
+            &format!("Open SSH (22) to the whole internet ({allow_from})?"),
+            a.yes,
+        )?;
+    }
+    let allow_from = Some(allow_from);
+    let subnet = a.subnet.clone().or_else(|| {
+        aws.region
+            .as_ref()
+            .and_then(|r| file.subnet.get(r).cloned())
+    });
     let c = Client::connect(true).await?;
     let req = LaunchRequest {
         template: a.template.clone(),
@@ -18,13 +48,18 @@ pub async fn launch(cli: &Cli, a: &LaunchArgs) -> CliResult {
         size: a.size.clone(),
         arch: a.arch.clone(),
         project: a.project.clone(),
-        aws: target(cli),
+        aws,
         ssh_public_key: key.as_ref().map(|(_, text)| text.clone()),
-        allow_from: a.allow_from.clone(),
-        subnet_id: a.subnet.clone(),
+        allow_from: allow_from.clone(),
+        subnet_id: subnet,
         over_budget: a.over_budget,
     };
     let sub: Submitted = c.post("/v1/workstations", &req).await?;
+    if let Some((path, text)) = &key {
+        if let Ok(k) = prism_ops::access::parse_public_key(text, "key") {
+            super::connect::remember_key(&k.key_name, path);
+        }
+    }
     if let Some(p) = &a.project {
         if let Some(w) = super::projects::budget_warning(&c, cli, p).await {
             errln!("warning: {w}");
@@ -43,7 +78,7 @@ pub async fn launch(cli: &Cli, a: &LaunchArgs) -> CliResult {
         for n in &notes {
             errln!("note: {n}");
         }
-        for w in prism_ops::access::warnings(key.is_some(), a.allow_from.as_deref()) {
+        for w in prism_ops::access::warnings(key.is_some(), allow_from.as_deref()) {
             errln!("warning: {w}");
         }
     }
@@ -117,7 +152,19 @@ fn ssh_key(
         check(&path, &text)?;
         return Ok((Some((path, text.trim().to_string())), notes));
     }
-    Ok((None, notes))
+    // None of the user's own: Prism's own key pair, created once.
+    let paths = prism_daemon::Paths::from_env().map_err(|e| CliError::refused(e, None))?;
+    let (public, created) = super::connect::own_key_pair(&paths)?;
+    if created {
+        notes.push(format!(
+            "no SSH key in ~/.ssh: created an ed25519 key pair for Prism, {} (private key 0600, public key beside it)",
+            super::connect::own_key(&paths).display()
+        ));
+    }
+    let text = std::fs::read_to_string(&public)
+        .map_err(|e| CliError::refused(format!("cannot read {}: {e}", public.display()), None))?;
+    check(&public, &text)?;
+    Ok((Some((public, text.trim().to_string())), notes))
 }
 
 /// The hint of a refusal from the checks shared with the daemon.
@@ -187,6 +234,13 @@ pub async fn list(cli: &Cli, a: &ListArgs) -> CliResult {
             ]);
         }
         println!("{t}");
+        // How to get in, named after a running workstation.
+        if let Some(w) = l.workstations.iter().find(|w| w.state == "running") {
+            println!(
+                "connect: prism connect {} (Jupyter: add --jupyter; VS Code / plain ssh: prism ssh-config --write)",
+                w.name
+            );
+        }
     })
 }
 

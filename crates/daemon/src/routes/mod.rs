@@ -91,6 +91,7 @@ impl utoipa::Modify for CommonResponses {
         workstations::list,
         workstations::launch,
         workstations::action,
+        workstations::connection,
         saves::save,
         shares::share,
         shares::sharing,
@@ -123,6 +124,7 @@ impl utoipa::Modify for CommonResponses {
         prism_api::ValidateReport,
         prism_api::Workstation,
         prism_api::WorkstationList,
+        prism_api::Connection,
         prism_api::RunningOperation,
         prism_api::LaunchRequest,
         prism_api::WorkstationAction,
@@ -234,6 +236,10 @@ pub fn router(state: AppState, gate: Gate) -> Router {
         .route(
             "/v1/workstations/{name}/{action}",
             post(workstations::action),
+        )
+        .route(
+            "/v1/workstations/{name}/connection",
+            get(workstations::connection),
         )
         .route("/v1/saves", post(saves::save))
         .route("/v1/projects", get(projects::list).post(projects::create))

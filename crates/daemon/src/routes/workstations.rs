@@ -224,3 +224,72 @@ pub async fn action(
         operation: to_api(row, vec![]),
     }))
 }
+
+/// Query of [`connection`].
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConnectionQuery {
+    /// Region to look in when the workstation is not cached (default: the daemon's).
+    pub region: Option<String>,
+    /// AWS profile.
+    pub profile: Option<String>,
+}
+
+/// What is needed to reach a workstation, read from EC2 now: state, current public address,
+/// key pair, and its template's SSH user and service ports.
+#[utoipa::path(get, path = "/v1/workstations/{name}/connection", operation_id = "workstation_connection", params(("name" = String, Path), ConnectionQuery), responses((status = 200, body = prism_api::Connection), (status = 404, body = prism_api::ApiError)))]
+pub async fn connection(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<ConnectionQuery>,
+) -> HttpResult<prism_api::Connection> {
+    let target = prism_api::AwsTarget {
+        profile: q.profile.clone(),
+        region: q.region.clone(),
+    };
+    let region = region_of(&s, &target)?;
+    if !prism_ops::naming::region_shape_ok(&region) {
+        return Err(prism_ops::regions::not_a_region(&region).into());
+    }
+    let cloud = s
+        .env()
+        .clouds
+        .cloud(q.profile.as_deref())
+        .await
+        .map_err(prism_ops::OpsError::from)?;
+    let found = lifecycle::find_workstation(s.env(), cloud.as_ref(), &name, &region).await?;
+    let i = found.instance;
+    let template = i.tags.get(tags::TEMPLATE).cloned();
+    let reference = match (&template, i.tags.get(tags::TEMPLATE_VERSION)) {
+        (Some(t), Some(v)) => Some(format!("{t}@{v}")),
+        (Some(t), None) => Some(t.clone()),
+        _ => None,
+    };
+    let catalogue = templates::load(&s).await?;
+    let entry = reference.as_deref().and_then(|r| {
+        catalogue
+            .get(r)
+            .or_else(|_| catalogue.get(template.as_deref().unwrap_or(r)))
+            .ok()
+    });
+    let ssh_user = entry
+        .and_then(|e| e.template.ami_config.ssh_user.clone())
+        .unwrap_or_else(|| "ubuntu".to_string());
+    let service_ports = entry
+        .map(|e| e.template.effective_ports())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| *p != 22)
+        .collect();
+    Ok(Json(prism_api::Connection {
+        name,
+        instance_id: i.id,
+        region: found.region,
+        state: i.state.as_str().into(),
+        public_ip: i.public_ip,
+        ssh_user,
+        key_name: i.key_name,
+        service_ports,
+        template: reference,
+    }))
+}
