@@ -354,7 +354,7 @@ fn connect_runs_a_command_and_forwards_ports_through_real_openssh() {
     );
 
     // list names the address and how to connect.
-    let (listed, _) = w.ok(&["list"]);
+    let (_, listed) = w.ok(&["list"]);
     assert!(listed.contains("prism connect ws"), "{listed}");
 
     // A save stops and starts the workstation: plan and summary say the address changes,
@@ -366,11 +366,11 @@ fn connect_runs_a_command_and_forwards_ports_through_real_openssh() {
     );
     assert!(o.status.success(), "{err}");
     assert!(
-        err.contains("public address changes with the stop/start"),
+        err.contains("stop/start changes its public address"),
         "plan: {err}"
     );
     assert!(
-        out.contains("public address changes with the stop/start"),
+        out.contains("stop/start changes its public address"),
         "summary: {out}"
     );
     let o = w.run(&["connect", "ws", "--", "echo", "after-save"], &[]);

@@ -13,9 +13,14 @@ pub const PUBLIC_MEANS: &str = "PUBLIC: every AWS account in the world will be a
 /// The separate question a public save or share asks.
 pub const PUBLIC_QUESTION: &str = "Make it public, readable by every AWS account?";
 
-/// What a save's stop/start does to the workstation's address (plan and summary).
+/// What a save's stop/start does to the workstation's address (plan and summary), in short
+/// lines that fit 80 columns (the caller indents the first).
 fn address_changes(ws: &str) -> String {
-    format!("Its public address changes with the stop/start: `prism connect {ws}` (by name) is unaffected; `prism ssh-config --write` refreshes ~/.ssh/config")
+    format!(
+        "The stop/start changes its public address; connecting by name is unaffected:\n    \
+         prism connect {ws}\n    \
+         prism ssh-config --write   (refreshes ~/.ssh/config)"
+    )
 }
 
 fn describe(p: &SavePlan, public: bool) {

@@ -234,12 +234,11 @@ pub async fn list(cli: &Cli, a: &ListArgs) -> CliResult {
             ]);
         }
         println!("{t}");
-        // How to get in, named after a running workstation.
+        // How to get in, named after a running workstation: on standard error, so the
+        // table on standard output keeps its shape for scripts; short lines, to fit 80 columns.
         if let Some(w) = l.workstations.iter().find(|w| w.state == "running") {
-            println!(
-                "connect: prism connect {} (Jupyter: add --jupyter; VS Code / plain ssh: prism ssh-config --write)",
-                w.name
-            );
+            errln!("connect: prism connect {} [--jupyter]", w.name);
+            errln!("VS Code / plain ssh: prism ssh-config --write");
         }
     })
 }
