@@ -15,6 +15,11 @@ export PRISM_HOME="$work/prism" AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_AC
   AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
   NO_PROXY=127.0.0.1,localhost PRISM_FAST_POLL=1
 unset AWS_PROFILE AWS_SESSION_TOKEN
+# SSH opens only to allow_from (config file). Outside the emulator Prism would ask
+# https://checkip.amazonaws.com for your address; here an example address keeps every call local.
+export XDG_CONFIG_HOME="$work/config"
+mkdir -p "$XDG_CONFIG_HOME/prism"
+printf 'allow_from = "203.0.113.7/32"\n' >"$XDG_CONFIG_HOME/prism/config.toml"
 prism="$root/target/debug/prism"
 cleanup() { "$prism" daemon stop >/dev/null 2>&1 || true; kill "$moto_pid" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
