@@ -203,6 +203,8 @@ pub async fn prepare(
     let now = crate::clock::now();
     let mut newest_first: Vec<&Entry> = catalogue.versions(&name);
     newest_first.reverse();
+    // The account's client, made once when a version would go (its protection is read).
+    let mut cloud = None;
     let mut decisions = vec![];
     let mut doomed: Vec<&Entry> = vec![];
     for (i, e) in newest_first.iter().enumerate() {
@@ -210,7 +212,10 @@ pub async fn prepare(
         let u = usage.get(&version).cloned().unwrap_or_default();
         let (mut delete, mut reason) = decide(&e.raw, i, req.keep, &u, older_than, unused_for, now);
         if delete {
-            let cloud = env.clouds.cloud(req.aws.profile.as_deref()).await?;
+            let cloud = match &cloud {
+                Some(c) => c,
+                None => cloud.insert(env.clouds.cloud(req.aws.profile.as_deref()).await?),
+            };
             if let Some(why) = protected(cloud.as_ref(), &e.raw, &name, &version).await? {
                 (delete, reason) = (false, why);
             }
