@@ -708,3 +708,74 @@ async fn networks_key_pairs_and_groups_follow_ec2() {
     // Other regions keep their default VPC.
     assert!(c.default_vpc(DEST).await.unwrap().is_some());
 }
+
+/// ModifySnapshotAttribute / DescribeSnapshotAttribute `createVolumePermission` ("Share an
+/// Amazon EBS snapshot", EBS User Guide): only the owner changes or reads it (another account
+/// gets `InvalidSnapshot.NotFound`), it names accounts and `all` only, and an encrypted
+/// snapshot cannot be made public.
+#[tokio::test(start_paused = true)]
+async fn snapshot_copy_permission_is_the_owners_accounts_or_all_and_never_public_when_encrypted() {
+    let c = fake();
+    let other = c.as_account(OTHER);
+    let (_, img) = saved(&c, 10, "img-copy").await;
+    let snap = c.describe_images(R, &by_id(&img)).await.unwrap()[0].snapshot_ids[0].clone();
+    let to_other = Share {
+        accounts: vec![OTHER.into()],
+        ..Default::default()
+    };
+    c.modify_snapshot_copy_permission(R, &snap, &to_other, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        c.snapshot_copy_permissions(R, &snap)
+            .await
+            .unwrap()
+            .accounts,
+        vec![OTHER]
+    );
+    assert_eq!(
+        code(
+            other
+                .modify_snapshot_copy_permission(R, &snap, &to_other, true)
+                .await
+        ),
+        "InvalidSnapshot.NotFound"
+    );
+    assert_eq!(
+        code(other.snapshot_copy_permissions(R, &snap).await),
+        "InvalidSnapshot.NotFound"
+    );
+    let to_org = Share {
+        organizations: vec!["arn:aws:organizations::123456789012:organization/o-abc".into()],
+        ..Default::default()
+    };
+    assert_eq!(
+        code(
+            c.modify_snapshot_copy_permission(R, &snap, &to_org, false)
+                .await
+        ),
+        "InvalidParameterValue"
+    );
+    c.modify_snapshot_copy_permission(R, &snap, &to_other, true)
+        .await
+        .unwrap();
+    assert!(c
+        .snapshot_copy_permissions(R, &snap)
+        .await
+        .unwrap()
+        .accounts
+        .is_empty());
+    c.set_key(&img, KeyKind::CustomerManaged("k1".into()));
+    let public = Share {
+        public: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        code(
+            c.modify_snapshot_copy_permission(R, &snap, &public, false)
+                .await
+        ),
+        "InvalidParameter"
+    );
+    assert!(!c.snapshot_copy_permissions(R, &snap).await.unwrap().public);
+}
