@@ -441,6 +441,57 @@ pub struct SaveRequest {
     /// Save even though the project's budget is used up.
     #[serde(default)]
     pub over_budget: bool,
+    /// Make each region copy a time-based copy completed within this many minutes
+    /// (`--copy-within`; 15 to 2,880 in steps of 15; charged per GiB).
+    #[serde(default)]
+    pub copy_within_minutes: Option<u32>,
+}
+
+/// Shortest `copy_within_minutes` (EBS time-based copies: 15 minutes); also its increment.
+pub const COPY_WITHIN_STEP_MINUTES: u32 = 15;
+/// Longest `copy_within_minutes` (EBS time-based copies: 48 hours).
+pub const COPY_WITHIN_MAX_MINUTES: u32 = 48 * 60;
+
+/// Checks a `--copy-within` duration in minutes: EC2's time-based copy takes 15 minutes to 48
+/// hours in 15-minute increments (EBS "Time-based copies",
+/// <https://docs.aws.amazon.com/ebs/latest/userguide/time-based-copies.html>). The error names
+/// the allowed values.
+pub fn check_copy_within_minutes(minutes: u32) -> Result<(), String> {
+    if (COPY_WITHIN_STEP_MINUTES..=COPY_WITHIN_MAX_MINUTES).contains(&minutes)
+        && minutes.is_multiple_of(COPY_WITHIN_STEP_MINUTES)
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "a time-based copy takes 15m to 48h in steps of 15 minutes (15m, 30m, 45m, 1h, 1h15m, … 48h); {minutes} minutes is not one of them"
+        ))
+    }
+}
+
+/// The price and deadline of time-based region copies, shown in a plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TimeBasedCopyPlan {
+    /// Completion duration asked of EC2, in minutes.
+    pub within_minutes: u32,
+    /// GiB copied per region (the image's volume sizes: an upper bound of its snapshot data).
+    pub gib_per_region: i64,
+    /// Estimated USD per GiB copied.
+    pub usd_per_gib: f64,
+    /// Estimated USD per destination region.
+    pub per_region: Vec<RegionPrice>,
+    /// Estimated USD for all regions.
+    pub total_usd: f64,
+    /// Where the price comes from and when: the figures are an estimate.
+    pub price_source: String,
+}
+
+/// One destination region's estimated time-based copy price.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RegionPrice {
+    /// Destination region.
+    pub region: String,
+    /// Estimated USD.
+    pub usd: f64,
 }
 
 /// Shortest `max_wait_seconds` accepted: less would fail nearly every real save.
@@ -481,6 +532,9 @@ pub struct SavePlan {
     /// How long it waits for each region copy (0 without copies).
     #[serde(default)]
     pub copy_wait_seconds: u64,
+    /// Time-based copies (`--copy-within`): deadline and estimated price per region.
+    #[serde(default)]
+    pub time_based_copy: Option<TimeBasedCopyPlan>,
     /// Warnings (e.g. live mode is crash-consistent).
     pub warnings: Vec<String>,
 }
@@ -502,6 +556,10 @@ pub struct CopyRequest {
     /// Credentials profile.
     #[serde(default)]
     pub aws: AwsTarget,
+    /// Make it a time-based copy completed within this many minutes (`--copy-within`; 15 to
+    /// 2,880 in steps of 15; charged per GiB).
+    #[serde(default)]
+    pub copy_within_minutes: Option<u32>,
 }
 
 /// Status of an operation.

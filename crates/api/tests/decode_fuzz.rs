@@ -235,6 +235,7 @@ fn save_request() -> impl Strategy<Value = SaveRequest> {
                 kms_keys,
                 no_inherit,
                 over_budget: no_inherit,
+                copy_within_minutes: max_wait_seconds.map(|s| (s % 3000) as u32),
             },
         )
 }
@@ -277,6 +278,7 @@ fn copy_request() -> impl Strategy<Value = CopyRequest> {
                 max_wait_seconds,
                 kms_key,
                 aws,
+                copy_within_minutes: max_wait_seconds.map(|s| (s % 3000) as u32),
             },
         )
 }

@@ -152,6 +152,12 @@ pub(crate) async fn copy(
     if let Some(key) = &req.kms_key_id {
         call = call.encrypted(true).kms_key_id(key);
     }
+    // A time-based copy (CopyImage `SnapshotCopyCompletionDurationMinutes`, EC2 API Reference,
+    // <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CopyImage.html>): each of the
+    // image's snapshots is copied within this many minutes; without it the copy is best-effort.
+    if let Some(minutes) = req.completion_duration_minutes {
+        call = call.snapshot_copy_completion_duration_minutes(i64::from(minutes));
+    }
     // Not idempotent on every EC2 (CreateImage has no token; moto ignores ClientToken): no
     // blind SDK retry. The caller looks for what a lost answer may have created, then retries.
     let out = call

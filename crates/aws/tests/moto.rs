@@ -380,6 +380,7 @@ async fn save_copy_share_and_clean_up_an_image() {
                 client_token: "copy-tok-1".into(),
                 tags: tags(&[("prism:operation", "op-copy")]),
                 kms_key_id: None,
+                completion_duration_minutes: None,
             },
         )
         .await

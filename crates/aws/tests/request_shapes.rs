@@ -56,6 +56,7 @@ fn answer(action: &str) -> String {
         "ListImagesInRecycleBin" => "<imageSet><item><imageId>ami-1</imageId>\
             <recycleBinExitTime>2030-01-08T00:00:00.000Z</recycleBinExitTime></item></imageSet>"
             .to_string(),
+        "CopyImage" => "<imageId>ami-2</imageId>".to_string(),
         _ => "<return>true</return>".to_string(),
     };
     format!(
@@ -230,4 +231,50 @@ async fn deprecation_and_protection_calls_send_what_ec2_documents() {
         Some("enabled-with-cooldown")
     );
     assert!(images[0].deregistration_protected());
+}
+
+/// CopyImage sends `SnapshotCopyCompletionDurationMinutes` for a time-based copy (`--copy-within`;
+/// CopyImage, EC2 API Reference), and leaves it out otherwise (a standard copy).
+#[tokio::test]
+async fn copy_image_sends_the_completion_duration_only_when_asked() {
+    let (endpoint, recorded) = recording_server().await;
+    let cloud = AwsCloudFactory::with_endpoint(&endpoint)
+        .await
+        .cloud(None)
+        .await
+        .unwrap();
+    let mut req = prism_cloud::CopyImageRequest {
+        source_region: "us-east-1".into(),
+        source_image_id: "ami-1".into(),
+        name: "saved-1".into(),
+        description: "d".into(),
+        client_token: "tok-1".into(),
+        tags: Default::default(),
+        kms_key_id: None,
+        completion_duration_minutes: Some(90),
+    };
+    assert_eq!(cloud.copy_image("us-west-2", &req).await.unwrap(), "ami-2");
+    req.completion_duration_minutes = None;
+    req.client_token = "tok-2".into();
+    assert_eq!(cloud.copy_image("us-west-2", &req).await.unwrap(), "ami-2");
+    let copies: Vec<BTreeMap<String, String>> = recorded
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|f| f.get("Action").map(String::as_str) == Some("CopyImage"))
+        .cloned()
+        .collect();
+    assert_eq!(copies.len(), 2, "{copies:?}");
+    let (timed, standard) = (&copies[0], &copies[1]);
+    assert_eq!(timed["SourceImageId"], "ami-1", "{timed:?}");
+    assert_eq!(timed["ClientToken"], "tok-1", "{timed:?}");
+    assert_eq!(
+        timed["SnapshotCopyCompletionDurationMinutes"], "90",
+        "{timed:?}"
+    );
+    assert_eq!(standard["ClientToken"], "tok-2", "{standard:?}");
+    assert!(
+        !standard.contains_key("SnapshotCopyCompletionDurationMinutes"),
+        "a standard copy sends no duration: {standard:?}"
+    );
 }

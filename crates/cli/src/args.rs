@@ -264,6 +264,10 @@ pub struct SaveArgs {
     /// other accounts: they cannot use your AWS-managed key.
     #[arg(long = "kms-key", value_name = "REGION=KEY", value_parser = parse_kms_key)]
     pub kms_keys: Vec<(String, String)>,
+    /// Make each region copy an EC2 time-based copy, ready within this long (15m to 48h in
+    /// steps of 15m, e.g. 30m, 2h). Charged per GiB copied: the plan shows the estimate.
+    #[arg(long, value_name = "DURATION", value_parser = parse_copy_within)]
+    pub copy_within: Option<u32>,
     /// Do not copy the new version to the previous version's regions nor share it as the
     /// previous version is shared (the default keeps a template's audience).
     #[arg(long)]
@@ -292,6 +296,22 @@ fn parse_prune_duration(s: &str) -> Result<u64, String> {
         return Err("must be longer than 0: give a duration such as 30d".into());
     }
     Ok(d.as_secs())
+}
+
+/// `--copy-within`: a duration such as `30m` or `2h`, in minutes, that EC2's time-based copy
+/// accepts (15m to 48h in steps of 15 minutes).
+fn parse_copy_within(s: &str) -> Result<u32, String> {
+    const ALLOWED: &str = "use 15m to 48h in steps of 15 minutes (15m, 30m, 45m, 1h, 1h15m, … 48h)";
+    let d = humantime::parse_duration(s.trim())
+        .map_err(|e| format!("'{s}' is not a duration ({e}); {ALLOWED}"))?;
+    let secs = d.as_secs();
+    if !secs.is_multiple_of(60) || d.subsec_nanos() != 0 {
+        return Err(format!("'{s}' is not a whole number of minutes; {ALLOWED}"));
+    }
+    let minutes = u32::try_from(secs / 60).map_err(|_| format!("'{s}' is too long; {ALLOWED}"))?;
+    prism_api::check_copy_within_minutes(minutes)
+        .map_err(|_| format!("'{s}' is not a time-based copy duration EC2 accepts; {ALLOWED}"))?;
+    Ok(minutes)
 }
 
 fn parse_max_wait(s: &str) -> Result<u64, String> {
@@ -383,6 +403,10 @@ pub enum TemplateCommand {
         /// --to-region; KEY: key id, alias/NAME or ARN).
         #[arg(long = "kms-key", value_name = "REGION=KEY", value_parser = parse_kms_key)]
         kms_key: Option<(String, String)>,
+        /// Make it an EC2 time-based copy, ready within this long (15m to 48h in steps of
+        /// 15m, e.g. 30m, 2h). Charged per GiB copied: the estimate is shown.
+        #[arg(long, value_name = "DURATION", value_parser = parse_copy_within)]
+        copy_within: Option<u32>,
         /// Return the operation id at once.
         #[arg(long)]
         detach: bool,

@@ -272,6 +272,12 @@ pub struct CopyImageRequest {
     /// copy of an encrypted image with the destination region's default key.
     #[serde(default)]
     pub kms_key_id: Option<String>,
+    /// A time-based copy's completion duration in minutes (`SnapshotCopyCompletionDurationMinutes`:
+    /// 15-minute increments, 15 to 2,880; EBS "Time-based copies",
+    /// <https://docs.aws.amazon.com/ebs/latest/userguide/time-based-copies.html>); `None`: a
+    /// standard, best-effort copy.
+    #[serde(default)]
+    pub completion_duration_minutes: Option<u32>,
 }
 
 /// AMI state.

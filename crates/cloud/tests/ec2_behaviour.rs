@@ -40,6 +40,7 @@ fn copy_req(src: &str, name: &str) -> CopyImageRequest {
         client_token: name.into(),
         tags: tags("prism:template", name),
         kms_key_id: None,
+        completion_duration_minutes: None,
     }
 }
 
@@ -778,4 +779,58 @@ async fn snapshot_copy_permission_is_the_owners_accounts_or_all_and_never_public
         "InvalidParameter"
     );
     assert!(!c.snapshot_copy_permissions(R, &snap).await.unwrap().public);
+}
+
+/// EBS "Time-based copies" (<https://docs.aws.amazon.com/ebs/latest/userguide/time-based-copies.html>):
+/// a copy given a completion duration is done within it; one without is best-effort (here the
+/// timings' 3 h); durations that are not 15-minute increments from 15 min to 48 h are refused.
+#[tokio::test(start_paused = true)]
+async fn time_based_copy_completes_within_its_duration() {
+    let timings = FakeTimings {
+        copy_available: Duration::from_secs(3 * 3600),
+        ..FakeTimings::default()
+    };
+    let c = FakeCloud::new(timings);
+    let (_, img) = saved(&c, 100, "img-tb").await;
+    let within = CopyImageRequest {
+        completion_duration_minutes: Some(30),
+        ..copy_req(&img, "img-tb")
+    };
+    let fast = c.copy_image(DEST, &within).await.unwrap();
+    let slow = c
+        .copy_image("eu-west-1", &copy_req(&img, "img-tb"))
+        .await
+        .unwrap();
+    let state = |id: String, region: &'static str| {
+        let c = c.clone();
+        async move { c.describe_images(region, &by_id(&id)).await.unwrap()[0].state }
+    };
+    sleep(29 * 60).await;
+    assert_eq!(state(fast.clone(), DEST).await, ImageState::Pending);
+    sleep(61).await;
+    assert_eq!(state(fast.clone(), DEST).await, ImageState::Available);
+    assert_eq!(state(slow.clone(), "eu-west-1").await, ImageState::Pending);
+    sleep(3 * 3600).await;
+    assert_eq!(state(slow, "eu-west-1").await, ImageState::Available);
+
+    // A duration longer than the best-effort copy does not slow it down.
+    let long = CopyImageRequest {
+        completion_duration_minutes: Some(48 * 60),
+        ..copy_req(&img, "img-tb")
+    };
+    let l = c.copy_image("eu-central-1", &long).await.unwrap();
+    sleep(3 * 3600 + 1).await;
+    assert_eq!(state(l, "eu-central-1").await, ImageState::Available);
+
+    for bad in [0, 10, 20, 2895, 3000] {
+        let req = CopyImageRequest {
+            completion_duration_minutes: Some(bad),
+            ..copy_req(&img, "img-tb")
+        };
+        assert_eq!(
+            code(c.copy_image("ap-southeast-2", &req).await),
+            "InvalidParameterValue",
+            "{bad} minutes"
+        );
+    }
 }

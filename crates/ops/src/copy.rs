@@ -42,7 +42,11 @@ pub fn saga() -> Saga {
         finish: |cx| {
             let i: CopyInput = cx.input()?;
             let out: CopyOut = cx.need()?;
-            Ok(json!({ "template": i.template, "version": i.version, "region": out.0 }))
+            let mut r = json!({ "template": i.template, "version": i.version, "region": out.0 });
+            if let Some(p) = &i.time_based_copy {
+                r["time_based_copy"] = json!(p);
+            }
+            Ok(r)
         },
     }
 }
@@ -71,6 +75,10 @@ pub struct CopyInput {
     pub spec: CopySpec,
     /// Architecture of the image.
     pub arch: String,
+    /// `--copy-within`: the time-based copy's deadline and estimated price (shown when the
+    /// copy is submitted and in its result). Absent in journals written before it existed.
+    #[serde(default)]
+    pub time_based_copy: Option<prism_api::TimeBasedCopyPlan>,
 }
 
 /// Checks a copy request against the catalogue and EC2.
@@ -80,6 +88,7 @@ pub async fn prepare(
     req: &prism_api::CopyRequest,
 ) -> Result<NewOperation, OpsError> {
     max_wait::check(req.max_wait_seconds)?;
+    crate::copy_within::check(req.copy_within_minutes)?;
     let (t, version) = crate::saved::saved_version(catalogue, &req.template, "copy")?;
     let cloud = env.clouds.cloud(req.aws.profile.as_deref()).await?;
     let kms_keys: std::collections::BTreeMap<String, String> = req
@@ -136,8 +145,12 @@ pub async fn prepare(
             tags: tags_,
             max_wait_seconds: req.max_wait_seconds,
             kms_keys,
+            copy_within_minutes: req.copy_within_minutes,
         },
         arch,
+        time_based_copy: req.copy_within_minutes.map(|m| {
+            crate::copy_within::plan(m, img.size_gb, std::slice::from_ref(&req.to_region))
+        }),
     };
     Ok(NewOperation {
         id: uuid::Uuid::new_v4().to_string(),

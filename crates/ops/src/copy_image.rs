@@ -28,6 +28,10 @@ pub struct CopySpec {
     /// KMS key per destination region for encrypted copies (`--kms-key REGION=KEY`).
     #[serde(default)]
     pub kms_keys: std::collections::BTreeMap<String, String>,
+    /// `--copy-within`: a time-based copy completed within this many minutes; `None` (and in
+    /// journals written before it existed): a standard copy.
+    #[serde(default)]
+    pub copy_within_minutes: Option<u32>,
 }
 
 /// Makes (or finds) the copy in `dest`, waits for it, tags it and its snapshots. Never fails:
@@ -109,6 +113,7 @@ async fn start_copy(
         client_token: format!("{}-{dest}-{:08x}", &cx.op_id, rand_nonce()),
         tags: op_tags.clone(),
         kms_key_id: spec.kms_keys.get(dest).cloned(),
+        completion_duration_minutes: spec.copy_within_minutes,
     };
     let mut attempts = 0;
     loop {

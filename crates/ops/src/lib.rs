@@ -17,6 +17,7 @@ pub mod clock;
 pub mod context;
 pub mod copy;
 pub mod copy_image;
+pub mod copy_within;
 pub mod deprecate;
 pub mod discover;
 pub mod error;

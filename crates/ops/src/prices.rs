@@ -39,6 +39,20 @@ const ON_DEMAND_USD_PER_HOUR: &[(&str, f64)] = &[
     ("p3.2xlarge", 3.06),
 ];
 
+/// EBS time-based copy (`--copy-within`), USD per GiB copied: the price of the fastest tier
+/// (a 15-minute completion duration) in AWS's EBS price list as of 2024-12
+/// (<https://aws.amazon.com/ebs/pricing/>, "Time-based copy"; as quoted by
+/// <https://awsinsider.net/Articles/2024/12/13/Creating-Time-Based-Copies-of-Your-EBS-Snapshots.aspx>:
+/// "a 15 minute copy costs two cents per GiB of data"). Time-based copies are "charged per GiB
+/// of data copied" (EBS "Time-based copies", Pricing and billing,
+/// <https://docs.aws.amazon.com/ebs/latest/userguide/time-based-copies.html>); longer durations
+/// cost less per GiB, so this is an upper-bound estimate for any duration.
+pub const TIME_BASED_COPY_USD_PER_GIB: f64 = 0.02;
+
+/// Where [`TIME_BASED_COPY_USD_PER_GIB`] comes from and when: shown with every figure.
+pub const TIME_BASED_COPY_SOURCE: &str =
+    "estimate: EBS time-based copy, 15-minute tier $0.02/GiB (upper bound for longer durations), AWS price list as of 2024-12 (aws.amazon.com/ebs/pricing)";
+
 /// The on-demand price per hour of `instance_type`, when the table has it.
 pub fn usd_per_hour(instance_type: &str) -> Option<f64> {
     ON_DEMAND_USD_PER_HOUR

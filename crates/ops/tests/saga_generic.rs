@@ -336,6 +336,7 @@ async fn prepare_copy(rig: &Rig, to: &str) -> Result<NewOperation, OpsError> {
         max_wait_seconds: None,
         kms_key: None,
         aws: Default::default(),
+        copy_within_minutes: None,
     };
     prism_ops::copy::prepare(&rig.env, &rig.catalogue(), &req).await
 }

@@ -269,6 +269,7 @@ async fn run(
         kms_keys: Default::default(),
         no_inherit: false,
         over_budget: false,
+        copy_within_minutes: None,
     };
     let catalogue = prism_templates::Catalogue::load(None);
     let (_, op) = prism_ops::save::prepare(&env, &catalogue, &req, "us-east-1")

@@ -5,7 +5,7 @@ use crate::args::{Cli, Mode, SaveArgs};
 use crate::client::Client;
 use crate::error::CliResult;
 use crate::output::{errln, outln, Format};
-use prism_api::{CaptureMode, Operation, SavePlan, SaveRequest, SaveResult};
+use prism_api::{CaptureMode, Operation, SavePlan, SaveRequest, SaveResult, TimeBasedCopyPlan};
 
 /// What `--public` means, in plain words (plan and summary say it the same way).
 pub const PUBLIC_MEANS: &str = "PUBLIC: every AWS account in the world will be able to launch this image and read its disk — every file on it, including any keys, tokens or data left there";
@@ -64,12 +64,39 @@ fn describe(p: &SavePlan, public: bool) {
         p.estimated_monthly_cost_usd,
         prism_ops::projects::STORAGE_ESTIMATE
     );
+    if let Some(t) = &p.time_based_copy {
+        describe_time_based_copy(t);
+    }
     if public {
         errln!("  {PUBLIC_MEANS}");
     }
     for w in &p.warnings {
         errln!("  warning: {w}");
     }
+}
+
+/// The deadline and estimated price of time-based copies (`--copy-within`), as the save's plan
+/// and `template copy` show them.
+pub fn describe_time_based_copy(t: &TimeBasedCopyPlan) {
+    let within = humantime::format_duration(std::time::Duration::from_secs(
+        u64::from(t.within_minutes) * 60,
+    ));
+    errln!(
+        "  Time-based copy (--copy-within {within}): each region's copy is ready within {within} of its start"
+    );
+    let regions: Vec<String> = t
+        .per_region
+        .iter()
+        .map(|r| format!("{} ${:.2}", r.region, r.usd))
+        .collect();
+    errln!(
+        "  Time-based copy price: {} GiB × ${:.2}/GiB per region: {}; total ${:.2} ({})",
+        t.gib_per_region,
+        t.usd_per_gib,
+        regions.join(", "),
+        t.total_usd,
+        t.price_source
+    );
 }
 
 /// `prism save`.
@@ -94,6 +121,7 @@ pub async fn save(cli: &Cli, a: &SaveArgs) -> CliResult {
         no_inherit: a.no_inherit,
         dry_run,
         over_budget: a.over_budget,
+        copy_within_minutes: a.copy_within,
     };
     let confirm = Confirm {
         yes: a.yes,

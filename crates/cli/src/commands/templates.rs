@@ -298,6 +298,7 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
             to_region,
             max_wait,
             kms_key,
+            copy_within,
             detach,
         } => {
             if let Some((r, _)) = kms_key {
@@ -318,9 +319,23 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
                         max_wait_seconds: *max_wait,
                         kms_key: kms_key.as_ref().map(|(_, k)| k.clone()),
                         aws: target(cli),
+                        copy_within_minutes: *copy_within,
                     },
                 )
                 .await?;
+            // Template copy has no confirmation step: the time-based copy's deadline and price
+            // are shown as soon as it is submitted (and are in the operation's input/result).
+            if cli.output == crate::output::Format::Table {
+                if let Some(t) = sub
+                    .operation
+                    .input
+                    .get("time_based_copy")
+                    .cloned()
+                    .and_then(|v| serde_json::from_value::<prism_api::TimeBasedCopyPlan>(v).ok())
+                {
+                    super::save::describe_time_based_copy(&t);
+                }
+            }
             finish(&c, cli.output, sub, *detach, |op| {
                 let r = op.result.clone().unwrap_or_default();
                 outln!(

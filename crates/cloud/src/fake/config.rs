@@ -33,6 +33,39 @@ impl Default for FakeTimings {
     }
 }
 
+/// Shortest completion duration of a time-based copy, in minutes; also its increment. EBS
+/// "Time-based copies for Amazon EBS snapshots and EBS-backed AMIs"
+/// (<https://docs.aws.amazon.com/ebs/latest/userguide/time-based-copies.html>): "you specify a
+/// completion duration, between 15 minutes and 48 hours ... in 15 minute increments".
+pub const TIME_BASED_COPY_STEP_MINUTES: u32 = 15;
+/// Longest completion duration of a time-based copy, in minutes (48 hours; same source).
+pub const TIME_BASED_COPY_MAX_MINUTES: u32 = 48 * 60;
+
+/// Whether `minutes` is a completion duration EC2 accepts (15 to 2,880, a multiple of 15).
+pub fn valid_completion_duration(minutes: u32) -> bool {
+    (TIME_BASED_COPY_STEP_MINUTES..=TIME_BASED_COPY_MAX_MINUTES).contains(&minutes)
+        && minutes.is_multiple_of(TIME_BASED_COPY_STEP_MINUTES)
+}
+
+/// When a copy that takes `standard` as a best-effort copy becomes available when CopyImage
+/// asked for a completion duration of `completion_minutes`.
+///
+/// "Time-based copies" (EBS User Guide, link above): each snapshot of the AMI "will be completed
+/// within the specified completion duration, with copy throughput automatically adjusted for
+/// each snapshot based on its size"; without a duration the copy is "completed on a
+/// best-effort basis" (CopyImage, EC2 API Reference,
+/// <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CopyImage.html>). A copy that
+/// would be done sooner anyway is not slowed down, so the model is
+/// `min(standard, duration)`. Not modelled: the account's throughput quotas (500 MiB/s per
+/// snapshot, 2,000 MiB/s per region pair by default), past which EC2 accepts the copy but it
+/// takes longer than asked, or refuses it when no throughput is left.
+pub fn time_based_copy_ready(standard: Duration, completion_minutes: Option<u32>) -> Duration {
+    match completion_minutes {
+        Some(m) => standard.min(Duration::from_secs(u64::from(m) * 60)),
+        None => standard,
+    }
+}
+
 /// Destination-region limit of concurrent AMI copies. "Copying an AMI" (Amazon EC2 User
 /// Guide, <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/CopyingAMIs.html>): "Destination
 /// regions are limited to 50 concurrent AMI copies at a time, with no more than 25 of those

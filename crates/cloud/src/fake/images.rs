@@ -362,6 +362,22 @@ impl Service<'_> {
         const ACTION: &str = "CopyImage";
         self.call(ACTION, dest_region, Some(&req.source_image_id))
             .await?;
+        // CopyImage, EC2 API Reference: the completion duration is "in 15 minute increments";
+        // EBS "Time-based copies": between 15 minutes and 48 hours. EC2 refuses others (the
+        // error code is an assumption: EC2's generic one for a bad parameter value).
+        if let Some(m) = req.completion_duration_minutes {
+            if !super::config::valid_completion_duration(m) {
+                return Err(ec2_error(
+                    ACTION,
+                    dest_region,
+                    "InvalidParameterValue",
+                    &req.source_image_id,
+                    format!(
+                        "SnapshotCopyCompletionDurationMinutes {m} is not a multiple of 15 between 15 and 2880"
+                    ),
+                ));
+            }
+        }
         let now = Instant::now();
         let mut s = self.lock();
         let token = (
@@ -438,7 +454,11 @@ impl Service<'_> {
             .iter()
             .map(|v| v.size_gb.unwrap_or(8))
             .collect();
-        let ready_after = self.timings.copy_available;
+        // A time-based copy completes within its duration (see `time_based_copy_ready`).
+        let ready_after = super::config::time_based_copy_ready(
+            self.timings.copy_available,
+            req.completion_duration_minutes,
+        );
         let id = self.new_image(
             &mut s,
             NewImage {

@@ -72,7 +72,11 @@ mod sharing;
 mod snapshots;
 mod state;
 
-pub use config::{FakeEc2, FakeTimings, EC2_MAX_CONCURRENT_COPIES_PER_REGION};
+pub use config::{
+    time_based_copy_ready, valid_completion_duration, FakeEc2, FakeTimings,
+    EC2_MAX_CONCURRENT_COPIES_PER_REGION, TIME_BASED_COPY_MAX_MINUTES,
+    TIME_BASED_COPY_STEP_MINUTES,
+};
 pub use state::{Call, AMAZON_ACCOUNT, DEFAULT_ACCOUNT};
 
 use crate::{

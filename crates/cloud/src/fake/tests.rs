@@ -162,6 +162,7 @@ async fn a_lost_answer_comes_after_the_call_acted() {
         client_token: "op-1-us-west-2".into(),
         tags: Tags::new(),
         kms_key_id: None,
+        completion_duration_minutes: None,
     };
     assert_lost(
         &c.copy_image("us-west-2", &copy).await.unwrap_err(),

@@ -133,6 +133,8 @@ impl utoipa::Modify for CommonResponses {
         prism_api::RefreshReport,
         prism_api::SaveRequest,
         prism_api::SavePlan,
+        prism_api::TimeBasedCopyPlan,
+        prism_api::RegionPrice,
         prism_api::CaptureMode,
         prism_api::CopyRequest,
         prism_api::ShareRequest,

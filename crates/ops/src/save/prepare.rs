@@ -75,6 +75,10 @@ pub struct SaveInput {
     /// this version too (issue 13: a new version keeps its audience).
     #[serde(default)]
     pub inherited_share: prism_cloud::Share,
+    /// `--copy-within`: region copies are time-based copies completed within this many
+    /// minutes. Absent in journals written before it existed.
+    #[serde(default)]
+    pub copy_within_minutes: Option<u32>,
 }
 
 impl SaveInput {
@@ -168,6 +172,7 @@ pub async fn prepare(
     }
     crate::naming::validate_tags(&req.tags)?;
     max_wait::check(req.max_wait_seconds)?;
+    crate::copy_within::check(req.copy_within_minutes)?;
     if let Some(p) = &req.project {
         crate::projects::require(env, p).await?;
     }
@@ -301,6 +306,7 @@ pub async fn prepare(
         max_wait_seconds: req.max_wait_seconds,
         kms_keys: req.kms_keys.clone(),
         inherited_share: inherited_share.clone(),
+        copy_within_minutes: req.copy_within_minutes,
     };
     let mut warnings = vec![];
     if let Some(p) = &input.project {
@@ -366,6 +372,26 @@ pub async fn prepare(
             warnings.extend(crate::share::public_sharing_allowed(cloud.as_ref(), r).await?);
         }
     }
+    let copy_wait_seconds = if copy_regions.is_empty() {
+        0
+    } else {
+        max_wait::backoff(&env.config.copy_wait, req.max_wait_seconds)
+            .deadline
+            .as_secs()
+    };
+    let time_based_copy = match req.copy_within_minutes {
+        Some(m) if !copy_regions.is_empty() => {
+            warnings.extend(crate::copy_within::wait_warning(Some(m), copy_wait_seconds));
+            Some(crate::copy_within::plan(m, volume_gb, &copy_regions))
+        }
+        Some(_) => {
+            warnings.push(
+                "--copy-within has no effect: the save copies to no other region".to_string(),
+            );
+            None
+        }
+        None => None,
+    };
     let plan = SavePlan {
         workstation: req.workstation.clone(),
         instance_id: inst.id.clone(),
@@ -383,13 +409,8 @@ pub async fn prepare(
         image_wait_seconds: max_wait::backoff(&env.config.image_wait, req.max_wait_seconds)
             .deadline
             .as_secs(),
-        copy_wait_seconds: if copy_regions.is_empty() {
-            0
-        } else {
-            max_wait::backoff(&env.config.copy_wait, req.max_wait_seconds)
-                .deadline
-                .as_secs()
-        },
+        copy_wait_seconds,
+        time_based_copy,
         warnings,
     };
     let op = NewOperation {

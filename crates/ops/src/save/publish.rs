@@ -64,6 +64,7 @@ impl TypedStep for CopyRegions {
             tags: i.image_tags(&cx.op_id),
             max_wait_seconds: i.max_wait_seconds,
             kms_keys: i.kms_keys.clone(),
+            copy_within_minutes: i.copy_within_minutes,
         };
         // All regions at once; each is journaled as it ends so `operation show` shows it.
         let outcomes = futures_util::future::join_all(i.copy_to_regions.iter().map(|r| {

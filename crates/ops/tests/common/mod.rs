@@ -100,6 +100,7 @@ impl Rig {
             kms_keys: Default::default(),
             no_inherit: false,
             over_budget: false,
+            copy_within_minutes: None,
         }
     }
 
