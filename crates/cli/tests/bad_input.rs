@@ -687,6 +687,36 @@ fn cli_cases() -> Vec<Case> {
             2,
             "'-5h' is not a duration",
         ),
+        save_with(
+            "cli-save-copy-within-20m",
+            &["--copy-to-regions", "us-west-2", "--copy-within", "20m"],
+            2,
+            "'20m' is not a time-based copy duration EC2 accepts; use 15m to 48h in steps of 15 minutes",
+        ),
+        save_with(
+            "cli-save-copy-within-10m",
+            &["--copy-to-regions", "us-west-2", "--copy-within", "10m"],
+            2,
+            "'10m' is not a time-based copy duration EC2 accepts",
+        ),
+        save_with(
+            "cli-save-copy-within-49h",
+            &["--copy-to-regions", "us-west-2", "--copy-within", "49h"],
+            2,
+            "'49h' is not a time-based copy duration EC2 accepts",
+        ),
+        save_with(
+            "cli-save-copy-within-90s",
+            &["--copy-to-regions", "us-west-2", "--copy-within", "90s"],
+            2,
+            "'90s' is not a whole number of minutes; use 15m to 48h",
+        ),
+        save_with(
+            "cli-save-copy-within-not-a-duration",
+            &["--copy-within", "by-friday"],
+            2,
+            "'by-friday' is not a duration",
+        ),
         cli(
             "cli-template-share-builtin",
             &[
@@ -880,6 +910,20 @@ fn cli_cases() -> Vec<Case> {
             ],
             1,
             "but the copy goes to 'us-west-2'",
+        ),
+        cli(
+            "cli-template-copy-copy-within-7m",
+            &[
+                "template",
+                "copy",
+                SAVED,
+                "--to-region",
+                "eu-west-1",
+                "--copy-within",
+                "7m",
+            ],
+            2,
+            "'7m' is not a time-based copy duration EC2 accepts; use 15m to 48h in steps of 15 minutes",
         ),
         cli(
             "cli-template-copy-max-wait-bare-number",
@@ -2055,6 +2099,9 @@ fn api_cases() -> Vec<Case> {
         post("api-shares-builtin-public", "/v1/templates/shares", r#"{"template":"python-ml","public":true}"#, 400, "not a saved template"),
         post("api-shares-missing-template", "/v1/templates/shares", r#"{"public":true}"#, 422, "missing field"),
         post("api-copies-max-wait-too-long", "/v1/templates/copies", r#"{"template":"python-ml","to_region":"us-west-2","max_wait_seconds":604801}"#, 400, "max_wait_seconds 604801 is out of range"),
+        post("api-saves-copy-within-20", "/v1/saves", dry(r#""copy_to_regions":["us-west-2"],"copy_within_minutes":20,"#), 400, "copy_within_minutes: a time-based copy takes 15m to 48h in steps of 15 minutes"),
+        post("api-saves-copy-within-negative", "/v1/saves", dry(r#""copy_within_minutes":-15,"#), 422, "copy_within_minutes"),
+        post("api-copies-copy-within-2895", "/v1/templates/copies", r#"{"template":"my-env","to_region":"eu-west-1","copy_within_minutes":2895}"#, 400, "copy_within_minutes: a time-based copy takes 15m to 48h"),
         post("api-saves-max-wait-zero", "/v1/saves", dry(r#""max_wait_seconds":0,"#), 400, "max_wait_seconds 0 is out of range"),
         post("api-saves-max-wait-negative", "/v1/saves", dry(r#""max_wait_seconds":-1,"#), 422, "max_wait_seconds"),
         post("api-saves-max-wait-string", "/v1/saves", dry(r#""max_wait_seconds":"8h","#), 422, "max_wait_seconds"),

@@ -2891,3 +2891,95 @@ fn deprecated_versions_are_hidden_unless_all_and_never_the_latest() {
         "every version of template 'gone-env' is deprecated",
     );
 }
+
+/// `--copy-within` (EC2 time-based copy): the save's plan shows the deadline and the estimated
+/// price per destination region; the save and `template copy` go through on moto, which
+/// accepts CopyImage's `SnapshotCopyCompletionDurationMinutes` and ignores it (moto 5.x
+/// `copy_image` reads only the source, name and description), so the copies exist. That the
+/// parameter is sent is proven at the SDK boundary (`aws/tests/request_shapes.rs`); that the
+/// copy is ready within the duration, on the fake (`cloud/tests/ec2_behaviour.rs`).
+#[test]
+fn a_deadline_copy_shows_its_price_and_reaches_every_region() {
+    let w = World::new();
+    w.ok(&["launch", "python-ml", "deadline"]);
+    let save = [
+        "save",
+        "deadline",
+        "dl-env",
+        "--copy-to-regions",
+        "us-west-2,eu-west-1",
+        "--copy-within",
+        "2h",
+    ];
+    let plan = w.json(&[&save[..], &["--dry-run"]].concat());
+    let t = &plan["time_based_copy"];
+    assert_eq!(t["within_minutes"], 120, "{plan}");
+    let gib = plan["volume_gb"].as_i64().unwrap();
+    assert_eq!(t["gib_per_region"], gib, "{plan}");
+    let per = (gib as f64 * 0.02 * 100.0).round() / 100.0;
+    let regions: Vec<(String, f64)> = t["per_region"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["region"].as_str().unwrap().to_string(),
+                r["usd"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        regions,
+        vec![
+            ("us-west-2".to_string(), per),
+            ("eu-west-1".to_string(), per)
+        ],
+        "{plan}"
+    );
+    assert!(
+        t["price_source"].as_str().unwrap().contains("estimate"),
+        "{plan}"
+    );
+    let shown = ok_all(&w, &[&save[..], &["--dry-run"]].concat());
+    assert!(
+        shown.contains("Time-based copy (--copy-within 2h): each region's copy is ready within 2h"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!(
+            "{gib} GiB × $0.02/GiB per region: us-west-2 ${per:.2}, eu-west-1 ${per:.2}; total ${:.2}",
+            per * 2.0
+        )),
+        "{shown}"
+    );
+    // Without the flag the plan has no time-based copy.
+    let plain = w.json(&[
+        "save",
+        "deadline",
+        "dl-env",
+        "--copy-to-regions",
+        "us-west-2",
+        "--dry-run",
+    ]);
+    assert!(plain["time_based_copy"].is_null(), "{plain}");
+
+    w.ok(&[&save[..], &["--yes"]].concat());
+    for r in ["us-east-1", "us-west-2", "eu-west-1"] {
+        assert_eq!(w.images(r, "dl-env", "1").len(), 1, "{r}");
+    }
+    let out = ok_all(
+        &w,
+        &[
+            "template",
+            "copy",
+            "dl-env",
+            "--to-region",
+            "eu-central-1",
+            "--copy-within",
+            "45m",
+        ],
+    );
+    assert!(out.contains("Time-based copy (--copy-within 45m)"), "{out}");
+    assert!(out.contains("per region: eu-central-1 $"), "{out}");
+    assert_eq!(w.images("eu-central-1", "dl-env", "1").len(), 1);
+}

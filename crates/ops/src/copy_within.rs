@@ -52,7 +52,7 @@ pub fn wait_warning(minutes: Option<u32>, wait_seconds: u64) -> Option<String> {
     let m = minutes?;
     (wait_seconds < u64::from(m) * 60).then(|| {
         format!(
-            "--max-wait ({}m) is shorter than --copy-within ({m}m): a copy may be given up on before its deadline",
+            "the wait for each copy ({}m, --max-wait) is shorter than --copy-within ({m}m): a copy may be given up on before its deadline",
             wait_seconds / 60
         )
     })

@@ -2,7 +2,9 @@
 //! the save before issue 9, the seeds' ordering, and a lenient (moto-like) EC2.
 
 use prism_cloud::fake::FakeEc2;
-use prism_sim::{simulate, simulate_on, trace, Ec2, Model, Ordering, Outcome};
+use prism_sim::{
+    simulate, simulate_copy_within, simulate_on, trace, Ec2, Model, Ordering, Outcome,
+};
 use std::time::Duration;
 
 fn secs(o: &Outcome) -> String {
@@ -129,6 +131,35 @@ fn main() {
         rel(start) + m.start.as_secs_f64(),
         o.downtime.as_secs_f64(),
     );
+    println!();
+    println!("All regions ready with and without --copy-within (EC2 time-based copy: each copy ready within min(copy time, duration); throughput quotas not modelled). Price: GiB × ${}/GiB per copy region ({})", prism_ops::prices::TIME_BASED_COPY_USD_PER_GIB, prism_ops::prices::TIME_BASED_COPY_SOURCE);
+    println!();
+    println!("| GiB | copies | all available, standard | --copy-within 15m | --copy-within 1h | --copy-within 4h | price per region | price, all copies |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let hm = |d: Duration| {
+        let m = d.as_secs().div_ceil(60);
+        format!("{}h{:02}m", m / 60, m % 60)
+    };
+    for gb in [8u32, 100, 1000] {
+        for copies in [2usize, 5] {
+            let at = |w: Option<u32>| {
+                let o = simulate_copy_within(&m, gb, copies, w);
+                match &o.failure {
+                    None => hm(o.all_available),
+                    Some(e) => format!("failed: {e}"),
+                }
+            };
+            let per = f64::from(gb) * prism_ops::prices::TIME_BASED_COPY_USD_PER_GIB;
+            println!(
+                "| {gb} | {copies} | {} | {} | {} | {} | ${per:.2} | ${:.2} |",
+                at(None),
+                at(Some(15)),
+                at(Some(60)),
+                at(Some(240)),
+                per * copies as f64
+            );
+        }
+    }
     println!();
     println!("Downtime against the CreateImage-after-stop refusal window (EC2 as documented otherwise; 8 GiB, no copies):");
     println!();

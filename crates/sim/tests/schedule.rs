@@ -1,7 +1,7 @@
 //! Behaviour of the save schedule in virtual time, on EC2 as documented unless said otherwise
 //! (figures, and the ≤ 1.10 × (stop + start) target, are printed by `prism-sim`).
 
-use prism_sim::{simulate, simulate_on, Ec2, Model, Ordering};
+use prism_sim::{simulate, simulate_copy_within, simulate_on, Ec2, Model, Ordering};
 use std::time::Duration;
 
 /// Less than one poll of the workstation's state (1–3 s): "the same downtime".
@@ -102,4 +102,47 @@ fn copies_run_in_parallel() {
         five.all_available,
         two.all_available
     );
+}
+
+/// `--copy-within`: the real save saga against the fake, whose time-based copies become
+/// available after min(copy time, duration) (EBS "Time-based copies"). The saga ends only once
+/// it has seen every copy available as the fake reports it, so its end shows when the fake made
+/// the copies available.
+#[test]
+fn time_based_copies_make_every_region_ready_within_the_duration() {
+    let m = Model::default();
+    let gb = 1000; // a standard copy takes 300 s + 12 s/GiB: 3 h 25 min
+    let within = Duration::from_secs(3600);
+    let standard = simulate_copy_within(&m, gb, 2, None);
+    let timed = simulate_copy_within(&m, gb, 2, Some(60));
+    assert!(standard.succeeded(), "{:?}", standard.failure);
+    assert!(timed.succeeded(), "{:?}", timed.failure);
+    // Copies start once the image is available (after the stop and the image time).
+    let copies_start = m.stop + m.image_time(gb);
+    // The copy wait polls at most every 10 minutes (OpsConfig::copy_wait).
+    let poll = Duration::from_secs(600) + SAME;
+    assert!(
+        timed.save_finished >= copies_start + within,
+        "a time-based copy is not ready before its duration's end here (the standard copy is slower): {:?}",
+        timed.save_finished
+    );
+    assert!(
+        timed.save_finished <= copies_start + within + poll + Duration::from_secs(60),
+        "ready within the duration: {:?} > {:?}",
+        timed.save_finished,
+        copies_start + within
+    );
+    assert!(
+        standard.save_finished >= copies_start + m.copy_time(gb),
+        "{:?}",
+        standard.save_finished
+    );
+    assert!(timed.all_available < standard.all_available);
+    // Downtime does not change: copies happen after the restart.
+    assert!(timed.downtime.abs_diff(standard.downtime) < SAME);
+
+    // A duration longer than the standard copy changes nothing.
+    let small = simulate_copy_within(&m, 8, 2, Some(60));
+    let small_standard = simulate_copy_within(&m, 8, 2, None);
+    assert_eq!(small.all_available, small_standard.all_available);
 }
