@@ -483,6 +483,10 @@ pub struct TimeBasedCopyPlan {
     pub total_usd: f64,
     /// Where the price comes from and when: the figures are an estimate.
     pub price_source: String,
+    /// Set when the duration asks more throughput than EC2 gives one snapshot's time-based
+    /// copy (500 MiB/s): the copy may take longer than asked.
+    #[serde(default)]
+    pub throughput_warning: Option<String>,
 }
 
 /// One destination region's estimated time-based copy price.

@@ -43,7 +43,28 @@ pub fn plan(minutes: u32, gib: i64, regions: &[String]) -> TimeBasedCopyPlan {
             .collect(),
         total_usd: round_cents(per * regions.len() as f64),
         price_source: prices::TIME_BASED_COPY_SOURCE.to_string(),
+        throughput_warning: throughput_warning(minutes, gib),
     }
+}
+
+/// Most throughput one snapshot's time-based copy gets, MiB/s (EBS "Time-based copies",
+/// Quotas: "Snapshot copy operation throughput quota", 500 MiB/s, not adjustable; for an AMI it
+/// applies to each of its snapshots).
+pub const SNAPSHOT_MIB_PER_SECOND: f64 = 500.0;
+
+/// A warning when copying `gib` GiB within `minutes` needs more than
+/// [`SNAPSHOT_MIB_PER_SECOND`] (the throughput a copy needs is its data ÷ the duration: EBS
+/// "Time-based copies"); an upper bound, as if one snapshot held all of it. EC2 then copies
+/// more slowly than asked, so the plan names the shortest duration that fits.
+pub fn throughput_warning(minutes: u32, gib: i64) -> Option<String> {
+    let mib = gib.max(0) as f64 * 1024.0;
+    let need = mib / (f64::from(minutes) * 60.0);
+    (need > SNAPSHOT_MIB_PER_SECOND).then(|| {
+        let fits = (mib / SNAPSHOT_MIB_PER_SECOND / 60.0 / 15.0).ceil() as u32 * 15;
+        format!(
+            "copying {gib} GiB within {minutes}m needs up to {need:.0} MiB/s, more than the {SNAPSHOT_MIB_PER_SECOND:.0} MiB/s EC2 gives one snapshot's time-based copy: it may take longer than asked (--copy-within {fits}m or more fits)"
+        )
+    })
 }
 
 /// A warning when the wait for a copy ends before its completion duration (`--max-wait` shorter
@@ -85,6 +106,14 @@ mod tests {
         assert!(p.per_region.iter().all(|r| r.usd == 2.0), "{p:?}");
         assert_eq!(p.total_usd, 4.0);
         assert!(p.price_source.contains("estimate"), "{}", p.price_source);
+        assert_eq!(p.throughput_warning, None);
+        // 1,000 GiB in 15 min needs ~1,138 MiB/s; 45 min (~379 MiB/s) fits.
+        let w = plan(15, 1000, &["us-west-2".into()])
+            .throughput_warning
+            .unwrap();
+        assert!(w.contains("needs up to 1138 MiB/s"), "{w}");
+        assert!(w.contains("--copy-within 45m or more fits"), "{w}");
+        assert_eq!(throughput_warning(45, 1000), None);
         assert!(wait_warning(Some(30), 1200).is_some());
         assert_eq!(wait_warning(Some(30), 1800), None);
         assert_eq!(wait_warning(None, 60), None);

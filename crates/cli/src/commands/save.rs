@@ -97,6 +97,9 @@ pub fn describe_time_based_copy(t: &TimeBasedCopyPlan) {
         t.total_usd,
         t.price_source
     );
+    if let Some(w) = &t.throughput_warning {
+        errln!("  warning: {w}");
+    }
 }
 
 /// `prism save`.
