@@ -424,6 +424,71 @@ async fn max_wait_raises_the_image_deadline_and_bounds_each_copy() {
     );
 }
 
+/// `--copy-within`: the duration reaches CopyImage, so on the fake (EC2's time-based copy as
+/// the EBS User Guide documents it) a copy that takes 3 h as a standard copy is available
+/// within the 1 h asked, inside a 2 h wait that a standard copy misses (see
+/// `max_wait_raises_the_image_deadline_and_bounds_each_copy`). The plan prices it per region.
+#[tokio::test(start_paused = true)]
+async fn a_time_based_copy_is_ready_within_its_duration_and_priced_in_the_plan() {
+    let rig = Rig::new(FakeTimings {
+        image_available: Duration::from_secs(3600),
+        copy_available: Duration::from_secs(3 * 3600),
+        ..Default::default()
+    });
+    rig.workstation("ws", 50).await;
+    let mut req = Rig::save_request("ws", "big-env", &["us-west-2", "eu-west-1"]);
+    req.max_wait_seconds = Some(2 * 3600);
+    req.copy_within_minutes = Some(60);
+    let (plan, _) = prism_ops::save::prepare(&rig.env, &rig.catalogue(), &req, REGION)
+        .await
+        .unwrap();
+    let t = plan.time_based_copy.expect("a time-based copy plan");
+    assert_eq!(t.within_minutes, 60);
+    assert_eq!(t.gib_per_region, plan.volume_gb);
+    let per = (plan.volume_gb as f64 * 0.02 * 100.0).round() / 100.0;
+    assert_eq!(
+        t.per_region
+            .iter()
+            .map(|r| (r.region.as_str(), r.usd))
+            .collect::<Vec<_>>(),
+        vec![("us-west-2", per), ("eu-west-1", per)]
+    );
+    assert_eq!(t.total_usd, (per * 2.0 * 100.0).round() / 100.0);
+
+    let op = rig.submit_save(&req).await.unwrap();
+    let row = rig.finished(&op).await;
+    assert_eq!(row.status, "succeeded", "{:?}", row.error);
+    let r = result(&row);
+    assert_eq!(r.regions.len(), 3);
+    assert!(r.regions.iter().all(|x| x.status == "available"), "{r:?}");
+
+    // Without the flag: no time-based copy in the plan.
+    let mut plain = Rig::save_request("ws", "other-env", &["us-west-2"]);
+    plain.copy_within_minutes = None;
+    let (plan, _) = prism_ops::save::prepare(&rig.env, &rig.catalogue(), &plain, REGION)
+        .await
+        .unwrap();
+    assert!(plan.time_based_copy.is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_copy_within_ec2_refuses_is_refused_before_anything_changes() {
+    let rig = Rig::new(FakeTimings::default());
+    rig.workstation("ws", 50).await;
+    let before = rig.fake.calls().len();
+    for bad in [0, 14, 20, 2895] {
+        let mut req = Rig::save_request("ws", "big-env", &["us-west-2"]);
+        req.copy_within_minutes = Some(bad);
+        let err = rig
+            .submit_save(&req)
+            .await
+            .expect_err("not a duration EC2 takes");
+        assert!(matches!(err, OpsError::Invalid { .. }), "{err}");
+        assert!(err.to_string().contains("15m to 48h"), "{err}");
+    }
+    assert_eq!(rig.fake.calls().len(), before, "no EC2 call was made");
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_max_wait_out_of_range_is_refused_before_anything_changes() {
     let rig = Rig::new(FakeTimings::default());
