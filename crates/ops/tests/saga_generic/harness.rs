@@ -516,6 +516,8 @@ fn is_time_key(k: &str) -> bool {
                 | "at"
                 | "prism:deprecated"
                 | "deprecation_time"
+                // When Recycle Bin lets a deleted image go (from the wall clock).
+                | "until"
         )
 }
 
