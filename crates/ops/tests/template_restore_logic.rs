@@ -279,3 +279,54 @@ async fn bad_requests_are_refused_before_anything_changes() {
     assert!(e.contains("no deletion of lab-env@7"), "{e}");
     assert_eq!(restore_calls(&rig), 0);
 }
+
+/// A deletion journaled before `template delete` recorded each image's version and the files'
+/// text: the images are the deletion's (it deleted one version), and the file is rebuilt from
+/// their `prism:*` tags, so the version lists and resolves again.
+#[tokio::test(start_paused = true)]
+async fn a_deletion_journaled_without_the_file_gets_a_file_rebuilt_from_the_tags() {
+    let rig = saved(Some(7), Some(7)).await;
+    delete_v1(&rig).await;
+    let row = rig
+        .env
+        .store
+        .operations_of_kind(prism_ops::template_delete::KIND, "succeeded")
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    let mut input = row.input.clone();
+    input.as_object_mut().unwrap().remove("file_texts");
+    for i in input["images"].as_array_mut().unwrap() {
+        i.as_object_mut().unwrap().remove("version");
+    }
+    let (id, text) = (row.id.clone(), input.to_string());
+    rig.env
+        .store
+        .call(move |c| {
+            c.execute("UPDATE operations SET input = ?1 WHERE id = ?2", [text, id])?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+
+    let (plan, _) =
+        prism_ops::template_restore::prepare(&rig.env, &rig.catalogue(), &req("lab-env@1"))
+            .await
+            .unwrap();
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|w| w.contains("rebuilt from the images' prism:* tags")),
+        "{:?}",
+        plan.warnings
+    );
+    let row = restore(&rig, "lab-env@1").await.unwrap();
+    assert_eq!(row.status, "succeeded", "{:?}", row.error);
+    let c = rig.catalogue();
+    let t = &c.get("lab-env@1").unwrap().raw;
+    assert_eq!(t.version.as_deref(), Some("1"));
+    let mut regions: Vec<&String> = t.ami_config.amis.keys().collect();
+    regions.sort();
+    assert_eq!(regions, vec![REGION, WEST]);
+}

@@ -27,6 +27,11 @@
 //! - **Keys**: a copy of an encrypted image gets the destination's AWS-managed key unless a
 //!   `kms_key_id` is given; encrypted images cannot be public; images on an AWS-managed key
 //!   can be shared with accounts but the recipients' instances terminate at once.
+//! - **Recycle Bin** ([`FakeCloud::set_image_retention_rule`],
+//!   [`FakeCloud::set_snapshot_retention_rule`]): deregistered images and deleted snapshots
+//!   are kept for the rule's retention period, unshared meanwhile, tags changeable; an image
+//!   is restored only after its snapshots, with its sharing; nothing after the period
+//!   (`recycle_bin.rs`, each rule cited there).
 //! - **CopyImage tags** are on the copy from creation on (`TagSpecifications`).
 //! - **Networks and access**: every account has a default VPC (with one subnet) per region
 //!   until [`FakeCloud::delete_default_vpc`]; RunInstances without a subnet there answers
