@@ -615,9 +615,20 @@ impl TypedStep for TagImages {
         let want = finding_tags(&i.template, &i.version);
         let mut retagged = vec![];
         for img in &i.images {
-            let Some(found) =
-                crate::images::get(cloud.as_ref(), &img.region, &img.image_id).await?
-            else {
+            // A restored image may take EC2 a moment to list ("Eventual consistency in the
+            // Amazon EC2 API"): looked for again, bounded.
+            let found = crate::poll::settle(|| {
+                let cloud = cloud.clone();
+                async move {
+                    Ok(
+                        crate::images::get(cloud.as_ref(), &img.region, &img.image_id)
+                            .await?
+                            .filter(|m| m.state != ImageState::Deregistered),
+                    )
+                }
+            })
+            .await?;
+            let Some(found) = found else {
                 return Err(StepError::Terminal(format!(
                     "image {} in {} is not there after its restore",
                     img.image_id, img.region
