@@ -854,6 +854,50 @@ pub struct TemplateDeletePlan {
     pub warnings: Vec<String>,
 }
 
+/// `POST /v1/templates/restores`: bring a deleted saved version back from EC2's Recycle Bin —
+/// its snapshots, then its images in every region, then its template file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct TemplateRestoreRequest {
+    /// `T@N`: the deleted version.
+    pub template: String,
+    /// Only check and describe the plan; change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Credentials profile.
+    #[serde(default)]
+    pub aws: AwsTarget,
+}
+
+/// One region's image of a version being restored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RestoreImagePlan {
+    /// Region.
+    pub region: String,
+    /// AMI id (EC2 restores it under its old id).
+    pub image_id: String,
+    /// Already back (restored outside Prism or by an earlier run): nothing to do.
+    pub already_restored: bool,
+    /// When Recycle Bin would let it go for good (RFC 3339), when EC2 says.
+    pub until: Option<String>,
+    /// Its snapshots restored first (EC2 restores an AMI only once they are).
+    pub snapshots: Vec<String>,
+}
+
+/// What a template restore brings back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TemplateRestorePlan {
+    /// Template name.
+    pub template: String,
+    /// Version.
+    pub version: String,
+    /// Its images, by region.
+    pub images: Vec<RestoreImagePlan>,
+    /// The template file written back.
+    pub file: String,
+    /// Things worth knowing first.
+    pub warnings: Vec<String>,
+}
+
 /// `POST /v1/projects`: create a project.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct ProjectCreateRequest {

@@ -287,6 +287,30 @@ impl Cloud for AwsCloud {
         deprecation::recycled(&self.ec2(region), region, image_ids).await
     }
 
+    async fn snapshots_in_recycle_bin(
+        &self,
+        region: &str,
+        snapshot_ids: &[String],
+    ) -> CloudResult<Vec<prism_cloud::RecycledSnapshot>> {
+        deprecation::recycled_snapshots(&self.ec2(region), region, snapshot_ids).await
+    }
+
+    async fn restore_snapshot_from_recycle_bin(
+        &self,
+        region: &str,
+        snapshot_id: &str,
+    ) -> CloudResult<()> {
+        deprecation::restore_snapshot(&self.ec2(region), region, snapshot_id).await
+    }
+
+    async fn restore_image_from_recycle_bin(
+        &self,
+        region: &str,
+        image_id: &str,
+    ) -> CloudResult<()> {
+        deprecation::restore_image(&self.ec2(region), region, image_id).await
+    }
+
     async fn enable_deregistration_protection(
         &self,
         region: &str,

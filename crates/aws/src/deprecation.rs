@@ -5,7 +5,7 @@
 
 use crate::errors::sdk_error;
 use aws_sdk_ec2::types as ec2;
-use prism_cloud::{CloudResult, RecycledImage};
+use prism_cloud::{CloudResult, RecycledImage, RecycledSnapshot};
 
 /// Sets `DeprecateAt` on `image_id` (EC2 rounds seconds to the minute).
 pub(crate) async fn enable(
@@ -128,4 +128,68 @@ pub(crate) async fn recycled(
             }),
         })
         .collect())
+}
+
+fn rfc3339(t: Option<&aws_smithy_types::DateTime>) -> Option<String> {
+    t.and_then(|t| {
+        chrono::DateTime::from_timestamp(t.secs(), 0)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    })
+}
+
+/// Which of `snapshot_ids` Recycle Bin keeps (`ListSnapshotsInRecycleBin` with `SnapshotIds`).
+pub(crate) async fn recycled_snapshots(
+    ec2: &aws_sdk_ec2::Client,
+    region: &str,
+    snapshot_ids: &[String],
+) -> CloudResult<Vec<RecycledSnapshot>> {
+    const ACTION: &str = "ListSnapshotsInRecycleBin";
+    if snapshot_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let out = ec2
+        .list_snapshots_in_recycle_bin()
+        .set_snapshot_ids(Some(snapshot_ids.to_vec()))
+        .send()
+        .await
+        .map_err(|e| sdk_error(ACTION, region, Some(&snapshot_ids.join(",")), e))?;
+    Ok(out
+        .snapshots()
+        .iter()
+        .map(|s| RecycledSnapshot {
+            snapshot_id: s.snapshot_id().unwrap_or_default().to_string(),
+            exit_time: rfc3339(s.recycle_bin_exit_time()),
+            description: s.description().map(str::to_string),
+        })
+        .collect())
+}
+
+/// `RestoreSnapshotFromRecycleBin` of one snapshot.
+pub(crate) async fn restore_snapshot(
+    ec2: &aws_sdk_ec2::Client,
+    region: &str,
+    snapshot_id: &str,
+) -> CloudResult<()> {
+    const ACTION: &str = "RestoreSnapshotFromRecycleBin";
+    ec2.restore_snapshot_from_recycle_bin()
+        .snapshot_id(snapshot_id)
+        .send()
+        .await
+        .map_err(|e| sdk_error(ACTION, region, Some(snapshot_id), e))?;
+    Ok(())
+}
+
+/// `RestoreImageFromRecycleBin` of one image.
+pub(crate) async fn restore_image(
+    ec2: &aws_sdk_ec2::Client,
+    region: &str,
+    image_id: &str,
+) -> CloudResult<()> {
+    const ACTION: &str = "RestoreImageFromRecycleBin";
+    ec2.restore_image_from_recycle_bin()
+        .image_id(image_id)
+        .send()
+        .await
+        .map_err(|e| sdk_error(ACTION, region, Some(image_id), e))?;
+    Ok(())
 }

@@ -57,6 +57,10 @@ fn answer(action: &str) -> String {
             <recycleBinExitTime>2030-01-08T00:00:00.000Z</recycleBinExitTime></item></imageSet>"
             .to_string(),
         "CopyImage" => "<imageId>ami-2</imageId>".to_string(),
+        "ListSnapshotsInRecycleBin" => "<snapshotSet><item><snapshotId>snap-1</snapshotId>\
+            <recycleBinExitTime>2030-01-09T00:00:00.000Z</recycleBinExitTime>\
+            <description>Created by CreateImage(i-1) for ami-1</description></item></snapshotSet>"
+            .to_string(),
         _ => "<return>true</return>".to_string(),
     };
     format!(
@@ -277,4 +281,44 @@ async fn copy_image_sends_the_completion_duration_only_when_asked() {
         !standard.contains_key("SnapshotCopyCompletionDurationMinutes"),
         "a standard copy sends no duration: {standard:?}"
     );
+}
+
+/// Recycle Bin restores (issue 13, item 4): moto has none of these calls.
+#[tokio::test]
+async fn recycle_bin_restores_send_what_ec2_documents() {
+    let (endpoint, recorded) = recording_server().await;
+    let cloud = AwsCloudFactory::with_endpoint(&endpoint)
+        .await
+        .cloud(None)
+        .await
+        .unwrap();
+    let kept = cloud
+        .snapshots_in_recycle_bin("us-east-1", &["snap-1".to_string(), "snap-2".to_string()])
+        .await
+        .unwrap();
+    let f = take(&recorded, "ListSnapshotsInRecycleBin");
+    assert_eq!(f["SnapshotId.1"], "snap-1", "{f:?}");
+    assert_eq!(f["SnapshotId.2"], "snap-2", "{f:?}");
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].snapshot_id, "snap-1");
+    assert_eq!(kept[0].exit_time.as_deref(), Some("2030-01-09T00:00:00Z"));
+    assert_eq!(
+        kept[0].description.as_deref(),
+        Some("Created by CreateImage(i-1) for ami-1")
+    );
+
+    cloud
+        .restore_snapshot_from_recycle_bin("us-east-1", "snap-1")
+        .await
+        .unwrap();
+    let f = take(&recorded, "RestoreSnapshotFromRecycleBin");
+    assert_eq!(f["SnapshotId"], "snap-1", "{f:?}");
+
+    cloud
+        .restore_image_from_recycle_bin("us-east-1", "ami-1")
+        .await
+        .unwrap();
+    let f = take(&recorded, "RestoreImageFromRecycleBin");
+    assert_eq!(f["ImageId"], "ami-1", "{f:?}");
+    assert_eq!(f.len(), 3, "Action, Version, ImageId only: {f:?}");
 }

@@ -496,6 +496,15 @@ pub enum TemplateCommand {
         #[command(flatten)]
         flags: ChangeFlags,
     },
+    /// Bring a deleted saved version back from EC2's Recycle Bin: its snapshots and images in
+    /// every region, Prism's tags, its template file (while a retention rule keeps them).
+    Restore {
+        /// `T@N`: the deleted version.
+        name: String,
+        /// Confirmation and following.
+        #[command(flatten)]
+        flags: ChangeFlags,
+    },
     /// Delete saved versions for good: deregister their images, delete their snapshots in
     /// every region, remove their files. Workstations launched from them keep running.
     Delete {

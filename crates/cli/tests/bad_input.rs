@@ -1311,6 +1311,30 @@ fn cli_cases() -> Vec<Case> {
             "unexpected argument '--with-cooldown'",
         ),
         cli(
+            "cli-saved-restore-existing-version",
+            &["template", "restore", SAVED_V, "--yes"],
+            1,
+            "my-env@1 exists; only a deleted version can be restored",
+        ),
+        cli(
+            "cli-saved-restore-never-deleted",
+            &["template", "restore", "my-env@2", "--yes"],
+            1,
+            "no deletion of my-env@2 is recorded on this machine",
+        ),
+        cli(
+            "cli-saved-restore-unknown-template",
+            &["template", "restore", "my-enw@1", "--yes"],
+            1,
+            "did you mean my-env?",
+        ),
+        cli(
+            "cli-saved-restore-no-version",
+            &["template", "restore", SAVED, "--yes"],
+            1,
+            "which version of 'my-env'? Name the deleted version to restore",
+        ),
+        cli(
             "cli-saved-protect-unknown-version",
             &["template", "protect", "my-env@3", "--yes"],
             1,

@@ -1481,6 +1481,8 @@ const MOTO_LACKS: &[&str] = &[
     "undeprecate.v1",
     "protect.v1",
     "unprotect.v1",
+    // moto 5.2 has no Recycle Bin (`ListImagesInRecycleBin`, `Restore*FromRecycleBin`).
+    "template-restore.v1",
 ];
 
 /// Kills `prismd` with SIGKILL at every crash point the registry gives (every step boundary

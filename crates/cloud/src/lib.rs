@@ -204,6 +204,27 @@ pub trait Cloud: Send + Sync {
         image_ids: &[String],
     ) -> CloudResult<Vec<RecycledImage>>;
 
+    /// Which of these deleted snapshots Recycle Bin keeps, and until when
+    /// (`ListSnapshotsInRecycleBin` with `SnapshotIds`).
+    async fn snapshots_in_recycle_bin(
+        &self,
+        region: &str,
+        snapshot_ids: &[String],
+    ) -> CloudResult<Vec<RecycledSnapshot>>;
+
+    /// Restores a deleted snapshot from Recycle Bin (`RestoreSnapshotFromRecycleBin`): it is
+    /// the caller's again, with its tags and its sharing as before the deletion.
+    async fn restore_snapshot_from_recycle_bin(
+        &self,
+        region: &str,
+        snapshot_id: &str,
+    ) -> CloudResult<()>;
+
+    /// Restores a deregistered image from Recycle Bin (`RestoreImageFromRecycleBin`); EC2
+    /// requires every snapshot of the image restored (and `completed`) first.
+    async fn restore_image_from_recycle_bin(&self, region: &str, image_id: &str)
+        -> CloudResult<()>;
+
     /// Removes the tags with these keys from resources of one region (`DeleteTags`).
     async fn delete_tags(
         &self,

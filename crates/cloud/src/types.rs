@@ -345,6 +345,17 @@ pub struct RecycledImage {
     pub exit_time: Option<String>,
 }
 
+/// A deleted snapshot that a Recycle Bin retention rule keeps (`ListSnapshotsInRecycleBin`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecycledSnapshot {
+    /// `snap-…` id.
+    pub snapshot_id: String,
+    /// When Recycle Bin lets it go for good (`RecycleBinExitTime`, RFC 3339), when EC2 says.
+    pub exit_time: Option<String>,
+    /// The snapshot's description (EC2 writes the AMI id it was made for into it).
+    pub description: Option<String>,
+}
+
 /// One AMI.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Image {

@@ -834,3 +834,103 @@ async fn time_based_copy_completes_within_its_duration() {
         );
     }
 }
+
+/// Recycle Bin ("Recover deleted Amazon EBS snapshots and EBS-backed AMIs with Recycle Bin" and
+/// its "Considerations"): with retention rules for images and snapshots, a deregistered image
+/// and its deleted snapshots are kept; the image cannot come back before its snapshots do;
+/// restored, it is available with its tags and its sharing; past the retention period
+/// nothing can be restored.
+#[tokio::test(start_paused = true)]
+async fn the_recycle_bin_keeps_and_restores_images_and_snapshots_as_documented() {
+    let c = fake();
+    c.set_image_retention_rule(Some(7));
+    c.set_snapshot_retention_rule(Some(7));
+    let (_, img) = saved(&c, 20, "img-rb").await;
+    let snap = c.image_snapshot_ids(&img)[0].clone();
+    let share = Share {
+        accounts: vec![OTHER.into()],
+        ..Default::default()
+    };
+    c.share_image(R, &img, &share).await.unwrap();
+    c.deregister_image(R, &img, true).await.unwrap();
+    // Both in the bin, neither usable; the sharing is gone meanwhile.
+    assert!(c.describe_images(R, &by_id(&img)).await.unwrap().is_empty());
+    assert!(c.snapshots().is_empty());
+    assert_eq!(c.snapshots_in_bin(), vec![snap.clone()]);
+    assert_eq!(
+        c.images_in_recycle_bin(R, std::slice::from_ref(&img))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let binned = c
+        .snapshots_in_recycle_bin(R, std::slice::from_ref(&snap))
+        .await
+        .unwrap();
+    assert!(binned[0]
+        .description
+        .as_deref()
+        .is_some_and(|d| d.contains(&img)));
+    let other = c.as_account(OTHER);
+    assert!(other
+        .describe_images(R, &by_id(&img))
+        .await
+        .unwrap()
+        .is_empty());
+    // Tags may be changed while in the bin.
+    c.delete_tags(
+        R,
+        std::slice::from_ref(&img),
+        &["prism:template".to_string()],
+    )
+    .await
+    .unwrap();
+    // The image first: refused, its snapshot is still in the bin.
+    assert_eq!(
+        code(c.restore_image_from_recycle_bin(R, &img).await),
+        "IncorrectState"
+    );
+    c.restore_snapshot_from_recycle_bin(R, &snap).await.unwrap();
+    c.restore_image_from_recycle_bin(R, &img).await.unwrap();
+    let back = &c.describe_images(R, &by_id(&img)).await.unwrap()[0];
+    assert_eq!(back.state, ImageState::Available);
+    assert_eq!(back.snapshot_ids, vec![snap.clone()]);
+    assert!(!back.tags.contains_key("prism:template"));
+    assert_eq!(c.launch_permissions(R, &img).await.unwrap(), share);
+    assert_eq!(
+        other.describe_images(R, &by_id(&img)).await.unwrap().len(),
+        1
+    );
+    assert!(c
+        .images_in_recycle_bin(R, std::slice::from_ref(&img))
+        .await
+        .unwrap()
+        .is_empty());
+    // Again, and this time the retention period ends first: gone for good.
+    c.deregister_image(R, &img, true).await.unwrap();
+    sleep(7 * 86_400).await;
+    assert!(c
+        .images_in_recycle_bin(R, std::slice::from_ref(&img))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(c
+        .snapshots_in_recycle_bin(R, std::slice::from_ref(&snap))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        code(c.restore_snapshot_from_recycle_bin(R, &snap).await),
+        "InvalidSnapshot.NotFound"
+    );
+    assert_eq!(
+        code(c.restore_image_from_recycle_bin(R, &img).await),
+        codes::AMI_NOT_FOUND
+    );
+    // No rule: a deleted snapshot is gone at once.
+    c.set_snapshot_retention_rule(None);
+    let (_, img) = saved(&c, 20, "img-rb2").await;
+    c.deregister_image(R, &img, true).await.unwrap();
+    assert!(c.snapshots_in_bin().len() == 1, "only the first snapshot");
+}

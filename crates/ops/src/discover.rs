@@ -87,7 +87,8 @@ fn template_from(found: &[&Found]) -> Option<Template> {
     Some(t)
 }
 
-fn from_tags(img: &Image) -> Option<Template> {
+/// A saved version's template from the `prism:*` tags of one of its images (owner's view).
+pub(crate) fn from_tags(img: &Image) -> Option<Template> {
     let tag = |k: &str| img.tags.get(k).cloned();
     Some(Template {
         name: tag(tags::SAVED_TEMPLATE)?,

@@ -44,6 +44,7 @@ pub mod saved;
 pub mod share;
 pub mod sizes;
 pub mod template_delete;
+pub mod template_restore;
 pub mod usage;
 pub mod versions;
 

@@ -2,7 +2,9 @@
 //! Every kind ever persisted must stay here, or its journaled operations cannot resume.
 
 use crate::saga::Saga;
-use crate::{copy, deprecate, launch, lifecycle, protect, save, share, template_delete};
+use crate::{
+    copy, deprecate, launch, lifecycle, protect, save, share, template_delete, template_restore,
+};
 
 /// The saga for an operation kind.
 pub fn saga_for(kind: &str) -> Option<Saga> {
@@ -13,6 +15,7 @@ pub fn saga_for(kind: &str) -> Option<Saga> {
         share::KIND_SHARE => share::saga(false),
         share::KIND_UNSHARE => share::saga(true),
         template_delete::KIND => template_delete::saga(),
+        template_restore::KIND => template_restore::saga(),
         deprecate::KIND_DEPRECATE => deprecate::saga(false),
         deprecate::KIND_UNDEPRECATE => deprecate::saga(true),
         protect::KIND_PROTECT => protect::saga(false),
@@ -32,6 +35,7 @@ pub const KINDS: &[&str] = &[
     share::KIND_SHARE,
     share::KIND_UNSHARE,
     template_delete::KIND,
+    template_restore::KIND,
     deprecate::KIND_DEPRECATE,
     deprecate::KIND_UNDEPRECATE,
     protect::KIND_PROTECT,
@@ -51,6 +55,10 @@ fn declared(kind: &str) -> Option<Declared> {
         template_delete::KIND => (
             template_delete::ACTING_STEPS,
             template_delete::RECORDING_STEPS,
+        ),
+        template_restore::KIND => (
+            template_restore::ACTING_STEPS,
+            template_restore::RECORDING_STEPS,
         ),
         deprecate::KIND_DEPRECATE | deprecate::KIND_UNDEPRECATE => {
             (deprecate::ACTING_STEPS, deprecate::RECORDING_STEPS)
@@ -97,6 +105,7 @@ fn declared_points(kind: &str) -> Option<&'static [(&'static str, &'static str)]
         copy::KIND => copy::ACTED_AT,
         share::KIND_SHARE | share::KIND_UNSHARE => share::ACTED_AT,
         template_delete::KIND => template_delete::ACTED_AT,
+        template_restore::KIND => template_restore::ACTED_AT,
         deprecate::KIND_DEPRECATE | deprecate::KIND_UNDEPRECATE => deprecate::ACTED_AT,
         protect::KIND_PROTECT | protect::KIND_UNPROTECT => protect::ACTED_AT,
         lifecycle::KIND_STOP | lifecycle::KIND_START | lifecycle::KIND_DELETE => {
@@ -175,6 +184,7 @@ mod tests {
             copy::KIND => "copy.rs",
             share::KIND_SHARE | share::KIND_UNSHARE => "share.rs",
             template_delete::KIND => "template_delete.rs",
+            template_restore::KIND => "template_restore.rs",
             deprecate::KIND_DEPRECATE | deprecate::KIND_UNDEPRECATE => "deprecate.rs",
             protect::KIND_PROTECT | protect::KIND_UNPROTECT => "protect.rs",
             lifecycle::KIND_STOP | lifecycle::KIND_START | lifecycle::KIND_DELETE => "lifecycle.rs",

@@ -17,6 +17,7 @@ use prism_store::NewOperation;
 use prism_templates::{Catalogue, Origin};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::collections::BTreeMap;
 
 /// Operation kind.
 pub const KIND: &str = "template-delete.v1";
@@ -128,6 +129,9 @@ pub struct DoomedImage {
     pub image_id: String,
     /// Its snapshots.
     pub snapshot_ids: Vec<String>,
+    /// The version it belongs to (absent in journals written before `template restore`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 /// What a deletion needs; journaled as its input.
@@ -143,6 +147,10 @@ pub struct DeleteInput {
     pub images: Vec<DoomedImage>,
     /// Template files to remove.
     pub files: Vec<String>,
+    /// Their text when planned, by path: what `template restore` writes back (absent in
+    /// journals written before it).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub file_texts: BTreeMap<String, String>,
 }
 
 fn invalid(message: String, hint: String) -> OpsError {
@@ -271,6 +279,7 @@ pub(crate) async fn plan_versions(
                             region: region.clone(),
                             image_id: id.clone(),
                             snapshot_ids: tagged,
+                            version: Some(version.clone()),
                         });
                     }
                     continue; // the image is already gone
@@ -313,6 +322,7 @@ pub(crate) async fn plan_versions(
                     region: region.clone(),
                     image_id: id.clone(),
                     snapshot_ids,
+                    version: Some(version.clone()),
                 });
             }
         }
@@ -365,12 +375,19 @@ pub(crate) async fn plan_versions(
         monthly_savings_usd: monthly,
         warnings,
     };
+    let mut file_texts = BTreeMap::new();
+    for f in &files {
+        if let Ok(text) = tokio::fs::read_to_string(f).await {
+            file_texts.insert(f.clone(), text);
+        }
+    }
     let input = DeleteInput {
         template: name.clone(),
         versions,
         profile: profile.map(str::to_string),
         images,
         files,
+        file_texts,
     };
     let op = NewOperation {
         id: uuid::Uuid::new_v4().to_string(),

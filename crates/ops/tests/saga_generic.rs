@@ -22,7 +22,7 @@ use common::{Rig, REGION};
 use harness::{drive, gated_rig, wrap, DiesAfter, FailAfter, Gate, Snapshot, Twice, Watched};
 use prism_api::{
     CopyRequest, DeprecateRequest, LaunchRequest, OperationStatus, ProtectRequest, ShareRequest,
-    TemplateDeleteRequest,
+    TemplateDeleteRequest, TemplateRestoreRequest,
 };
 use prism_cloud::CloudErrorKind;
 use prism_ops::lifecycle::Action;
@@ -248,6 +248,33 @@ const CASES: &[Case] = &[
         prepare: |r| Box::pin(prepare_delete(r, "team-env@1")),
     },
     Case {
+        kind: prism_ops::template_restore::KIND,
+        name: "restore version 1 (us-east-1, us-west-2) from the Recycle Bin",
+        expect: OperationStatus::Succeeded,
+        recovery: Recovery::Unwind,
+        arrange: |r| Box::pin(arrange_deleted(r)),
+        prepare: |r| Box::pin(prepare_restore(r)),
+    },
+    Case {
+        kind: prism_ops::template_restore::KIND,
+        name: "restore version 1 (us-east-1, us-west-2), us-west-2 refuses",
+        expect: OperationStatus::Failed,
+        recovery: Recovery::Unwind,
+        arrange: |r| {
+            Box::pin(async move {
+                arrange_deleted(r).await;
+                r.fake.fail(
+                    "RestoreImageFromRecycleBin",
+                    Some(WEST),
+                    None,
+                    CloudErrorKind::Auth,
+                    "UnauthorizedOperation",
+                );
+            })
+        },
+        prepare: |r| Box::pin(prepare_restore(r)),
+    },
+    Case {
         kind: prism_ops::lifecycle::KIND_STOP,
         name: "stop a running workstation",
         expect: OperationStatus::Succeeded,
@@ -390,6 +417,28 @@ async fn prepare_delete(rig: &Rig, template: &str) -> Result<NewOperation, OpsEr
     };
     Ok(
         prism_ops::template_delete::prepare(&rig.env, &rig.catalogue(), &req)
+            .await?
+            .1,
+    )
+}
+
+/// `team-env` v1 (us-east-1, us-west-2) and v2, v1 deleted under Recycle Bin rules that keep
+/// images and snapshots for a week.
+async fn arrange_deleted(rig: &Rig) {
+    rig.fake.set_image_retention_rule(Some(7));
+    rig.fake.set_snapshot_retention_rule(Some(7));
+    arrange_saved(rig, &[WEST]).await;
+    run_to_success(rig, prepare_save(rig, &[], false).await).await;
+    run_to_success(rig, prepare_delete(rig, "team-env@1").await).await;
+}
+
+async fn prepare_restore(rig: &Rig) -> Result<NewOperation, OpsError> {
+    let req = TemplateRestoreRequest {
+        template: "team-env@1".into(),
+        ..Default::default()
+    };
+    Ok(
+        prism_ops::template_restore::prepare(&rig.env, &rig.catalogue(), &req)
             .await?
             .1,
     )

@@ -113,6 +113,12 @@ fn payloads_journaled_by_the_previous_code_parse() {
         json!({ "files_removed": ["/t/my-env@1.yaml"] }),
     );
 
+    // template-restore.v1
+    round_trips::<prism_ops::template_restore::RestoreSnapshotsOut>(json!({ "restored": 2 }));
+    round_trips::<prism_ops::template_restore::RestoreImagesOut>(json!({ "restored": 1 }));
+    round_trips::<prism_ops::template_restore::TagImagesOut>(json!({ "retagged": ["ami-2"] }));
+    round_trips::<prism_ops::template_restore::WriteFileOut>(json!({ "path": "/t/my-env@1.yaml" }));
+
     // stop.v1, start.v1, delete.v1
     round_trips::<prism_ops::lifecycle::RequestOut>(json!({ "requested_at": at }));
     round_trips::<prism_ops::lifecycle::WaitOut>(json!({ "state": "stopped", "public_ip": null }));

@@ -7,6 +7,7 @@ use crate::error::CliResult;
 use crate::output::{errln, outln, print};
 use prism_api::{
     TemplateDeletePlan, TemplateDeleteRequest, TemplatePrunePlan, TemplatePruneRequest,
+    TemplateRestorePlan, TemplateRestoreRequest,
 };
 
 fn describe(p: &TemplateDeletePlan) {
@@ -57,7 +58,8 @@ pub async fn delete(cli: &Cli, name: &str, all_versions: bool, flags: &ChangeFla
             r["snapshots_deleted"]
         );
         let bin = &r["recycle_bin"];
-        for k in bin["kept"].as_array().into_iter().flatten() {
+        let kept = bin["kept"].as_array().cloned().unwrap_or_default();
+        for k in &kept {
             let (region, id) = (
                 k["region"].as_str().unwrap_or("?"),
                 k["image_id"].as_str().unwrap_or("?"),
@@ -66,9 +68,14 @@ pub async fn delete(cli: &Cli, name: &str, all_versions: bool, flags: &ChangeFla
                 "  {id} in {region} is kept in the Recycle Bin until {}",
                 k["until"].as_str().unwrap_or("its retention rule ends")
             );
-            errln!(
-                "  to bring it back: aws ec2 restore-image-from-recycle-bin --region {region} --image-id {id} (and its snapshots: aws ec2 restore-snapshot-from-recycle-bin)"
-            );
+        }
+        if !kept.is_empty() {
+            for v in &plan.versions {
+                errln!(
+                    "  to bring it back (its snapshots must be kept too, by a snapshot retention rule): prism template restore {}@{v}",
+                    plan.template
+                );
+            }
         }
         for e in bin["errors"].as_array().into_iter().flatten() {
             errln!("  note: {}", e.as_str().unwrap_or_default());
@@ -139,6 +146,72 @@ pub async fn prune(
             versions,
             r["images_deregistered"],
             r["snapshots_deleted"]
+        );
+    })
+    .await
+}
+
+fn describe_restore(p: &TemplateRestorePlan) {
+    errln!(
+        "Restoring {}@{} from the Recycle Bin:",
+        p.template,
+        p.version
+    );
+    for i in &p.images {
+        if i.already_restored {
+            errln!("  {} in {}: already restored", i.image_id, i.region);
+            continue;
+        }
+        errln!(
+            "  restore {} in {} (kept until {}) and its {} snapshot(s)",
+            i.image_id,
+            i.region,
+            i.until.as_deref().unwrap_or("its retention rule ends"),
+            i.snapshots.len()
+        );
+    }
+    errln!("  write {}", p.file);
+    for w in &p.warnings {
+        errln!("  note: {w}");
+    }
+}
+
+/// `prism template restore`.
+pub async fn restore(cli: &Cli, name: &str, flags: &ChangeFlags) -> CliResult {
+    let c = Client::connect(true).await?;
+    let req = |dry_run| TemplateRestoreRequest {
+        template: name.to_string(),
+        dry_run,
+        aws: target(cli),
+    };
+    let path = "/v1/templates/restores";
+    let Some((plan, sub)) = plan_then_submit(
+        &c,
+        cli,
+        path,
+        req,
+        describe_restore,
+        flags.confirm(),
+        "Restore?",
+    )
+    .await?
+    else {
+        return Ok(());
+    };
+    finish(&c, cli.output, sub, flags.detach, |op| {
+        let r = op.result.clone().unwrap_or_default();
+        outln!(
+            "restored {}@{}: {} image(s), {} snapshot(s) from the Recycle Bin; {}",
+            plan.template,
+            plan.version,
+            r["images_restored"],
+            r["snapshots_restored"],
+            r["file"].as_str().unwrap_or(&plan.file)
+        );
+        errln!(
+            "  launch it with: prism launch {}@{} NAME",
+            plan.template,
+            plan.version
         );
     })
     .await

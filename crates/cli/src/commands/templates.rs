@@ -384,6 +384,9 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
             all_versions,
             flags,
         } => super::template_delete::delete(cli, name, *all_versions, flags).await,
+        TemplateCommand::Restore { name, flags } => {
+            super::template_delete::restore(cli, name, flags).await
+        }
         TemplateCommand::Prune {
             name,
             keep,

@@ -97,8 +97,12 @@ impl Service<'_> {
         let now = Instant::now();
         let mut s = self.lock();
         for id in resource_ids {
+            // "Considerations for Recycle Bin": the tags of a resource in the bin may be
+            // modified.
             if id.starts_with("ami-") {
-                self.visible_image(&mut s, ACTION, region, id, now)?;
+                if !self.binned_image(&s, region, id, now) {
+                    self.visible_image(&mut s, ACTION, region, id, now)?;
+                }
             } else if !s.snapshots.contains_key(id) && !s.instances.contains_key(id) {
                 return Err(not_found(ACTION, region, "InvalidID.NotFound", id));
             }
@@ -183,6 +187,7 @@ impl Service<'_> {
         const ACTION: &str = "ListImagesInRecycleBin";
         self.call(ACTION, region, image_ids.first().map(|s| s.as_str()))
             .await?;
+        let now = Instant::now();
         let s = self.lock();
         Ok(image_ids
             .iter()
@@ -191,9 +196,10 @@ impl Service<'_> {
                 if i.image.region != region || i.owner() != self.account {
                     return None;
                 }
+                let bin = s.recycle_bin.get(id).filter(|b| b.kept(now))?;
                 Some(RecycledImage {
                     image_id: id.clone(),
-                    exit_time: Some(s.recycle_bin.get(id)?.clone()),
+                    exit_time: Some(bin.exit.clone()),
                 })
             })
             .collect())

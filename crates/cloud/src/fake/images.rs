@@ -3,8 +3,8 @@
 //! consistency, per-account visibility and tags.
 
 use super::state::{
-    ec2_error, name_match, not_found, not_owner, tags_match, task_millis, volumes, FakeImage,
-    FakeSnapshot, State, AMAZON_ACCOUNT,
+    ec2_error, name_match, not_found, not_owner, tags_match, task_millis, volumes, Binned,
+    FakeImage, FakeSnapshot, State, AMAZON_ACCOUNT,
 };
 use super::Service;
 use crate::error::codes;
@@ -334,22 +334,21 @@ impl Service<'_> {
         i.deregistered_at = Some(now);
         i.image.state = ImageState::Deregistered;
         let snaps = i.image.snapshot_ids.clone();
+        let share = s.shares.remove(image_id);
         // Recycle Bin ("Recycle Bin retention rules"): an image deregistered while a
         // retention rule for images applies is kept for the rule's retention period, and
-        // `ListImagesInRecycleBin` shows when it leaves (`RecycleBinExitTime`).
+        // `ListImagesInRecycleBin` shows when it leaves (`RecycleBinExitTime`). "Considerations
+        // for AMIs": a shared AMI is unshared when it enters the bin, and its sharing is
+        // restored with it (kept in the bin entry).
         if let Some(days) = s.image_retention_days {
-            let exit = chrono::Utc::now() + chrono::Duration::days(days);
-            s.recycle_bin.insert(
-                image_id.to_string(),
-                exit.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            );
+            s.recycle_bin
+                .insert(image_id.to_string(), Binned::new(days, now, share));
         }
         if delete_snapshots && self.ec2.honour_delete_associated_snapshots {
             for snap in snaps {
-                s.snapshots.remove(&snap);
+                super::recycle_bin::discard_snapshot(&mut s, &snap, now);
             }
         }
-        s.shares.remove(image_id);
         Ok(())
     }
 

@@ -27,6 +27,11 @@
 //! - **Keys**: a copy of an encrypted image gets the destination's AWS-managed key unless a
 //!   `kms_key_id` is given; encrypted images cannot be public; images on an AWS-managed key
 //!   can be shared with accounts but the recipients' instances terminate at once.
+//! - **Recycle Bin** ([`FakeCloud::set_image_retention_rule`],
+//!   [`FakeCloud::set_snapshot_retention_rule`]): deregistered images and deleted snapshots
+//!   are kept for the rule's retention period, unshared meanwhile, tags changeable; an image
+//!   is restored only after its snapshots, with its sharing; nothing after the period
+//!   (`recycle_bin.rs`, each rule cited there).
 //! - **CopyImage tags** are on the copy from creation on (`TagSpecifications`).
 //! - **Networks and access**: every account has a default VPC (with one subnet) per region
 //!   until [`FakeCloud::delete_default_vpc`]; RunInstances without a subnet there answers
@@ -68,6 +73,7 @@ mod deprecation;
 mod images;
 mod instances;
 mod network;
+mod recycle_bin;
 mod sharing;
 mod snapshots;
 mod state;
@@ -204,6 +210,17 @@ impl FakeCloud {
     /// for `days` (EC2 accepts 1 to 365 days; `None`: no rule, they are gone at once).
     pub fn set_image_retention_rule(&self, days: Option<i64>) {
         self.lock().image_retention_days = days;
+    }
+
+    /// Sets the account's Recycle Bin retention rule for snapshots: deleted snapshots (also
+    /// those `DeleteAssociatedSnapshots` deletes) are kept for `days` (`None`: no rule).
+    pub fn set_snapshot_retention_rule(&self, days: Option<i64>) {
+        self.lock().snapshot_retention_days = days;
+    }
+
+    /// Ids of the snapshots Recycle Bin holds now (retention running or not; inspection).
+    pub fn snapshots_in_bin(&self) -> Vec<String> {
+        self.lock().snapshot_bin.keys().cloned().collect()
     }
 
     /// Makes the next `times` calls of `action` (in `region`, or any) fail with `kind`/`code`.
@@ -669,6 +686,30 @@ impl Cloud for FakeCloud {
         image_ids: &[String],
     ) -> CloudResult<Vec<crate::RecycledImage>> {
         serve!(self, images_in_recycle_bin(region, image_ids))
+    }
+
+    async fn snapshots_in_recycle_bin(
+        &self,
+        region: &str,
+        snapshot_ids: &[String],
+    ) -> CloudResult<Vec<crate::RecycledSnapshot>> {
+        serve!(self, snapshots_in_recycle_bin(region, snapshot_ids))
+    }
+
+    async fn restore_snapshot_from_recycle_bin(
+        &self,
+        region: &str,
+        snapshot_id: &str,
+    ) -> CloudResult<()> {
+        serve!(self, restore_snapshot_from_recycle_bin(region, snapshot_id))
+    }
+
+    async fn restore_image_from_recycle_bin(
+        &self,
+        region: &str,
+        image_id: &str,
+    ) -> CloudResult<()> {
+        serve!(self, restore_image_from_recycle_bin(region, image_id))
     }
 
     async fn enable_deregistration_protection(

@@ -87,7 +87,7 @@ impl Service<'_> {
                 ),
             ));
         }
-        s.snapshots.remove(snapshot_id);
+        super::recycle_bin::discard_snapshot(&mut s, snapshot_id, now);
         Ok(())
     }
 
@@ -204,8 +204,11 @@ impl Service<'_> {
         let now = Instant::now();
         let mut s = self.lock();
         for id in resource_ids {
+            // "Considerations for Recycle Bin": the tags of an image in the bin may be modified.
             if id.starts_with("ami-") {
-                self.visible_image(&mut s, ACTION, region, id, now)?;
+                if !self.binned_image(&s, region, id, now) {
+                    self.visible_image(&mut s, ACTION, region, id, now)?;
+                }
             } else if id.starts_with("i-") {
                 self.my_instance(&mut s, ACTION, region, id, now)?;
             } else if !s

@@ -213,8 +213,41 @@ pub(super) struct State {
     pub no_default_vpc: std::collections::BTreeSet<(String, String)>,
     /// Days an image retention rule of Recycle Bin keeps deregistered images (`None`: no rule).
     pub image_retention_days: Option<i64>,
-    /// Deregistered images Recycle Bin keeps: image id → when they leave it (RFC 3339).
-    pub recycle_bin: BTreeMap<String, String>,
+    /// Deregistered images Recycle Bin keeps, by image id.
+    pub recycle_bin: BTreeMap<String, Binned>,
+    /// Days a snapshot retention rule of Recycle Bin keeps deleted snapshots (`None`: no rule).
+    pub snapshot_retention_days: Option<i64>,
+    /// Deleted snapshots Recycle Bin keeps, by snapshot id (gone from `snapshots` meanwhile).
+    pub snapshot_bin: BTreeMap<String, (FakeSnapshot, Binned)>,
+}
+
+/// A resource in Recycle Bin: until when, and the sharing it had (EC2 unshares a resource
+/// entering the bin and gives the sharing back when it is restored).
+#[derive(Debug, Clone)]
+pub(super) struct Binned {
+    /// When it leaves the bin for good (RFC 3339, as `RecycleBinExitTime`).
+    pub exit: String,
+    /// The same moment on the fake's clock.
+    pub exit_at: Instant,
+    /// Launch (image) or create-volume (snapshot) permissions it had.
+    pub share: Option<Share>,
+}
+
+impl Binned {
+    /// Enters the bin now for `days`.
+    pub fn new(days: i64, now: Instant, share: Option<Share>) -> Self {
+        let exit = chrono::Utc::now() + chrono::Duration::days(days);
+        Binned {
+            exit: exit.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            exit_at: now + std::time::Duration::from_secs(days.max(0) as u64 * 86_400),
+            share,
+        }
+    }
+
+    /// Whether the retention period is still running at `now`.
+    pub fn kept(&self, now: Instant) -> bool {
+        now < self.exit_at
+    }
 }
 
 impl State {

@@ -7,6 +7,7 @@ pub mod imports;
 pub mod operations;
 pub mod projects;
 pub mod protections;
+pub mod restores;
 pub mod saves;
 pub mod shares;
 pub mod templates;
@@ -100,6 +101,7 @@ impl utoipa::Modify for CommonResponses {
         deletions::prune,
         deprecations::deprecate,
         protections::protect,
+        restores::restore,
         imports::import,
         projects::list,
         projects::create,
@@ -158,6 +160,10 @@ impl utoipa::Modify for CommonResponses {
         prism_api::ProtectRequest,
         prism_api::ProtectPlan,
         protections::ProtectAnswer,
+        prism_api::TemplateRestoreRequest,
+        prism_api::TemplateRestorePlan,
+        prism_api::RestoreImagePlan,
+        restores::RestoreAnswer,
         prism_api::ImportRequest,
         prism_api::ImportReport,
         prism_api::ProjectCreateRequest,
@@ -227,6 +233,10 @@ pub fn router(state: AppState, gate: Gate) -> Router {
         .route(
             "/v1/templates/protections",
             post(protections::protect).get(|s| templates::info_named(s, "protections")),
+        )
+        .route(
+            "/v1/templates/restores",
+            post(restores::restore).get(|s| templates::info_named(s, "restores")),
         )
         .route("/v1/templates/{name}", get(templates::info))
         .route("/v1/templates/{name}/sharing", get(shares::sharing))
@@ -361,6 +371,7 @@ mod tests {
             "/v1/templates/prunes",
             "/v1/templates/deprecations",
             "/v1/templates/protections",
+            "/v1/templates/restores",
             "/v1/templates/imports",
             "/v1/projects",
             "/v1/projects/{name}",

@@ -305,6 +305,36 @@ impl Cloud for Gated {
         self.gate.check().await;
         self.inner.images_in_recycle_bin(region, image_ids).await
     }
+    async fn snapshots_in_recycle_bin(
+        &self,
+        region: &str,
+        snapshot_ids: &[String],
+    ) -> CloudResult<Vec<prism_cloud::RecycledSnapshot>> {
+        self.gate.check().await;
+        self.inner
+            .snapshots_in_recycle_bin(region, snapshot_ids)
+            .await
+    }
+    async fn restore_snapshot_from_recycle_bin(
+        &self,
+        region: &str,
+        snapshot_id: &str,
+    ) -> CloudResult<()> {
+        self.gate.check().await;
+        self.inner
+            .restore_snapshot_from_recycle_bin(region, snapshot_id)
+            .await
+    }
+    async fn restore_image_from_recycle_bin(
+        &self,
+        region: &str,
+        image_id: &str,
+    ) -> CloudResult<()> {
+        self.gate.check().await;
+        self.inner
+            .restore_image_from_recycle_bin(region, image_id)
+            .await
+    }
     async fn enable_deregistration_protection(
         &self,
         region: &str,
@@ -486,6 +516,8 @@ fn is_time_key(k: &str) -> bool {
                 | "at"
                 | "prism:deprecated"
                 | "deprecation_time"
+                // When Recycle Bin lets a deleted image go (from the wall clock).
+                | "until"
         )
 }
 
