@@ -71,6 +71,7 @@ mod network;
 mod sharing;
 mod snapshots;
 mod state;
+mod volumes;
 
 pub use config::{FakeEc2, FakeTimings, EC2_MAX_CONCURRENT_COPIES_PER_REGION};
 pub use state::{Call, AMAZON_ACCOUNT, DEFAULT_ACCOUNT};
@@ -78,8 +79,9 @@ pub use state::{Call, AMAZON_ACCOUNT, DEFAULT_ACCOUNT};
 use crate::{
     CallerIdentity, Cloud, CloudError, CloudErrorKind, CloudResult, CopyImageRequest,
     CreateGroupRequest, CreateImageRequest, GroupQuery, Image, ImageQuery, ImageState, IngressRule,
-    Instance, InstanceFilter, InstanceState, KeyKind, KeyPair, RunSpec, SecurityGroup, Share,
-    Snapshot, SnapshotQuery, Subnet, Tags,
+    Instance, InstanceFilter, InstanceState, KeyKind, KeyPair, ReplaceRootQuery,
+    ReplaceRootRequest, ReplaceRootTask, RunSpec, SecurityGroup, Share, Snapshot, SnapshotQuery,
+    Subnet, Tags, Volume, VolumeQuery,
 };
 use async_trait::async_trait;
 use state::{lost_answer, take_fault, FakeImage, FakeInstance, Fault, State};
@@ -347,6 +349,7 @@ impl FakeCloud {
                     security_group_ids: vec![],
                     subnet_id: None,
                     http_tokens: Some("required".into()),
+                    root_device_name: Some("/dev/xvda".into()),
                 },
                 owner: self.account.clone(),
                 created: Instant::now() - self.ec2.consistency_window,
@@ -354,7 +357,43 @@ impl FakeCloud {
                 stopped_at: None,
             },
         );
+        let account = self.account.clone();
+        s.add_volume(
+            &account,
+            region,
+            Some((&id, "/dev/xvda")),
+            None,
+            i64::from(volume_gb),
+        );
         id
+    }
+
+    /// Attaches a new (data) volume of `size_gb` GiB to `instance_id` at `device` (test
+    /// setup) and returns its id.
+    pub fn attach_volume(&self, instance_id: &str, device: &str, size_gb: i64) -> String {
+        let mut s = self.lock();
+        let (owner, region) = match s.instances.get(instance_id) {
+            Some(i) => (i.owner.clone(), i.inst.region.clone()),
+            None => return String::new(),
+        };
+        let id = s.add_volume(&owner, &region, Some((instance_id, device)), None, size_gb);
+        if let Some(i) = s.instances.get_mut(instance_id) {
+            i.inst.volume_sizes_gb.push(size_gb as i32);
+        }
+        id
+    }
+
+    /// Every volume (of every account), with replace-root-volume tasks settled to now.
+    pub fn volumes(&self) -> Vec<Volume> {
+        let mut s = self.lock();
+        s.settle_root_tasks(Instant::now());
+        s.volumes.values().map(|v| v.vol.clone()).collect()
+    }
+
+    /// Makes replace-root-volume tasks started in `region` from now on end `failed` (the
+    /// original root volume still attached).
+    pub fn fail_root_replacements_in(&self, region: &str) {
+        self.lock().failing_root_tasks.push(region.into());
     }
 
     /// One API call: waits the modelled latency, then records and checks it.
@@ -685,6 +724,30 @@ impl Cloud for FakeCloud {
         image_id: &str,
     ) -> CloudResult<()> {
         serve!(self, disable_deregistration_protection(region, image_id))
+    }
+
+    async fn describe_volumes(
+        &self,
+        region: &str,
+        query: &VolumeQuery,
+    ) -> CloudResult<Vec<Volume>> {
+        serve!(self, describe_volumes(region, query))
+    }
+
+    async fn create_replace_root_volume_task(
+        &self,
+        region: &str,
+        req: &ReplaceRootRequest,
+    ) -> CloudResult<ReplaceRootTask> {
+        serve!(self, create_replace_root_volume_task(region, req))
+    }
+
+    async fn describe_replace_root_volume_tasks(
+        &self,
+        region: &str,
+        query: &ReplaceRootQuery,
+    ) -> CloudResult<Vec<ReplaceRootTask>> {
+        serve!(self, describe_replace_root_volume_tasks(region, query))
     }
 }
 

@@ -215,6 +215,12 @@ pub(super) struct State {
     pub image_retention_days: Option<i64>,
     /// Deregistered images Recycle Bin keeps: image id → when they leave it (RFC 3339).
     pub recycle_bin: BTreeMap<String, String>,
+    /// EBS volumes by id.
+    pub volumes: BTreeMap<String, super::volumes::FakeVolume>,
+    /// Replace-root-volume tasks by id.
+    pub root_tasks: BTreeMap<String, super::volumes::FakeRootTask>,
+    /// Regions whose replace-root-volume tasks end `failed`.
+    pub failing_root_tasks: Vec<String>,
 }
 
 impl State {
