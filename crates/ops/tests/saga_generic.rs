@@ -21,8 +21,8 @@ mod harness;
 use common::{Rig, REGION};
 use harness::{drive, gated_rig, wrap, DiesAfter, FailAfter, Gate, Snapshot, Twice, Watched};
 use prism_api::{
-    CopyRequest, DeprecateRequest, LaunchRequest, OperationStatus, ProtectRequest, ShareRequest,
-    TemplateDeleteRequest,
+    CopyRequest, DeprecateRequest, LaunchRequest, OperationStatus, ProtectRequest, RestoreRequest,
+    ShareRequest, TemplateDeleteRequest,
 };
 use prism_cloud::CloudErrorKind;
 use prism_ops::lifecycle::Action;
@@ -276,6 +276,16 @@ const CASES: &[Case] = &[
         arrange: |r| Box::pin(arrange_workstation(r)),
         prepare: |r| Box::pin(prepare_lifecycle(r, Action::Delete)),
     },
+    Case {
+        kind: prism_ops::restore::KIND,
+        name: "restore the workstation from team-env@1",
+        expect: OperationStatus::Succeeded,
+        // Forward-only: EC2 cannot put a replaced root volume back by itself (it is kept,
+        // tagged, for a person); running the restore again finishes the job.
+        recovery: Recovery::RunAgain,
+        arrange: |r| Box::pin(arrange_saved(r, &[])),
+        prepare: |r| Box::pin(prepare_restore(r)),
+    },
 ];
 
 async fn arrange_workstation(rig: &Rig) {
@@ -396,6 +406,19 @@ async fn prepare_delete(rig: &Rig, template: &str) -> Result<NewOperation, OpsEr
 
 async fn prepare_lifecycle(rig: &Rig, action: Action) -> Result<NewOperation, OpsError> {
     prism_ops::lifecycle::prepare(&rig.env, "ws", REGION, None, action).await
+}
+
+async fn prepare_restore(rig: &Rig) -> Result<NewOperation, OpsError> {
+    let req = RestoreRequest {
+        workstation: "ws".into(),
+        template: "team-env@1".into(),
+        ..Default::default()
+    };
+    Ok(
+        prism_ops::restore::prepare(&rig.env, &rig.catalogue(), &req, REGION)
+            .await?
+            .1,
+    )
 }
 
 /// Inserts `op` and runs it with its registered saga; it must succeed (setup only).

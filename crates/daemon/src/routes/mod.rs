@@ -7,6 +7,7 @@ pub mod imports;
 pub mod operations;
 pub mod projects;
 pub mod protections;
+pub mod restores;
 pub mod saves;
 pub mod shares;
 pub mod templates;
@@ -99,6 +100,7 @@ impl utoipa::Modify for CommonResponses {
         deletions::delete,
         deletions::prune,
         deprecations::deprecate,
+        restores::restore,
         protections::protect,
         imports::import,
         projects::list,
@@ -153,6 +155,9 @@ impl utoipa::Modify for CommonResponses {
         prism_api::DeprecateRequest,
         prism_api::DeprecatePlan,
         deprecations::DeprecateAnswer,
+        prism_api::RestoreRequest,
+        prism_api::RestorePlan,
+        restores::RestoreAnswer,
         prism_api::ProtectRequest,
         prism_api::ProtectPlan,
         protections::ProtectAnswer,
@@ -242,6 +247,7 @@ pub fn router(state: AppState, gate: Gate) -> Router {
             get(workstations::connection),
         )
         .route("/v1/saves", post(saves::save))
+        .route("/v1/restores", post(restores::restore))
         .route("/v1/projects", get(projects::list).post(projects::create))
         .route("/v1/projects/{name}", get(projects::show))
         .route("/v1/projects/{name}/cost", get(projects::cost))
@@ -358,6 +364,7 @@ mod tests {
             "/v1/templates/deletions",
             "/v1/templates/prunes",
             "/v1/templates/deprecations",
+            "/v1/restores",
             "/v1/templates/protections",
             "/v1/templates/imports",
             "/v1/projects",
