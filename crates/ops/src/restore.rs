@@ -259,9 +259,12 @@ pub async fn prepare(
         .as_ref()
         .and_then(|w| w.template_version.clone())
         .or_else(|| inst.tags.get(tags::TEMPLATE_VERSION).cloned());
-    let current = current_template
-        .as_ref()
-        .map(|t| format!("{t}@{}", current_version.as_deref().unwrap_or("?")));
+    // `T@N`, or `T` alone when Prism never learnt the version (a workstation launched from a
+    // built-in or user template has none).
+    let current = current_template.as_ref().map(|t| match &current_version {
+        Some(v) => format!("{t}@{v}"),
+        None => t.clone(),
+    });
     // Lineage: a restore goes back (or forward) along what the workstation was launched
     // from and saved as, never to an unrelated template.
     match &current_template {

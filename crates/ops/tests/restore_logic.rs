@@ -92,7 +92,7 @@ async fn restore_replaces_the_root_and_keeps_everything_else() {
             .unwrap();
     assert_eq!(plan.image_id, image.id);
     assert_eq!(plan.old_root_volume_id, old_root);
-    assert_eq!(plan.current.as_deref(), Some("python-ml@?"));
+    assert_eq!(plan.current.as_deref(), Some("python-ml"));
     assert_eq!(replace_calls(&rig), 0, "prepare changes nothing");
 
     let row = run(&rig, &req("lab-env@1")).await.unwrap();
@@ -127,7 +127,7 @@ async fn restore_replaces_the_root_and_keeps_everything_else() {
     assert_eq!(old.state, "available");
     assert_eq!(old.instance_id, None);
     assert_eq!(old.tags[TAG_REPLACED_ROOT_OF], "ws");
-    assert_eq!(old.tags[TAG_REPLACED_VERSION], "python-ml@?");
+    assert_eq!(old.tags[TAG_REPLACED_VERSION], "python-ml");
     assert_eq!(old.tags[TAG_RESTORED_TO], "lab-env@1");
     assert!(old.tags.contains_key(TAG_REPLACED_AT));
 
@@ -262,4 +262,37 @@ async fn a_failed_replacement_says_the_workstation_runs_as_before() {
     );
     let w = rig.env.store.workstation("ws").await.unwrap().unwrap();
     assert_eq!(w.template.as_deref(), Some("python-ml"), "nothing recorded");
+}
+
+/// Back and forth within one lineage: after a restore to `lab-env@1` the workstation runs
+/// from it, so a restore to `lab-env@2` tags the root it replaces with `lab-env@1`.
+#[tokio::test(start_paused = true)]
+async fn restores_move_along_one_lineage_and_name_the_version_replaced() {
+    let (rig, id, _) = saved().await;
+    let op = rig
+        .submit_save(&Rig::save_request("ws", "lab-env", &[]))
+        .await
+        .unwrap();
+    assert_eq!(rig.finished(&op).await.status, "succeeded");
+    let row = run(&rig, &req("lab-env@1")).await.unwrap();
+    assert_eq!(row.status, "succeeded", "{:?}", row.error);
+    let first_new_root = root_of(&attached(&rig, &id).await).id;
+    let (plan, _) =
+        prism_ops::restore::prepare(&rig.env, &rig.catalogue(), &req("lab-env@2"), REGION)
+            .await
+            .unwrap();
+    assert_eq!(plan.current.as_deref(), Some("lab-env@1"));
+    let row = run(&rig, &req("lab-env@2")).await.unwrap();
+    assert_eq!(row.status, "succeeded", "{:?}", row.error);
+    let kept = rig
+        .fake
+        .volumes()
+        .into_iter()
+        .find(|v| v.id == first_new_root)
+        .unwrap();
+    assert_eq!(kept.state, "available");
+    assert_eq!(kept.tags[TAG_REPLACED_VERSION], "lab-env@1");
+    assert_eq!(kept.tags[TAG_RESTORED_TO], "lab-env@2");
+    let w = rig.env.store.workstation("ws").await.unwrap().unwrap();
+    assert_eq!(w.template_version.as_deref(), Some("2"));
 }
