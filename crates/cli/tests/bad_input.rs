@@ -2643,7 +2643,7 @@ impl World {
 
     /// Two saved versions made from [`SAVED_V`]'s file for the restore cases: `other-env@1`,
     /// of another lineage (saved from a workstation launched from `r-studio`), and
-    /// `arm-env@1`, whose image is listed for arm64 only.
+    /// `arm-env@1`, whose image is listed for arm64 only; neither is in a project.
     fn restore_fixtures(&self) {
         let dir = self.template_dir();
         let saved = std::fs::read_dir(&dir)
@@ -2659,6 +2659,8 @@ impl World {
             text.contains("original_template: python-ml") && text.contains("x86_64: ami-"),
             "setup: unexpected saved file:\n{text}"
         );
+        // Outside project `lab`, so the project cases see only the setup's own version.
+        let text = text.replace(&format!("project: {PROJECT}\n"), "");
         let other = text.replace(SAVED, "other-env").replace(
             "original_template: python-ml",
             "original_template: r-studio",

@@ -2895,3 +2895,46 @@ fn deprecated_versions_are_hidden_unless_all_and_never_the_latest() {
         "every version of template 'gone-env' is deprecated",
     );
 }
+
+/// `prism restore WS T@N --dry-run` against moto: the plan comes from what EC2 says — the
+/// instance, its addresses, the root volume `DescribeVolumes` lists at its root device, the
+/// version's image — and changes nothing. moto 5.2 has no replace-root-volume task, so the
+/// restore itself is proven on the fake (`ops/tests/restore_logic.rs`) and the request by
+/// `aws/tests/request_shapes.rs`.
+#[test]
+fn restore_plan_reads_the_workstation_and_its_root_volume_from_ec2() {
+    let w = World::new();
+    w.ok(&["launch", "python-ml", "rs-ws"]);
+    w.ok(&["save", "rs-ws", "rs-env", "--yes"]);
+    let i = instance_named(&w, "us-east-1", "rs-ws");
+    let vols =
+        w.rt.block_on(w.cloud.describe_volumes(
+            "us-east-1",
+            &prism_cloud::VolumeQuery {
+                ids: vec![],
+                instance_id: Some(i.id.clone()),
+            },
+        ))
+        .unwrap();
+    let root = vols
+        .iter()
+        .find(|v| v.device.is_some() && v.device == i.root_device_name)
+        .unwrap_or_else(|| panic!("moto lists a root volume for {i:?}: {vols:?}"));
+    let plan = w.json(&["restore", "rs-ws", "rs-env@1", "--dry-run"]);
+    // A dry run prints the plan alone.
+    let p = &plan;
+    assert_eq!(p["instance_id"], i.id, "{plan}");
+    assert_eq!(p["old_root_volume_id"], root.id.as_str(), "{plan}");
+    assert_eq!(p["current"], "python-ml@1.0.0", "{plan}");
+    assert_eq!(p["version"], "1", "{plan}");
+    assert!(
+        p["image_id"].as_str().unwrap().starts_with("ami-"),
+        "{plan}"
+    );
+    assert_eq!(p["private_ip"].as_str(), i.private_ip.as_deref(), "{plan}");
+    // Refused without --yes off a terminal, after showing the plan; nothing changed.
+    w.fails(&["restore", "rs-ws", "rs-env@1"], 1, "--yes");
+    let after = instance_named(&w, "us-east-1", "rs-ws");
+    assert_eq!(after.image_id, i.image_id);
+    assert_eq!(after.tags.get(tags::TEMPLATE), i.tags.get(tags::TEMPLATE));
+}

@@ -37,6 +37,12 @@
 //!   has no inbound rule; a duplicate rule is `InvalidPermission.Duplicate`, revoking a missing
 //!   one `InvalidPermission.NotFound`. Instances report `HttpTokens=required` (what `prism-aws`
 //!   always sends); the fake's key fingerprint is its own digest, not EC2's.
+//! - **Root volume replacement** (`volumes.rs`, "Replace the root volume for an Amazon EC2
+//!   instance without stopping it"): instances get one EBS volume per image volume at launch;
+//!   `CreateReplaceRootVolumeTask` needs a running instance and an image of its architecture;
+//!   the task goes pending → in-progress → succeeded (or `failed`, original kept, in regions
+//!   set by [`FakeCloud::fail_root_replacements_in`]); the instance keeps its id, addresses and
+//!   data volumes; the original root is kept `available` (`DeleteReplacedRootVolume=false`).
 //! - **Accounts**: [`FakeCloud::as_account`] gives a view acting as another account sharing
 //!   the state. Instances and snapshots of other accounts are invisible; another account's
 //!   image is visible only when public or shared with the caller, and then without its
