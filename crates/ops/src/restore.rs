@@ -14,9 +14,11 @@
 //! hand, and `prism volume`-less users can find it with `aws ec2 describe-volumes`.
 //!
 //! A restore is forward-only once the task exists: EC2 cannot put the original root volume
-//! back by itself, so a failure after that stops where it is and says what state the
-//! instance is in; running the restore again finishes the job (the recording steps are
-//! idempotent). A task that ends `failed` changed nothing (EC2 keeps the original attached).
+//! back by itself. A failure or a cancel after that lets the task end, and when it replaced
+//! the root, the undo of `create_task` tags the kept volume and records the new version, so
+//! Prism's records say what EC2 did; the failure says what state the instance is in, and
+//! running the restore again finishes the job. A task that ends `failed` changed nothing
+//! (EC2 keeps the original attached).
 
 use crate::backoff::retry;
 use crate::context::{Env, StepCx};
@@ -490,6 +492,83 @@ async fn find_task(
     )
 }
 
+/// Tags the replaced root volume so a person finds it (and can undo the restore with it).
+async fn tag_old_root(
+    cx: &StepCx,
+    cloud: &dyn Cloud,
+    i: &RestoreInput,
+    volume_id: &str,
+) -> Result<(), StepError> {
+    let t = Tags::from([
+        (TAG_REPLACED_ROOT_OF.to_string(), i.workstation.clone()),
+        (TAG_REPLACED_AT.to_string(), crate::clock::now_rfc3339()),
+        (
+            TAG_REPLACED_VERSION.to_string(),
+            i.previous.clone().unwrap_or_else(|| "unknown".into()),
+        ),
+        (
+            TAG_RESTORED_TO.to_string(),
+            format!("{}@{}", i.template, i.version),
+        ),
+        (tags::OPERATION.to_string(), cx.op_id.clone()),
+        (
+            "Name".to_string(),
+            format!("{} root before restore", i.workstation),
+        ),
+    ]);
+    let ids = vec![volume_id.to_string()];
+    retry(|| cloud.create_tags(&i.region, &ids, &t)).await?;
+    Ok(())
+}
+
+/// Records what the workstation runs from now: the instance's `prism:template*` tags first
+/// (a refresh from EC2 reads the version from them), then the store's row.
+async fn record_version(cx: &StepCx, cloud: &dyn Cloud, i: &RestoreInput) -> Result<(), StepError> {
+    let t = Tags::from([
+        (tags::TEMPLATE.to_string(), i.template.clone()),
+        (tags::TEMPLATE_VERSION.to_string(), i.version.clone()),
+    ]);
+    let ids = vec![i.instance_id.clone()];
+    retry(|| cloud.create_tags(&i.region, &ids, &t)).await?;
+    if let Some(mut w) = cx.env.store.workstation(&i.workstation).await? {
+        w.template = Some(i.template.clone());
+        w.template_version = Some(i.version.clone());
+        cx.env.store.upsert_workstation(w).await?;
+    }
+    Ok(())
+}
+
+/// How task `id` ends: polled until it is over, bounded by the instance wait (a volume
+/// restore plus a restart). Not cancellable: an undo uses it and must finish.
+async fn task_outcome(
+    cx: &StepCx,
+    cloud: &dyn Cloud,
+    i: &RestoreInput,
+    id: &str,
+) -> Result<ReplaceRootState, StepError> {
+    let b = &cx.env.config.instance_wait;
+    let q = ReplaceRootQuery {
+        ids: vec![id.to_string()],
+        instance_id: None,
+    };
+    let start = tokio::time::Instant::now();
+    let mut n = 0;
+    loop {
+        let tasks = retry(|| cloud.describe_replace_root_volume_tasks(&i.region, &q)).await?;
+        if let Some(t) = tasks.into_iter().find(|t| t.state.is_final()) {
+            return Ok(t.state);
+        }
+        if start.elapsed() >= b.deadline {
+            return Err(StepError::Timeout {
+                what: format!("root volume replacement {id} to end"),
+                after: b.deadline,
+            });
+        }
+        tokio::time::sleep(b.interval(n)).await;
+        n += 1;
+    }
+}
+
 struct CreateTask;
 
 #[async_trait]
@@ -516,6 +595,25 @@ impl TypedStep for CreateTask {
         let task = retry(|| cloud.create_replace_root_volume_task(&i.region, &req)).await?;
         cx.acted();
         Ok(CreateTaskOut { task_id: task.id })
+    }
+
+    /// EC2 cannot take a replacement back, so the undo makes Prism's records true instead:
+    /// when this operation's task exists, it waits for its end; a task that succeeded has
+    /// replaced the root, so the kept volume is tagged and the new version recorded (the
+    /// failure message says the rest); a failed one changed nothing.
+    async fn undo(&self, cx: &StepCx) -> Result<(), StepError> {
+        let i: RestoreInput = cx.input()?;
+        let cloud = cx.cloud(i.profile.as_deref()).await?;
+        let Some(t) = find_task(cloud.as_ref(), &i, &cx.op_id).await? else {
+            return Ok(());
+        };
+        if task_outcome(cx, cloud.as_ref(), &i, &t.id).await? != ReplaceRootState::Succeeded {
+            return Ok(());
+        }
+        if let Some(c) = cx.out::<CheckOut>()? {
+            tag_old_root(cx, cloud.as_ref(), &i, &c.old_root_volume_id).await?;
+        }
+        record_version(cx, cloud.as_ref(), &i).await
     }
 }
 
@@ -593,25 +691,7 @@ impl TypedStep for TagOldRoot {
         let i: RestoreInput = cx.input()?;
         let c: CheckOut = cx.need()?;
         let cloud = cx.cloud(i.profile.as_deref()).await?;
-        let t = Tags::from([
-            (TAG_REPLACED_ROOT_OF.to_string(), i.workstation.clone()),
-            (TAG_REPLACED_AT.to_string(), crate::clock::now_rfc3339()),
-            (
-                TAG_REPLACED_VERSION.to_string(),
-                i.previous.clone().unwrap_or_else(|| "unknown".into()),
-            ),
-            (
-                TAG_RESTORED_TO.to_string(),
-                format!("{}@{}", i.template, i.version),
-            ),
-            (tags::OPERATION.to_string(), cx.op_id.clone()),
-            (
-                "Name".to_string(),
-                format!("{} root before restore", i.workstation),
-            ),
-        ]);
-        let ids = vec![c.old_root_volume_id.clone()];
-        retry(|| cloud.create_tags(&i.region, &ids, &t)).await?;
+        tag_old_root(cx, cloud.as_ref(), &i, &c.old_root_volume_id).await?;
         cx.acted();
         Ok(TagOldRootOut {
             volume_id: c.old_root_volume_id,
@@ -626,20 +706,9 @@ impl TypedStep for RecordVersion {
     type Out = RecordVersionOut;
     async fn run(&self, cx: &StepCx) -> Result<RecordVersionOut, StepError> {
         let i: RestoreInput = cx.input()?;
-        // The instance's tags first: a refresh from EC2 reads the version from them.
         let cloud = cx.cloud(i.profile.as_deref()).await?;
-        let t = Tags::from([
-            (tags::TEMPLATE.to_string(), i.template.clone()),
-            (tags::TEMPLATE_VERSION.to_string(), i.version.clone()),
-        ]);
-        let ids = vec![i.instance_id.clone()];
-        retry(|| cloud.create_tags(&i.region, &ids, &t)).await?;
+        record_version(cx, cloud.as_ref(), &i).await?;
         cx.acted();
-        if let Some(mut w) = cx.env.store.workstation(&i.workstation).await? {
-            w.template = Some(i.template.clone());
-            w.template_version = Some(i.version.clone());
-            cx.env.store.upsert_workstation(w).await?;
-        }
         Ok(RecordVersionOut {
             now: format!("{}@{}", i.template, i.version),
         })

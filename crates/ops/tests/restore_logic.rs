@@ -296,3 +296,35 @@ async fn restores_move_along_one_lineage_and_name_the_version_replaced() {
     let w = rig.env.store.workstation("ws").await.unwrap().unwrap();
     assert_eq!(w.template_version.as_deref(), Some("2"));
 }
+
+/// A cancel while EC2 replaces the root cannot stop EC2: the undo lets the task end and,
+/// since it replaced the root, tags the kept volume and records the new version, so Prism's
+/// records say what EC2 did.
+#[tokio::test(start_paused = true)]
+async fn a_cancel_during_the_replacement_records_what_ec2_did() {
+    let (rig, id, _) = saved().await;
+    let old_root = root_of(&attached(&rig, &id).await).id;
+    let (_, op) =
+        prism_ops::restore::prepare(&rig.env, &rig.catalogue(), &req("lab-env@1"), REGION)
+            .await
+            .unwrap();
+    let op = rig.runner.submit(op).await.unwrap().id;
+    // Inside wait_task: the fake's task takes 2 s to start and 50 s to end.
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    assert!(rig.env.store.request_cancel(&op).await.unwrap());
+    let row = rig.finished(&op).await;
+    assert_eq!(row.status, "failed", "{:?}", row.error);
+    assert!(row.error.unwrap().contains("cancelled"));
+    let root = root_of(&attached(&rig, &id).await);
+    assert_ne!(root.id, old_root, "EC2 finished the replacement");
+    let old = rig
+        .fake
+        .volumes()
+        .into_iter()
+        .find(|v| v.id == old_root)
+        .unwrap();
+    assert_eq!(old.state, "available");
+    assert_eq!(old.tags[TAG_RESTORED_TO], "lab-env@1");
+    let w = rig.env.store.workstation("ws").await.unwrap().unwrap();
+    assert_eq!(w.template_version.as_deref(), Some("1"));
+}
