@@ -1389,3 +1389,50 @@ mod tests {
         }
     }
 }
+
+/// `POST /v1/restores`: replace a workstation's root volume with one restored from a saved
+/// version's image (EC2's replace-root-volume task), in place.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct RestoreRequest {
+    /// Workstation name.
+    pub workstation: String,
+    /// `T@N` (or `T`: its latest current version).
+    pub template: String,
+    /// Only check and describe the plan; change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Credentials profile and region.
+    #[serde(default)]
+    pub aws: AwsTarget,
+}
+
+/// What a restore changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RestorePlan {
+    /// Workstation name.
+    pub workstation: String,
+    /// Its instance (kept).
+    pub instance_id: String,
+    /// Its region.
+    pub region: String,
+    /// Its architecture.
+    pub architecture: String,
+    /// The template version it runs from now (`T@N`), when Prism knows it.
+    pub current: Option<String>,
+    /// Template name restored from.
+    pub template: String,
+    /// Version restored from.
+    pub version: String,
+    /// The version's image in the workstation's region.
+    pub image_id: String,
+    /// Its current root volume, kept (detached and tagged) after the restore.
+    pub old_root_volume_id: String,
+    /// Its private address (kept).
+    pub private_ip: Option<String>,
+    /// Its public address (kept: the instance stays on its host).
+    pub public_ip: Option<String>,
+    /// What happens, in order, for people.
+    pub effects: Vec<String>,
+    /// Things worth knowing first.
+    pub warnings: Vec<String>,
+}

@@ -1,6 +1,8 @@
 //! [`AwsCloud`]: one credential set (profile), with lazily built EC2 and STS clients per region.
 
-use crate::{account, deprecation, images, instances, network, sharing, snapshots, tagging};
+use crate::{
+    account, deprecation, images, instances, network, sharing, snapshots, tagging, volumes,
+};
 use async_trait::async_trait;
 use aws_config::{Region, SdkConfig};
 use prism_cloud::{
@@ -326,5 +328,29 @@ impl Cloud for AwsCloud {
         image_id: &str,
     ) -> CloudResult<()> {
         deprecation::unprotect(&self.ec2(region), region, image_id).await
+    }
+
+    async fn describe_volumes(
+        &self,
+        region: &str,
+        query: &prism_cloud::VolumeQuery,
+    ) -> CloudResult<Vec<prism_cloud::Volume>> {
+        volumes::describe(&self.ec2(region), region, query).await
+    }
+
+    async fn create_replace_root_volume_task(
+        &self,
+        region: &str,
+        req: &prism_cloud::ReplaceRootRequest,
+    ) -> CloudResult<prism_cloud::ReplaceRootTask> {
+        volumes::replace_root(&self.ec2(region), region, req).await
+    }
+
+    async fn describe_replace_root_volume_tasks(
+        &self,
+        region: &str,
+        query: &prism_cloud::ReplaceRootQuery,
+    ) -> CloudResult<Vec<prism_cloud::ReplaceRootTask>> {
+        volumes::describe_tasks(&self.ec2(region), region, query).await
     }
 }

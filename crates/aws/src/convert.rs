@@ -101,6 +101,7 @@ pub(crate) fn instance_from_sdk(region: &str, i: &ec2::Instance) -> Instance {
             .metadata_options()
             .and_then(|m| m.http_tokens())
             .map(|t| t.as_str().to_string()),
+        root_device_name: i.root_device_name().map(str::to_string),
     }
 }
 

@@ -21,6 +21,7 @@ mod network;
 mod sharing;
 mod snapshots;
 mod tagging;
+mod volumes;
 
 pub use client::AwsCloud;
 pub use factory::{

@@ -61,6 +61,24 @@ fn answer(action: &str) -> String {
             <recycleBinExitTime>2030-01-09T00:00:00.000Z</recycleBinExitTime>\
             <description>Created by CreateImage(i-1) for ami-1</description></item></snapshotSet>"
             .to_string(),
+        "CreateReplaceRootVolumeTask" => "<replaceRootVolumeTask>\
+            <replaceRootVolumeTaskId>replacevol-1</replaceRootVolumeTaskId>\
+            <instanceId>i-1</instanceId><taskState>pending</taskState>\
+            <imageId>ami-2</imageId><deleteReplacedRootVolume>false</deleteReplacedRootVolume>\
+            </replaceRootVolumeTask>"
+            .to_string(),
+        "DescribeReplaceRootVolumeTasks" => "<replaceRootVolumeTaskSet><item>\
+            <replaceRootVolumeTaskId>replacevol-1</replaceRootVolumeTaskId>\
+            <instanceId>i-1</instanceId><taskState>succeeded</taskState>\
+            <imageId>ami-2</imageId><deleteReplacedRootVolume>false</deleteReplacedRootVolume>\
+            </item></replaceRootVolumeTaskSet>"
+            .to_string(),
+        "DescribeVolumes" => "<volumeSet><item><volumeId>vol-1</volumeId><size>8</size>\
+            <snapshotId>snap-1</snapshotId><status>in-use</status>\
+            <attachmentSet><item><volumeId>vol-1</volumeId><instanceId>i-1</instanceId>\
+            <device>/dev/xvda</device><status>attached</status></item></attachmentSet>\
+            </item></volumeSet>"
+            .to_string(),
         _ => "<return>true</return>".to_string(),
     };
     format!(
@@ -321,4 +339,79 @@ async fn recycle_bin_restores_send_what_ec2_documents() {
     let f = take(&recorded, "RestoreImageFromRecycleBin");
     assert_eq!(f["ImageId"], "ami-1", "{f:?}");
     assert_eq!(f.len(), 3, "Action, Version, ImageId only: {f:?}");
+}
+
+#[tokio::test]
+async fn replace_root_volume_calls_send_what_ec2_documents() {
+    let (endpoint, recorded) = recording_server().await;
+    let cloud = AwsCloudFactory::with_endpoint(&endpoint)
+        .await
+        .cloud(None)
+        .await
+        .unwrap();
+    let req = prism_cloud::ReplaceRootRequest {
+        instance_id: "i-1".into(),
+        image_id: "ami-2".into(),
+        tags: prism_cloud::Tags::from([("prism:operation".to_string(), "op-1".to_string())]),
+        client_token: "op-1".into(),
+    };
+    let task = cloud
+        .create_replace_root_volume_task("us-east-1", &req)
+        .await
+        .unwrap();
+    let f = take(&recorded, "CreateReplaceRootVolumeTask");
+    assert_eq!(f["InstanceId"], "i-1", "{f:?}");
+    assert_eq!(f["ImageId"], "ami-2", "{f:?}");
+    assert_eq!(
+        f["DeleteReplacedRootVolume"], "false",
+        "the replaced root volume must be kept: {f:?}"
+    );
+    assert_eq!(f["ClientToken"], "op-1", "{f:?}");
+    assert_eq!(
+        f["TagSpecification.1.ResourceType"], "replace-root-volume-task",
+        "{f:?}"
+    );
+    assert_eq!(
+        f["TagSpecification.1.Tag.1.Key"], "prism:operation",
+        "{f:?}"
+    );
+    assert_eq!(f["TagSpecification.1.Tag.1.Value"], "op-1", "{f:?}");
+    assert!(!f.contains_key("SnapshotId"), "{f:?}");
+    assert_eq!(task.id, "replacevol-1");
+    assert_eq!(task.state, prism_cloud::ReplaceRootState::Pending);
+
+    let tasks = cloud
+        .describe_replace_root_volume_tasks(
+            "us-east-1",
+            &prism_cloud::ReplaceRootQuery {
+                ids: vec!["replacevol-1".into()],
+                instance_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    let f = take(&recorded, "DescribeReplaceRootVolumeTasks");
+    assert_eq!(f["ReplaceRootVolumeTaskId.1"], "replacevol-1", "{f:?}");
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].state, prism_cloud::ReplaceRootState::Succeeded);
+    assert_eq!(tasks[0].image_id.as_deref(), Some("ami-2"));
+    assert!(!tasks[0].delete_replaced_root_volume);
+
+    let vols = cloud
+        .describe_volumes(
+            "us-east-1",
+            &prism_cloud::VolumeQuery {
+                ids: vec![],
+                instance_id: Some("i-1".into()),
+            },
+        )
+        .await
+        .unwrap();
+    let f = take(&recorded, "DescribeVolumes");
+    assert_eq!(f["Filter.1.Name"], "attachment.instance-id", "{f:?}");
+    assert_eq!(f["Filter.1.Value.1"], "i-1", "{f:?}");
+    assert_eq!(vols.len(), 1);
+    assert_eq!(vols[0].id, "vol-1");
+    assert_eq!(vols[0].device.as_deref(), Some("/dev/xvda"));
+    assert_eq!(vols[0].snapshot_id.as_deref(), Some("snap-1"));
 }

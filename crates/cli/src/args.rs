@@ -57,6 +57,10 @@ pub enum Command {
     Config(ConfigCommand),
     /// Save a workstation as a new version of a template.
     Save(SaveArgs),
+    /// Restore a workstation in place from a saved version: EC2 replaces its root volume
+    /// with one restored from the version's image (same instance, data volumes and
+    /// addresses; it restarts); the old root volume is kept, tagged, until you delete it.
+    Restore(RestoreArgs),
     /// List templates.
     Templates(TemplatesArgs),
     /// Template commands.
@@ -621,6 +625,18 @@ pub struct ShareArgs {
     #[arg(long)]
     pub allow_copy: bool,
     /// Confirmation and following.
+    #[command(flatten)]
+    pub flags: ChangeFlags,
+}
+
+/// `restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// Workstation name.
+    pub workstation: String,
+    /// Saved version to restore from (`T@N`, or `T` for its latest current version).
+    pub template: String,
+    /// Confirmation, dry run, detach.
     #[command(flatten)]
     pub flags: ChangeFlags,
 }

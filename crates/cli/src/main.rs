@@ -32,6 +32,7 @@ async fn run(cli: &Cli) -> CliResult {
         Command::SshConfig(a) => connect::ssh_config(cli, a).await,
         Command::Config(c) => connect::config(cli, c),
         Command::Save(a) => save::save(cli, a).await,
+        Command::Restore(a) => restore::restore(cli, a).await,
         Command::Templates(a) => templates::list(cli, a).await,
         Command::Template(c) => templates::template(cli, c).await,
         Command::Project(c) => projects::project(cli, c).await,

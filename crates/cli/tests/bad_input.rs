@@ -1210,6 +1210,42 @@ fn cli_cases() -> Vec<Case> {
             "unexpected argument '--force'",
         ),
         cli(
+            "cli-restore-unknown-workstation",
+            &["restore", "nope", SAVED_V, "--yes"],
+            1,
+            "no workstation named 'nope'",
+        ),
+        cli(
+            "cli-restore-unknown-version",
+            &["restore", WS, "my-env@9", "--yes"],
+            1,
+            "has no version '9'",
+        ),
+        cli(
+            "cli-restore-built-in-template",
+            &["restore", WS, "python-ml", "--yes"],
+            1,
+            "is not a saved template",
+        ),
+        cli(
+            "cli-restore-other-lineage",
+            &["restore", WS, "other-env@1", "--yes"],
+            1,
+            "not in the lineage of 'other-env'",
+        ),
+        cli(
+            "cli-restore-across-architectures",
+            &["restore", WS, "arm-env@1", "--yes"],
+            1,
+            "is for arm64 but workstation 'busy' is x86_64",
+        ),
+        cli(
+            "cli-restore-without-yes",
+            &["restore", WS, SAVED_V],
+            1,
+            "--yes",
+        ),
+        cli(
             "cli-saved-deprecate-no-version",
             &["template", "deprecate", SAVED, "--yes"],
             1,
@@ -2676,6 +2712,37 @@ impl World {
         must(&["list"]);
     }
 
+    /// Two saved versions made from [`SAVED_V`]'s file for the restore cases: `other-env@1`,
+    /// of another lineage (saved from a workstation launched from `r-studio`), and
+    /// `arm-env@1`, whose image is listed for arm64 only; neither is in a project.
+    fn restore_fixtures(&self) {
+        let dir = self.template_dir();
+        let saved = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(SAVED))
+            })
+            .expect("setup: the saved version's file");
+        let text = std::fs::read_to_string(&saved).unwrap();
+        assert!(
+            text.contains("original_template: python-ml") && text.contains("x86_64: ami-"),
+            "setup: unexpected saved file:\n{text}"
+        );
+        // Outside project `lab`, so the project cases see only the setup's own version.
+        let text = text.replace(&format!("project: {PROJECT}\n"), "");
+        let other = text.replace(SAVED, "other-env").replace(
+            "original_template: python-ml",
+            "original_template: r-studio",
+        );
+        std::fs::write(dir.join("other-env@1.yaml"), other).unwrap();
+        let arm = text
+            .replace(SAVED, "arm-env")
+            .replace("x86_64: ami-", "arm64: ami-");
+        std::fs::write(dir.join("arm-env@1.yaml"), arm).unwrap();
+    }
+
     /// What no case may change, one named, printable value per thing, so that a difference
     /// names it. Excluded, because they change without any state changing:
     /// - `workstations.updated_at` in the store: every cache refresh (`prism list`, a name
@@ -3064,6 +3131,9 @@ fn run_kind(kind: Kind) {
     let cases: Vec<Case> = corpus().into_iter().filter(|c| c.kind == kind).collect();
     let w = World::new();
     w.setup(true);
+    if kind == Kind::Cli {
+        w.restore_fixtures();
+    }
     // The state after one case is the state before the next: one snapshot per case.
     let mut before = w.state();
     if std::env::var_os("PRISM_BAD_INPUT_SHOW_STATE").is_some() {

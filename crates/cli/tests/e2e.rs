@@ -1472,7 +1472,8 @@ fn run_point(c: &Crew, r: &KindRunner, n: usize, point: &str, undo: bool) {
 type Chunk = (usize, Vec<(usize, String, bool)>);
 
 /// Kinds whose EC2 calls moto 5.2 does not implement (`EnableImageDeprecation`,
-/// `DisableImageDeprecation`, `Enable`/`DisableImageDeregistrationProtection`): the daemon cannot run them against moto at all. Their crash
+/// `DisableImageDeprecation`, `Enable`/`DisableImageDeregistrationProtection`,
+/// `CreateReplaceRootVolumeTask`): the daemon cannot run them against moto at all. Their crash
 /// points are proven on the fake cloud instead, by `ops/tests/saga_generic.rs` (every step
 /// twice, a failure after each step, a death after each step and sub-record then a resume),
 /// and their request shapes by `aws/tests/request_shapes.rs`.
@@ -1483,6 +1484,9 @@ const MOTO_LACKS: &[&str] = &[
     "unprotect.v1",
     // moto 5.2 has no Recycle Bin (`ListImagesInRecycleBin`, `Restore*FromRecycleBin`).
     "template-restore.v1",
+    // moto 5.2 has no CreateReplaceRootVolumeTask / DescribeReplaceRootVolumeTasks: restore's
+    // crash points are proven by ops/tests/saga_generic.rs on the fake cloud instead.
+    "restore.v1",
 ];
 
 /// Kills `prismd` with SIGKILL at every crash point the registry gives (every step boundary
@@ -2984,4 +2988,47 @@ fn a_deadline_copy_shows_its_price_and_reaches_every_region() {
     assert!(out.contains("Time-based copy (--copy-within 45m)"), "{out}");
     assert!(out.contains("per region: eu-central-1 $"), "{out}");
     assert_eq!(w.images("eu-central-1", "dl-env", "1").len(), 1);
+}
+
+/// `prism restore WS T@N --dry-run` against moto: the plan comes from what EC2 says — the
+/// instance, its addresses, the root volume `DescribeVolumes` lists at its root device, the
+/// version's image — and changes nothing. moto 5.2 has no replace-root-volume task, so the
+/// restore itself is proven on the fake (`ops/tests/restore_logic.rs`) and the request by
+/// `aws/tests/request_shapes.rs`.
+#[test]
+fn restore_plan_reads_the_workstation_and_its_root_volume_from_ec2() {
+    let w = World::new();
+    w.ok(&["launch", "python-ml", "rs-ws"]);
+    w.ok(&["save", "rs-ws", "rs-env", "--yes"]);
+    let i = instance_named(&w, "us-east-1", "rs-ws");
+    let vols =
+        w.rt.block_on(w.cloud.describe_volumes(
+            "us-east-1",
+            &prism_cloud::VolumeQuery {
+                ids: vec![],
+                instance_id: Some(i.id.clone()),
+            },
+        ))
+        .unwrap();
+    let root = vols
+        .iter()
+        .find(|v| v.device.is_some() && v.device == i.root_device_name)
+        .unwrap_or_else(|| panic!("moto lists a root volume for {i:?}: {vols:?}"));
+    let plan = w.json(&["restore", "rs-ws", "rs-env@1", "--dry-run"]);
+    // A dry run prints the plan alone.
+    let p = &plan;
+    assert_eq!(p["instance_id"], i.id, "{plan}");
+    assert_eq!(p["old_root_volume_id"], root.id.as_str(), "{plan}");
+    assert_eq!(p["current"], "python-ml@1.0.0", "{plan}");
+    assert_eq!(p["version"], "1", "{plan}");
+    assert!(
+        p["image_id"].as_str().unwrap().starts_with("ami-"),
+        "{plan}"
+    );
+    assert_eq!(p["private_ip"].as_str(), i.private_ip.as_deref(), "{plan}");
+    // Refused without --yes off a terminal, after showing the plan; nothing changed.
+    w.fails(&["restore", "rs-ws", "rs-env@1"], 1, "--yes");
+    let after = instance_named(&w, "us-east-1", "rs-ws");
+    assert_eq!(after.image_id, i.image_id);
+    assert_eq!(after.tags.get(tags::TEMPLATE), i.tags.get(tags::TEMPLATE));
 }

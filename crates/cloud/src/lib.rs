@@ -232,6 +232,26 @@ pub trait Cloud: Send + Sync {
         resource_ids: &[String],
         keys: &[String],
     ) -> CloudResult<()>;
+
+    /// EBS volumes by id or attached to an instance (`DescribeVolumes`).
+    async fn describe_volumes(&self, region: &str, query: &VolumeQuery)
+        -> CloudResult<Vec<Volume>>;
+
+    /// Starts replacing an instance's root volume with a new one restored from
+    /// `req.image_id` (`CreateReplaceRootVolumeTask`, `DeleteReplacedRootVolume=false`: the
+    /// replaced volume stays, detached). Returns the task, usually `pending`.
+    async fn create_replace_root_volume_task(
+        &self,
+        region: &str,
+        req: &ReplaceRootRequest,
+    ) -> CloudResult<ReplaceRootTask>;
+
+    /// Replace-root-volume tasks by id or instance (`DescribeReplaceRootVolumeTasks`).
+    async fn describe_replace_root_volume_tasks(
+        &self,
+        region: &str,
+        query: &ReplaceRootQuery,
+    ) -> CloudResult<Vec<ReplaceRootTask>>;
 }
 
 /// Hands out a [`Cloud`] for a named AWS profile (or the default chain when `None`), so that

@@ -106,6 +106,9 @@ pub struct Instance {
     /// Its metadata service's `HttpTokens` (`required` = IMDSv2 only), when EC2 reports it.
     #[serde(default)]
     pub http_tokens: Option<String>,
+    /// Device name of its root volume (`RootDeviceName`), when EC2 reports it.
+    #[serde(default)]
+    pub root_device_name: Option<String>,
 }
 
 /// Which instances to describe.
@@ -550,4 +553,141 @@ pub struct Share {
     pub organizations: Vec<String>,
     /// Organizational unit ARNs.
     pub organizational_units: Vec<String>,
+}
+
+/// One EBS volume (`DescribeVolumes`), with its attachment when it has one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Volume {
+    /// `vol-…` id.
+    pub id: String,
+    /// Region it lives in.
+    pub region: String,
+    /// EC2's state: `creating`, `available` (detached), `in-use` (attached), `deleting`…
+    pub state: String,
+    /// Instance it is attached to, when attached.
+    pub instance_id: Option<String>,
+    /// Device name of the attachment, when attached.
+    pub device: Option<String>,
+    /// Snapshot it was created from, when any.
+    pub snapshot_id: Option<String>,
+    /// Size in GiB.
+    pub size_gb: i64,
+    /// Tags.
+    pub tags: Tags,
+}
+
+/// Which volumes to describe: by id, or attached to an instance (`attachment.instance-id`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolumeQuery {
+    /// Only these ids (empty: any).
+    pub ids: Vec<String>,
+    /// Only volumes attached to this instance.
+    pub instance_id: Option<String>,
+}
+
+/// A `CreateReplaceRootVolumeTask` request that restores the root volume from an AMI.
+/// `prism-aws` always sends `DeleteReplacedRootVolume=false`: the replaced volume is kept,
+/// detached, so the replacement can itself be undone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplaceRootRequest {
+    /// The instance whose root volume is replaced.
+    pub instance_id: String,
+    /// The AMI the new root volume is restored from.
+    pub image_id: String,
+    /// Tags for the task (`TagSpecifications`, resource type `replace-root-volume-task`).
+    pub tags: Tags,
+    /// Idempotency token (`ClientToken`); empty: none.
+    pub client_token: String,
+}
+
+/// A replace-root-volume task's state (`ReplaceRootVolumeTaskState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReplaceRootState {
+    /// Accepted, not started.
+    Pending,
+    /// Replacing (the instance reboots).
+    InProgress,
+    /// Failing; the original root volume is being reattached.
+    Failing,
+    /// Done: the new root volume is attached, the original is detached.
+    Succeeded,
+    /// Failed; the original root volume is still attached.
+    Failed,
+    /// Failed and the original root volume is not attached.
+    FailedDetached,
+    /// A state this version does not know.
+    Unknown,
+}
+
+impl ReplaceRootState {
+    /// Parses EC2's name (`pending`, `in-progress`, …); unknown names → `Unknown`.
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "pending" => Self::Pending,
+            "in-progress" => Self::InProgress,
+            "failing" => Self::Failing,
+            "succeeded" => Self::Succeeded,
+            "failed" => Self::Failed,
+            "failed-detached" => Self::FailedDetached,
+            _ => Self::Unknown,
+        }
+    }
+
+    /// EC2's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::InProgress => "in-progress",
+            Self::Failing => "failing",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::FailedDetached => "failed-detached",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// Whether the task is over (succeeded or failed).
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            Self::Succeeded | Self::Failed | Self::FailedDetached | Self::Unknown
+        )
+    }
+}
+
+impl std::fmt::Display for ReplaceRootState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One replace-root-volume task (`DescribeReplaceRootVolumeTasks`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplaceRootTask {
+    /// `replacevol-…` id.
+    pub id: String,
+    /// The instance.
+    pub instance_id: String,
+    /// The AMI the new root volume comes from, when one was given.
+    pub image_id: Option<String>,
+    /// State.
+    pub state: ReplaceRootState,
+    /// Whether EC2 deletes the replaced root volume (Prism always asks it not to).
+    pub delete_replaced_root_volume: bool,
+    /// When it started / completed, RFC 3339, when EC2 says.
+    pub start_time: Option<String>,
+    /// When it completed, RFC 3339.
+    pub complete_time: Option<String>,
+    /// Tags.
+    pub tags: Tags,
+}
+
+/// Which replace-root-volume tasks to describe: by id, or of one instance (`instance-id`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplaceRootQuery {
+    /// Only these task ids (empty: any).
+    pub ids: Vec<String>,
+    /// Only tasks of this instance.
+    pub instance_id: Option<String>,
 }

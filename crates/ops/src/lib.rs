@@ -37,6 +37,7 @@ pub mod protect;
 pub mod prune;
 pub mod regions;
 pub mod registry;
+pub mod restore;
 pub mod runner;
 pub mod saga;
 pub mod save;

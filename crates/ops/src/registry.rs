@@ -3,7 +3,8 @@
 
 use crate::saga::Saga;
 use crate::{
-    copy, deprecate, launch, lifecycle, protect, save, share, template_delete, template_restore,
+    copy, deprecate, launch, lifecycle, protect, restore, save, share, template_delete,
+    template_restore,
 };
 
 /// The saga for an operation kind.
@@ -23,6 +24,7 @@ pub fn saga_for(kind: &str) -> Option<Saga> {
         lifecycle::KIND_STOP => lifecycle::saga(lifecycle::Action::Stop),
         lifecycle::KIND_START => lifecycle::saga(lifecycle::Action::Start),
         lifecycle::KIND_DELETE => lifecycle::saga(lifecycle::Action::Delete),
+        restore::KIND => restore::saga(),
         _ => return None,
     })
 }
@@ -43,6 +45,7 @@ pub const KINDS: &[&str] = &[
     lifecycle::KIND_STOP,
     lifecycle::KIND_START,
     lifecycle::KIND_DELETE,
+    restore::KIND,
 ];
 
 /// The module-level declarations of kind `kind`: (acting steps, recording steps).
@@ -69,6 +72,7 @@ fn declared(kind: &str) -> Option<Declared> {
         lifecycle::KIND_STOP | lifecycle::KIND_START | lifecycle::KIND_DELETE => {
             (lifecycle::ACTING_STEPS, lifecycle::RECORDING_STEPS)
         }
+        restore::KIND => (restore::ACTING_STEPS, restore::RECORDING_STEPS),
         _ => return None,
     })
 }
@@ -111,6 +115,7 @@ fn declared_points(kind: &str) -> Option<&'static [(&'static str, &'static str)]
         lifecycle::KIND_STOP | lifecycle::KIND_START | lifecycle::KIND_DELETE => {
             lifecycle::ACTED_AT
         }
+        restore::KIND => restore::ACTED_AT,
         _ => return None,
     })
 }
@@ -188,6 +193,7 @@ mod tests {
             deprecate::KIND_DEPRECATE | deprecate::KIND_UNDEPRECATE => "deprecate.rs",
             protect::KIND_PROTECT | protect::KIND_UNPROTECT => "protect.rs",
             lifecycle::KIND_STOP | lifecycle::KIND_START | lifecycle::KIND_DELETE => "lifecycle.rs",
+            restore::KIND => "restore.rs",
             other => panic!("{other}: name the file of its step table in `table_file`"),
         }
     }

@@ -21,8 +21,8 @@ mod harness;
 use common::{Rig, REGION};
 use harness::{drive, gated_rig, wrap, DiesAfter, FailAfter, Gate, Snapshot, Twice, Watched};
 use prism_api::{
-    CopyRequest, DeprecateRequest, LaunchRequest, OperationStatus, ProtectRequest, ShareRequest,
-    TemplateDeleteRequest, TemplateRestoreRequest,
+    CopyRequest, DeprecateRequest, LaunchRequest, OperationStatus, ProtectRequest, RestoreRequest,
+    ShareRequest, TemplateDeleteRequest, TemplateRestoreRequest,
 };
 use prism_cloud::CloudErrorKind;
 use prism_ops::lifecycle::Action;
@@ -253,7 +253,7 @@ const CASES: &[Case] = &[
         expect: OperationStatus::Succeeded,
         recovery: Recovery::Unwind,
         arrange: |r| Box::pin(arrange_deleted(r)),
-        prepare: |r| Box::pin(prepare_restore(r)),
+        prepare: |r| Box::pin(prepare_template_restore(r)),
     },
     Case {
         kind: prism_ops::template_restore::KIND,
@@ -272,7 +272,7 @@ const CASES: &[Case] = &[
                 );
             })
         },
-        prepare: |r| Box::pin(prepare_restore(r)),
+        prepare: |r| Box::pin(prepare_template_restore(r)),
     },
     Case {
         kind: prism_ops::lifecycle::KIND_STOP,
@@ -302,6 +302,16 @@ const CASES: &[Case] = &[
         recovery: Recovery::RunAgain,
         arrange: |r| Box::pin(arrange_workstation(r)),
         prepare: |r| Box::pin(prepare_lifecycle(r, Action::Delete)),
+    },
+    Case {
+        kind: prism_ops::restore::KIND,
+        name: "restore the workstation from team-env@1",
+        expect: OperationStatus::Succeeded,
+        // Forward-only: EC2 cannot put a replaced root volume back by itself (it is kept,
+        // tagged, for a person); running the restore again finishes the job.
+        recovery: Recovery::RunAgain,
+        arrange: |r| Box::pin(arrange_saved(r, &[])),
+        prepare: |r| Box::pin(prepare_restore(r)),
     },
 ];
 
@@ -432,7 +442,7 @@ async fn arrange_deleted(rig: &Rig) {
     run_to_success(rig, prepare_delete(rig, "team-env@1").await).await;
 }
 
-async fn prepare_restore(rig: &Rig) -> Result<NewOperation, OpsError> {
+async fn prepare_template_restore(rig: &Rig) -> Result<NewOperation, OpsError> {
     let req = TemplateRestoreRequest {
         template: "team-env@1".into(),
         ..Default::default()
@@ -446,6 +456,19 @@ async fn prepare_restore(rig: &Rig) -> Result<NewOperation, OpsError> {
 
 async fn prepare_lifecycle(rig: &Rig, action: Action) -> Result<NewOperation, OpsError> {
     prism_ops::lifecycle::prepare(&rig.env, "ws", REGION, None, action).await
+}
+
+async fn prepare_restore(rig: &Rig) -> Result<NewOperation, OpsError> {
+    let req = RestoreRequest {
+        workstation: "ws".into(),
+        template: "team-env@1".into(),
+        ..Default::default()
+    };
+    Ok(
+        prism_ops::restore::prepare(&rig.env, &rig.catalogue(), &req, REGION)
+            .await?
+            .1,
+    )
 }
 
 /// Inserts `op` and runs it with its registered saga; it must succeed (setup only).

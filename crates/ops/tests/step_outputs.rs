@@ -74,6 +74,17 @@ fn payloads_journaled_by_the_previous_code_parse() {
         json!({ "instance_id": "i-1", "public_ip": "203.0.113.7", "state": "running" }),
     );
 
+    // restore.v1
+    round_trips::<prism_ops::restore::CheckOut>(
+        json!({ "old_root_volume_id": "vol-1", "root_device": "/dev/xvda" }),
+    );
+    round_trips::<prism_ops::restore::CreateTaskOut>(json!({ "task_id": "replacevol-1" }));
+    round_trips::<prism_ops::restore::WaitTaskOut>(
+        json!({ "task_id": "replacevol-1", "state": "succeeded", "new_root_volume_id": "vol-2" }),
+    );
+    round_trips::<prism_ops::restore::TagOldRootOut>(json!({ "volume_id": "vol-1" }));
+    round_trips::<prism_ops::restore::RecordVersionOut>(json!({ "now": "lab-env@1" }));
+
     // copy.v1: the step journaled the region's outcome itself.
     let c: prism_ops::copy::CopyOut = round_trips(outcome_ok.clone());
     assert_eq!(c.0.image_id.as_deref(), Some("ami-2"));

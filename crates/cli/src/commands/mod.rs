@@ -6,6 +6,7 @@ pub mod deprecate;
 pub mod operations;
 pub mod projects;
 pub mod protect;
+pub mod restore;
 pub mod save;
 pub mod share;
 pub mod template_delete;

@@ -47,6 +47,7 @@ impl Service<'_> {
         self.call("DescribeInstances", region, None).await?;
         let now = Instant::now();
         let mut s = self.lock();
+        s.settle_root_tasks(now);
         Ok(s.instances
             .values_mut()
             .filter(|i| self.sees_instance(i, region, now))
@@ -201,6 +202,14 @@ impl Service<'_> {
             subnet_id: Some(subnet_id),
             // `prism-aws` always sends MetadataOptions HttpTokens=required.
             http_tokens: Some("required".into()),
+            root_device_name: Some(
+                image
+                    .image
+                    .volumes
+                    .first()
+                    .map(|v| v.device_name.clone())
+                    .unwrap_or_else(|| "/dev/xvda".into()),
+            ),
         };
         let target = if unusable {
             InstanceState::Terminated
@@ -209,6 +218,33 @@ impl Service<'_> {
         };
         if !spec.client_token.is_empty() {
             s.client_tokens.insert(token, id.clone());
+        }
+        // "Root volumes for your Amazon EC2 instances": "When you launch an instance from an
+        // Amazon EBS-backed AMI, we create an Amazon EBS volume for each Amazon EBS snapshot
+        // referenced by the AMI" — root first, at the AMI's device names.
+        let root_dev = inst.root_device_name.clone().unwrap_or_default();
+        if image.image.volumes.is_empty() {
+            s.add_volume(
+                &account,
+                region,
+                Some((&id, &root_dev)),
+                None,
+                i64::from(inst.volume_sizes_gb[0]),
+            );
+        }
+        for (n, v) in image.image.volumes.iter().enumerate() {
+            let gb = if n == 0 {
+                i64::from(inst.volume_sizes_gb[0])
+            } else {
+                v.size_gb.unwrap_or(8)
+            };
+            s.add_volume(
+                &account,
+                region,
+                Some((&id, &v.device_name)),
+                v.snapshot_id.clone(),
+                gb,
+            );
         }
         s.instances.insert(
             id,

@@ -42,6 +42,12 @@
 //!   has no inbound rule; a duplicate rule is `InvalidPermission.Duplicate`, revoking a missing
 //!   one `InvalidPermission.NotFound`. Instances report `HttpTokens=required` (what `prism-aws`
 //!   always sends); the fake's key fingerprint is its own digest, not EC2's.
+//! - **Root volume replacement** (`volumes.rs`, "Replace the root volume for an Amazon EC2
+//!   instance without stopping it"): instances get one EBS volume per image volume at launch;
+//!   `CreateReplaceRootVolumeTask` needs a running instance and an image of its architecture;
+//!   the task goes pending → in-progress → succeeded (or `failed`, original kept, in regions
+//!   set by [`FakeCloud::fail_root_replacements_in`]); the instance keeps its id, addresses and
+//!   data volumes; the original root is kept `available` (`DeleteReplacedRootVolume=false`).
 //! - **Accounts**: [`FakeCloud::as_account`] gives a view acting as another account sharing
 //!   the state. Instances and snapshots of other accounts are invisible; another account's
 //!   image is visible only when public or shared with the caller, and then without its
@@ -77,6 +83,7 @@ mod recycle_bin;
 mod sharing;
 mod snapshots;
 mod state;
+mod volumes;
 
 pub use config::{
     time_based_copy_ready, valid_completion_duration, FakeEc2, FakeTimings,
@@ -88,8 +95,9 @@ pub use state::{Call, AMAZON_ACCOUNT, DEFAULT_ACCOUNT};
 use crate::{
     CallerIdentity, Cloud, CloudError, CloudErrorKind, CloudResult, CopyImageRequest,
     CreateGroupRequest, CreateImageRequest, GroupQuery, Image, ImageQuery, ImageState, IngressRule,
-    Instance, InstanceFilter, InstanceState, KeyKind, KeyPair, RunSpec, SecurityGroup, Share,
-    Snapshot, SnapshotQuery, Subnet, Tags,
+    Instance, InstanceFilter, InstanceState, KeyKind, KeyPair, ReplaceRootQuery,
+    ReplaceRootRequest, ReplaceRootTask, RunSpec, SecurityGroup, Share, Snapshot, SnapshotQuery,
+    Subnet, Tags, Volume, VolumeQuery,
 };
 use async_trait::async_trait;
 use state::{lost_answer, take_fault, FakeImage, FakeInstance, Fault, State};
@@ -368,6 +376,7 @@ impl FakeCloud {
                     security_group_ids: vec![],
                     subnet_id: None,
                     http_tokens: Some("required".into()),
+                    root_device_name: Some("/dev/xvda".into()),
                 },
                 owner: self.account.clone(),
                 created: Instant::now() - self.ec2.consistency_window,
@@ -375,7 +384,43 @@ impl FakeCloud {
                 stopped_at: None,
             },
         );
+        let account = self.account.clone();
+        s.add_volume(
+            &account,
+            region,
+            Some((&id, "/dev/xvda")),
+            None,
+            i64::from(volume_gb),
+        );
         id
+    }
+
+    /// Attaches a new (data) volume of `size_gb` GiB to `instance_id` at `device` (test
+    /// setup) and returns its id.
+    pub fn attach_volume(&self, instance_id: &str, device: &str, size_gb: i64) -> String {
+        let mut s = self.lock();
+        let (owner, region) = match s.instances.get(instance_id) {
+            Some(i) => (i.owner.clone(), i.inst.region.clone()),
+            None => return String::new(),
+        };
+        let id = s.add_volume(&owner, &region, Some((instance_id, device)), None, size_gb);
+        if let Some(i) = s.instances.get_mut(instance_id) {
+            i.inst.volume_sizes_gb.push(size_gb as i32);
+        }
+        id
+    }
+
+    /// Every volume (of every account), with replace-root-volume tasks settled to now.
+    pub fn volumes(&self) -> Vec<Volume> {
+        let mut s = self.lock();
+        s.settle_root_tasks(Instant::now());
+        s.volumes.values().map(|v| v.vol.clone()).collect()
+    }
+
+    /// Makes replace-root-volume tasks started in `region` from now on end `failed` (the
+    /// original root volume still attached).
+    pub fn fail_root_replacements_in(&self, region: &str) {
+        self.lock().failing_root_tasks.push(region.into());
     }
 
     /// One API call: waits the modelled latency, then records and checks it.
@@ -730,6 +775,30 @@ impl Cloud for FakeCloud {
         image_id: &str,
     ) -> CloudResult<()> {
         serve!(self, disable_deregistration_protection(region, image_id))
+    }
+
+    async fn describe_volumes(
+        &self,
+        region: &str,
+        query: &VolumeQuery,
+    ) -> CloudResult<Vec<Volume>> {
+        serve!(self, describe_volumes(region, query))
+    }
+
+    async fn create_replace_root_volume_task(
+        &self,
+        region: &str,
+        req: &ReplaceRootRequest,
+    ) -> CloudResult<ReplaceRootTask> {
+        serve!(self, create_replace_root_volume_task(region, req))
+    }
+
+    async fn describe_replace_root_volume_tasks(
+        &self,
+        region: &str,
+        query: &ReplaceRootQuery,
+    ) -> CloudResult<Vec<ReplaceRootTask>> {
+        serve!(self, describe_replace_root_volume_tasks(region, query))
     }
 }
 

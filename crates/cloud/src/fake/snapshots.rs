@@ -211,6 +211,19 @@ impl Service<'_> {
                 }
             } else if id.starts_with("i-") {
                 self.my_instance(&mut s, ACTION, region, id, now)?;
+            } else if id.starts_with("vol-") {
+                if !s
+                    .volumes
+                    .get(id)
+                    .is_some_and(|v| v.owner == self.account && v.vol.region == region)
+                {
+                    return Err(not_found(
+                        ACTION,
+                        region,
+                        super::volumes::VOLUME_NOT_FOUND,
+                        id,
+                    ));
+                }
             } else if !s
                 .snapshots
                 .get(id)
@@ -238,6 +251,8 @@ impl Service<'_> {
                 i.inst.tags.extend(tags.clone());
             } else if let Some(f) = s.snapshots.get_mut(id) {
                 f.snap.tags.extend(tags.clone());
+            } else if let Some(v) = s.volumes.get_mut(id) {
+                v.vol.tags.extend(tags.clone());
             }
         }
         Ok(())

@@ -219,6 +219,12 @@ pub(super) struct State {
     pub snapshot_retention_days: Option<i64>,
     /// Deleted snapshots Recycle Bin keeps, by snapshot id (gone from `snapshots` meanwhile).
     pub snapshot_bin: BTreeMap<String, (FakeSnapshot, Binned)>,
+    /// EBS volumes by id.
+    pub volumes: BTreeMap<String, super::volumes::FakeVolume>,
+    /// Replace-root-volume tasks by id.
+    pub root_tasks: BTreeMap<String, super::volumes::FakeRootTask>,
+    /// Regions whose replace-root-volume tasks end `failed`.
+    pub failing_root_tasks: Vec<String>,
 }
 
 /// A resource in Recycle Bin: until when, and the sharing it had (EC2 unshares a resource

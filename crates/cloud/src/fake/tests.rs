@@ -306,3 +306,176 @@ fn wildcard_names() {
     ));
     assert!(name_match("exact", "exact"));
 }
+
+/// "Replace the root volume for an Amazon EC2 instance without stopping it" (EC2 User Guide):
+/// the task goes pending → in-progress → succeeded; the instance keeps its id, addresses and
+/// data volumes; the original root is kept detached; the new one comes from the AMI's root
+/// snapshot.
+#[tokio::test(start_paused = true)]
+async fn replace_root_volume_keeps_the_instance_and_the_old_root() {
+    let c = FakeCloud::new(FakeTimings::default());
+    let inst = c.add_instance("us-east-1", Tags::new(), 10);
+    let data = c.attach_volume(&inst, "/dev/sdf", 50);
+    let old_root = c
+        .volumes()
+        .into_iter()
+        .find(|v| v.device.as_deref() == Some("/dev/xvda"))
+        .unwrap()
+        .id;
+    let ami = c.add_base_image("us-east-1", DEFAULT_ACCOUNT, "v2", "x86_64");
+    let snap = c.image_snapshot_ids(&ami)[0].clone();
+    let before = c.instances()[0].clone();
+    let req = ReplaceRootRequest {
+        instance_id: inst.clone(),
+        image_id: ami.clone(),
+        tags: Tags::from([("prism:operation".to_string(), "op-1".to_string())]),
+        client_token: "op-1".into(),
+    };
+    let task = c
+        .create_replace_root_volume_task("us-east-1", &req)
+        .await
+        .unwrap();
+    assert_eq!(task.state, crate::ReplaceRootState::Pending);
+    // Same token: the same task (idempotent), not a second one.
+    let again = c
+        .create_replace_root_volume_task("us-east-1", &req)
+        .await
+        .unwrap();
+    assert_eq!(again.id, task.id);
+    let q = ReplaceRootQuery {
+        ids: vec![],
+        instance_id: Some(inst.clone()),
+    };
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let t = c
+        .describe_replace_root_volume_tasks("us-east-1", &q)
+        .await
+        .unwrap();
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].state, crate::ReplaceRootState::InProgress);
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let t = c
+        .describe_replace_root_volume_tasks("us-east-1", &q)
+        .await
+        .unwrap();
+    assert_eq!(t[0].state, crate::ReplaceRootState::Succeeded);
+    assert_eq!(t[0].tags["prism:operation"], "op-1");
+
+    let after = c.instances()[0].clone();
+    assert_eq!(after.id, before.id);
+    assert_eq!(after.private_ip, before.private_ip);
+    assert_eq!(after.public_ip, before.public_ip);
+    let vols = c
+        .describe_volumes(
+            "us-east-1",
+            &VolumeQuery {
+                ids: vec![],
+                instance_id: Some(inst.clone()),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(vols.len(), 2, "{vols:?}");
+    assert!(
+        vols.iter().any(|v| v.id == data),
+        "data volume still attached"
+    );
+    let root = vols
+        .iter()
+        .find(|v| v.device.as_deref() == Some("/dev/xvda"))
+        .unwrap();
+    assert_ne!(root.id, old_root);
+    assert_eq!(root.snapshot_id.as_deref(), Some(snap.as_str()));
+    let old = c
+        .describe_volumes(
+            "us-east-1",
+            &VolumeQuery {
+                ids: vec![old_root.clone()],
+                instance_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(old[0].state, "available");
+    assert_eq!(old[0].instance_id, None);
+    // The kept volume can be tagged.
+    c.create_tags(
+        "us-east-1",
+        std::slice::from_ref(&old_root),
+        &Tags::from([("prism:replaced-at".to_string(), "x".to_string())]),
+    )
+    .await
+    .unwrap();
+    assert!(c
+        .volumes()
+        .iter()
+        .any(|v| v.id == old_root && v.tags.contains_key("prism:replaced-at")));
+}
+
+/// CreateReplaceRootVolumeTask (EC2 API Reference): for a running instance, from an AMI
+/// with the instance's key characteristics (architecture).
+#[tokio::test(start_paused = true)]
+async fn replace_root_volume_refuses_what_ec2_refuses() {
+    let c = FakeCloud::new(FakeTimings::default());
+    let inst = c.add_instance("us-east-1", Tags::new(), 10);
+    let arm = c.add_base_image("us-east-1", DEFAULT_ACCOUNT, "arm", "arm64");
+    let x86 = c.add_base_image("us-east-1", DEFAULT_ACCOUNT, "x86", "x86_64");
+    let req = |image: &str| ReplaceRootRequest {
+        instance_id: inst.clone(),
+        image_id: image.into(),
+        tags: Tags::new(),
+        client_token: String::new(),
+    };
+    let e = c
+        .create_replace_root_volume_task("us-east-1", &req(&arm))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code.as_deref(), Some("InvalidParameterValue"));
+    c.stop_instance("us-east-1", &inst).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let e = c
+        .create_replace_root_volume_task("us-east-1", &req(&x86))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code.as_deref(), Some("IncorrectInstanceState"));
+    assert!(c
+        .describe_replace_root_volume_tasks("us-east-1", &ReplaceRootQuery::default())
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+/// A failed task leaves the original root volume attached (`failed`, not `failed-detached`).
+#[tokio::test(start_paused = true)]
+async fn a_failing_root_replacement_keeps_the_original_attached() {
+    let c = FakeCloud::new(FakeTimings::default());
+    let inst = c.add_instance("us-east-1", Tags::new(), 10);
+    let ami = c.add_base_image("us-east-1", DEFAULT_ACCOUNT, "v2", "x86_64");
+    let before = c.volumes();
+    c.fail_root_replacements_in("us-east-1");
+    let t = c
+        .create_replace_root_volume_task(
+            "us-east-1",
+            &ReplaceRootRequest {
+                instance_id: inst,
+                image_id: ami,
+                tags: Tags::new(),
+                client_token: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    let t = c
+        .describe_replace_root_volume_tasks(
+            "us-east-1",
+            &ReplaceRootQuery {
+                ids: vec![t.id],
+                instance_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(t[0].state, crate::ReplaceRootState::Failed);
+    assert_eq!(c.volumes(), before);
+}

@@ -11,6 +11,7 @@ pub mod restores;
 pub mod saves;
 pub mod shares;
 pub mod templates;
+pub mod template_restores;
 pub mod workstations;
 
 use crate::auth::{self, Gate};
@@ -100,8 +101,9 @@ impl utoipa::Modify for CommonResponses {
         deletions::delete,
         deletions::prune,
         deprecations::deprecate,
-        protections::protect,
         restores::restore,
+        protections::protect,
+        template_restores::restore,
         imports::import,
         projects::list,
         projects::create,
@@ -157,13 +159,16 @@ impl utoipa::Modify for CommonResponses {
         prism_api::DeprecateRequest,
         prism_api::DeprecatePlan,
         deprecations::DeprecateAnswer,
+        prism_api::RestoreRequest,
+        prism_api::RestorePlan,
+        restores::RestoreAnswer,
         prism_api::ProtectRequest,
         prism_api::ProtectPlan,
         protections::ProtectAnswer,
         prism_api::TemplateRestoreRequest,
         prism_api::TemplateRestorePlan,
         prism_api::RestoreImagePlan,
-        restores::RestoreAnswer,
+        template_restores::TemplateRestoreAnswer,
         prism_api::ImportRequest,
         prism_api::ImportReport,
         prism_api::ProjectCreateRequest,
@@ -236,7 +241,7 @@ pub fn router(state: AppState, gate: Gate) -> Router {
         )
         .route(
             "/v1/templates/restores",
-            post(restores::restore).get(|s| templates::info_named(s, "restores")),
+            post(template_restores::restore).get(|s| templates::info_named(s, "restores")),
         )
         .route("/v1/templates/{name}", get(templates::info))
         .route("/v1/templates/{name}/sharing", get(shares::sharing))
@@ -254,6 +259,7 @@ pub fn router(state: AppState, gate: Gate) -> Router {
             get(workstations::connection),
         )
         .route("/v1/saves", post(saves::save))
+        .route("/v1/restores", post(restores::restore))
         .route("/v1/projects", get(projects::list).post(projects::create))
         .route("/v1/projects/{name}", get(projects::show))
         .route("/v1/projects/{name}/cost", get(projects::cost))
@@ -370,6 +376,7 @@ mod tests {
             "/v1/templates/deletions",
             "/v1/templates/prunes",
             "/v1/templates/deprecations",
+            "/v1/restores",
             "/v1/templates/protections",
             "/v1/templates/restores",
             "/v1/templates/imports",

@@ -297,6 +297,34 @@ impl Cloud for Gated {
         self.gate.check().await;
         self.inner.delete_tags(region, resource_ids, keys).await
     }
+    async fn describe_volumes(
+        &self,
+        region: &str,
+        query: &prism_cloud::VolumeQuery,
+    ) -> CloudResult<Vec<prism_cloud::Volume>> {
+        self.gate.check().await;
+        self.inner.describe_volumes(region, query).await
+    }
+    async fn create_replace_root_volume_task(
+        &self,
+        region: &str,
+        req: &prism_cloud::ReplaceRootRequest,
+    ) -> CloudResult<prism_cloud::ReplaceRootTask> {
+        self.gate.check().await;
+        self.inner
+            .create_replace_root_volume_task(region, req)
+            .await
+    }
+    async fn describe_replace_root_volume_tasks(
+        &self,
+        region: &str,
+        query: &prism_cloud::ReplaceRootQuery,
+    ) -> CloudResult<Vec<prism_cloud::ReplaceRootTask>> {
+        self.gate.check().await;
+        self.inner
+            .describe_replace_root_volume_tasks(region, query)
+            .await
+    }
     async fn images_in_recycle_bin(
         &self,
         region: &str,
