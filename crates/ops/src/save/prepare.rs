@@ -75,6 +75,10 @@ pub struct SaveInput {
     /// this version too (issue 13: a new version keeps its audience).
     #[serde(default)]
     pub inherited_share: prism_cloud::Share,
+    /// The workstation runs an image with the NVIDIA driver and CUDA (its `prism:gpu-ready`
+    /// tag): the saved version is GPU-ready.
+    #[serde(default)]
+    pub gpu_ready: bool,
 }
 
 impl SaveInput {
@@ -115,6 +119,9 @@ impl SaveInput {
         }
         if let Some(v) = &self.description {
             put(tags::DESCRIPTION, v);
+        }
+        if self.gpu_ready {
+            put(tags::GPU_READY, "true");
         }
         t
     }
@@ -301,6 +308,7 @@ pub async fn prepare(
         max_wait_seconds: req.max_wait_seconds,
         kms_keys: req.kms_keys.clone(),
         inherited_share: inherited_share.clone(),
+        gpu_ready: inst.tags.get(tags::GPU_READY).map(String::as_str) == Some("true"),
     };
     let mut warnings = vec![];
     if let Some(p) = &input.project {
