@@ -527,6 +527,20 @@ fn cli_cases() -> Vec<Case> {
             2,
             "'70000' is not a port",
         ),
+        // Issue 10 item 2: the address to check must be a CIDR; a new address is not let in
+        // without --yes (no terminal here).
+        cli(
+            "cli-connect-allow-from-word",
+            &["connect", WS, "--allow-from", "home"],
+            2,
+            "is not a CIDR",
+        ),
+        cli(
+            "cli-connect-new-address-unconfirmed",
+            &["connect", WS, "--allow-from", "198.51.100.9/32"],
+            1,
+            "pass --yes",
+        ),
         cli(
             "cli-connect-region-shape",
             &["connect", "ghost", "--region", "moon"],
@@ -1998,6 +2012,10 @@ fn api_cases() -> Vec<Case> {
         post("api-workstations-traversal-name", "/v1/workstations", r#"{"template":"python-ml","name":"../../x"}"#, 400, "invalid workstation name"),
         post("api-workstations-traversal-template", "/v1/workstations", r#"{"template":"../../etc/passwd","name":"x9"}"#, 404, "template '../../etc/passwd' not found"),
         post("api-saves-traversal-template", "/v1/saves", r#"{"workstation":"busy","template":"../../etc/passwd"}"#, 400, "contains '/'"),
+        post("api-access-not-a-cidr", "/v1/workstations/busy/access", r#"{"allow_from":"everywhere"}"#, 400, "'everywhere' is not a CIDR"),
+        post("api-access-host-bits", "/v1/workstations/busy/access", r#"{"allow_from":"10.0.0.1/8"}"#, 400, "address bits are set beyond the /8 prefix"),
+        post("api-access-unknown-workstation", "/v1/workstations/ghost/access", r#"{"allow_from":"198.51.100.9/32"}"#, 404, "no workstation named 'ghost'"),
+        post("api-access-no-cidr", "/v1/workstations/busy/access", "{}", 422, "missing field `allow_from`"),
         post("api-workstation-unknown-action", "/v1/workstations/busy/explode", "{}", 404, "unknown action 'explode'"),
         get("api-unknown-route", "/v1/nope", 404, ""),
         get("api-unknown-api-version", "/v2/health", 404, ""),

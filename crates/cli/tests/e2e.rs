@@ -3000,3 +3000,104 @@ fn a_gpu_size_launches_a_gpu_image_or_is_refused_before_anything_is_made() {
     assert!(err.contains("gpu-env, python-ml"), "{err}");
     assert_eq!(w.instances("us-east-1").len(), before);
 }
+
+/// Issue 10, item 2: when the caller's address changed, `prism connect` sees that the
+/// workstation's Prism security group no longer admits it, says so, and (with `--yes`; never
+/// silently without a terminal) replaces the rule through `POST /v1/workstations/{name}/access`
+/// — checked through DescribeSecurityGroups. ssh itself is pointed at a closed port on
+/// 127.0.0.1 (`PRISM_TEST_CONNECT_ADDRESS`): no traffic leaves the machine.
+#[test]
+fn connect_offers_to_update_the_ssh_rule_when_the_callers_address_changed() {
+    let w = World::new();
+    let empty = tempfile::tempdir().unwrap();
+    let home = empty.path().to_string_lossy().to_string();
+    // Launched from 203.0.113.7 (the testkit's caller address).
+    let o = w.cmd(&["launch", "python-ml", "roam"], &[("HOME", &home)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let q = prism_cloud::GroupQuery {
+        name: Some("prism-ssh".into()),
+        ..Default::default()
+    };
+    let rules = || {
+        w.rt.block_on(w.cloud.describe_security_groups("us-east-1", &q))
+            .unwrap()[0]
+            .ingress
+            .clone()
+    };
+    assert_eq!(
+        rules(),
+        vec![prism_cloud::IngressRule::ssh_from("203.0.113.7/32")]
+    );
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let ssh_at = format!("127.0.0.1:{closed}");
+    let moved = [
+        ("HOME", home.as_str()),
+        ("PRISM_TEST_CALLER_ADDRESS", "198.51.100.9"),
+        ("PRISM_TEST_CONNECT_ADDRESS", ssh_at.as_str()),
+    ];
+
+    // From the same address: nothing to say about the rule.
+    let same = [
+        moved[0],
+        ("PRISM_TEST_CALLER_ADDRESS", "203.0.113.7"),
+        moved[2],
+    ];
+    let o = w.cmd(&["connect", "roam", "--", "true"], &same);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("SSH to 'roam' is allowed"), "{err}");
+
+    // From a new address without a terminal and without --yes: said, refused, unchanged.
+    let o = w.cmd(&["connect", "roam", "--", "true"], &moved);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("SSH to 'roam' is allowed only from 203.0.113.7/32, not from your address 198.51.100.9/32"),
+        "{err}"
+    );
+    assert!(err.contains("pass --yes"), "{err}");
+    assert_eq!(
+        rules(),
+        vec![prism_cloud::IngressRule::ssh_from("203.0.113.7/32")]
+    );
+
+    // With --yes: the old rule is revoked and the new one authorized (only that one).
+    let o = w.cmd(&["connect", "roam", "--yes", "--", "true"], &moved);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("updated: allowed from 198.51.100.9/32 (was 203.0.113.7/32)"),
+        "{err}"
+    );
+    assert_eq!(
+        rules(),
+        vec![prism_cloud::IngressRule::ssh_from("198.51.100.9/32")]
+    );
+    // The next connect from there has nothing to change.
+    let o = w.cmd(&["connect", "roam", "--", "true"], &moved);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("SSH to 'roam' is allowed"), "{err}");
+    // --allow-from names the range to check instead of the detected address.
+    let o = w.cmd(
+        &[
+            "connect",
+            "roam",
+            "--allow-from",
+            "198.51.100.0/24",
+            "--yes",
+            "--",
+            "true",
+        ],
+        &moved,
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("updated: allowed from 198.51.100.0/24 (was 198.51.100.9/32)"),
+        "{err}"
+    );
+    assert_eq!(
+        rules(),
+        vec![prism_cloud::IngressRule::ssh_from("198.51.100.0/24")]
+    );
+}

@@ -329,6 +329,81 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
+/// Checks that the workstation's Prism-managed security group admits SSH from the caller's
+/// address (`--allow-from`, the config file's `allow_from`, else detected); when it does not,
+/// says so and offers (`--yes` accepts) to replace the rule with that address.
+async fn check_ssh_rule(client: &Client, cli: &Cli, a: &ConnectArgs, c: &Connection) -> CliResult {
+    let Some(group) = &c.security_group_id else {
+        return Ok(());
+    };
+    let file = crate::config::get();
+    let (mine, from) = match a.allow_from.clone().or(file.allow_from.clone()) {
+        Some(cidr) => (cidr, "given".to_string()),
+        None => match crate::caller::detect().await {
+            Ok(found) => found,
+            Err(e) => {
+                errln!("note: cannot check the SSH rule of '{}' ({e})", c.name);
+                return Ok(());
+            }
+        },
+    };
+    if c.ssh_allowed_from
+        .iter()
+        .any(|r| prism_ops::access::cidr_covers(r, &mine))
+    {
+        return Ok(());
+    }
+    let now = if c.ssh_allowed_from.is_empty() {
+        "from nowhere".to_string()
+    } else {
+        format!("only from {}", c.ssh_allowed_from.join(", "))
+    };
+    errln!(
+        "SSH to '{}' is allowed {now}, not from your address {mine} ({from}): the connection would time out",
+        c.name
+    );
+    let everywhere = if prism_ops::access::is_everywhere(&mine) {
+        " — the whole internet"
+    } else {
+        ""
+    };
+    crate::prompt::confirm(
+        &format!(
+            "Replace the SSH rule of security group {group} ({}; every Prism workstation in its VPC uses it) with {mine}{everywhere}?",
+            c.region
+        ),
+        a.yes,
+    )?;
+    let t = target(cli);
+    let req = prism_api::AccessRequest {
+        allow_from: mine.clone(),
+        aws: prism_api::AwsTarget {
+            profile: t.profile.clone(),
+            region: Some(c.region.clone()),
+        },
+    };
+    let done: prism_api::AccessChange = client
+        .post(
+            &format!(
+                "/v1/workstations/{}/access",
+                crate::client::segment(&c.name)
+            ),
+            &req,
+        )
+        .await?;
+    errln!(
+        "SSH rule of {} updated: allowed from {} (was {})",
+        done.security_group_id,
+        done.allow_from,
+        if done.revoked.is_empty() {
+            "none".to_string()
+        } else {
+            done.revoked.join(", ")
+        }
+    );
+    Ok(())
+}
+
 /// `prism connect`.
 pub async fn connect(cli: &Cli, a: &ConnectArgs) -> CliResult {
     let ssh = if a.print {
@@ -345,6 +420,9 @@ pub async fn connect(cli: &Cli, a: &ConnectArgs) -> CliResult {
     let c = lookup(&client, cli, &a.name).await?;
     check_running(&c)?;
     let (host, port) = address(&c)?;
+    if !a.print {
+        check_ssh_rule(&client, cli, a, &c).await?;
+    }
     let paths = Paths::from_env().map_err(|e| CliError::refused(e, None))?;
     let ident = match &c.key_name {
         Some(k) => Some(identity(&paths, k, a.identity.as_deref())?),

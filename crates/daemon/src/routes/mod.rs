@@ -92,6 +92,7 @@ impl utoipa::Modify for CommonResponses {
         workstations::launch,
         workstations::action,
         workstations::connection,
+        workstations::access,
         saves::save,
         shares::share,
         shares::sharing,
@@ -123,6 +124,8 @@ impl utoipa::Modify for CommonResponses {
         prism_api::ValidateRequest,
         prism_api::ValidateReport,
         prism_api::Workstation,
+        prism_api::AccessRequest,
+        prism_api::AccessChange,
         prism_api::WorkstationList,
         prism_api::Connection,
         prism_api::RunningOperation,
@@ -241,6 +244,7 @@ pub fn router(state: AppState, gate: Gate) -> Router {
             "/v1/workstations/{name}/connection",
             get(workstations::connection),
         )
+        .route("/v1/workstations/{name}/access", post(workstations::access))
         .route("/v1/saves", post(saves::save))
         .route("/v1/projects", get(projects::list).post(projects::create))
         .route("/v1/projects/{name}", get(projects::show))
