@@ -316,6 +316,10 @@ pub struct Connection {
     /// The CIDRs that group admits to SSH (22) now.
     #[serde(default)]
     pub ssh_allowed_from: Vec<String>,
+    /// The instance's SSH host keys (`TYPE BASE64`) from its console output
+    /// (`GetConsoleOutput`); empty when EC2 shows none.
+    #[serde(default)]
+    pub host_keys: Vec<String>,
 }
 
 /// `POST /v1/workstations/{name}/access`: make the SSH rule of the workstation's

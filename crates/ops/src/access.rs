@@ -185,6 +185,35 @@ pub fn cidr_covers(outer: &str, inner: &str) -> bool {
     (o & mask) == (i & mask)
 }
 
+/// The SSH host keys (`TYPE BASE64`) cloud-init printed on the console between
+/// `-----BEGIN SSH HOST KEY KEYS-----` and `-----END SSH HOST KEY KEYS-----` (lines may carry
+/// an `ec2:` prefix); empty when the block is missing or holds no key.
+pub fn host_keys_from_console(text: &str) -> Vec<String> {
+    let mut keys = vec![];
+    let mut inside = false;
+    for line in text.lines() {
+        let l = line.trim();
+        let l = l.strip_prefix("ec2:").map_or(l, str::trim);
+        if l.contains("-----BEGIN SSH HOST KEY KEYS-----") {
+            inside = true;
+            continue;
+        }
+        if l.contains("-----END SSH HOST KEY KEYS-----") {
+            break;
+        }
+        if !inside {
+            continue;
+        }
+        let mut f = l.split_whitespace();
+        if let (Some(t), Some(b)) = (f.next(), f.next()) {
+            if OPENSSH_KEY_TYPES.contains(&t) && base64_decode(b).is_some() {
+                keys.push(format!("{t} {b}"));
+            }
+        }
+    }
+    keys
+}
+
 /// Whether `cidr` admits every address.
 pub fn is_everywhere(cidr: &str) -> bool {
     matches!(cidr, "0.0.0.0/0" | "::/0")
@@ -516,6 +545,20 @@ mod tests {
         ] {
             assert!(parse_public_key(bad, "k").is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn host_keys_come_from_the_consoles_keys_block_only() {
+        let console = "boot\nec2: -----BEGIN SSH HOST KEY FINGERPRINTS-----\nec2: 256 SHA256:abc root@ip (ED25519)\nec2: -----END SSH HOST KEY FINGERPRINTS-----\n-----BEGIN SSH HOST KEY KEYS-----\necdsa-sha2-nistp256 AAAAE2VjZHNh root@ip\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGvRDtO4b7GQ6tP0Ucxx1ZkEbcf3b4GRuV0C39+dWS7x root@ip\nnot a key\n-----END SSH HOST KEY KEYS-----\nssh-rsa AAAAB3Nza after\n";
+        assert_eq!(
+            host_keys_from_console(console),
+            vec![
+                "ecdsa-sha2-nistp256 AAAAE2VjZHNh".to_string(),
+                "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGvRDtO4b7GQ6tP0Ucxx1ZkEbcf3b4GRuV0C39+dWS7x"
+                    .to_string()
+            ]
+        );
+        assert!(host_keys_from_console("no block here\nssh-ed25519 AAAA x\n").is_empty());
     }
 
     #[test]

@@ -273,6 +273,24 @@ fn host_known(file: &Path, token: &str) -> bool {
     })
 }
 
+/// Makes `file` hold exactly `keys` for `token` (other hosts' lines kept), 0600.
+fn pin_host_keys(file: &Path, token: &str, keys: &[String]) -> std::io::Result<()> {
+    let old = std::fs::read_to_string(file).unwrap_or_default();
+    let mut text: String = old
+        .lines()
+        .filter(|l| {
+            !l.split_whitespace()
+                .next()
+                .is_some_and(|hosts| hosts.split(',').any(|h| h == token))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    for k in keys {
+        text.push_str(&format!("{token} {k}\n"));
+    }
+    write_private(file, &text)
+}
+
 /// What a forwarded service port is, for the URL line.
 fn service_name(port: u16) -> &'static str {
     match port {
@@ -305,7 +323,11 @@ fn ssh_args(
         "-o".into(),
         format!("UserKnownHostsFile={}", known_hosts.display()),
         "-o".into(),
-        "StrictHostKeyChecking=accept-new".into(),
+        if c.host_keys.is_empty() {
+            "StrictHostKeyChecking=accept-new".into()
+        } else {
+            "StrictHostKeyChecking=yes".into()
+        },
         "-o".into(),
         "HashKnownHosts=no".into(),
     ]);
@@ -484,9 +506,14 @@ pub async fn connect(cli: &Cli, a: &ConnectArgs) -> CliResult {
         write_private(&kh, "")
             .map_err(|e| CliError::refused(format!("cannot create {}: {e}", kh.display()), None))?;
     }
-    if !host_known(&kh, &host_token(&host, port)) {
+    let token = host_token(&host, port);
+    if !c.host_keys.is_empty() {
+        // The instance's own keys (its console output): ssh checks the server against them.
+        pin_host_keys(&kh, &token, &c.host_keys)
+            .map_err(|e| CliError::refused(format!("cannot write {}: {e}", kh.display()), None))?;
+    } else if !host_known(&kh, &token) {
         errln!(
-            "note: first connection to '{}' ({host}): its host key is accepted on first use and kept in {}; a different key later is refused",
+            "note: first connection to '{}' ({host}): its host key is accepted on first use and kept in {} (EC2 shows no host keys in its console output yet); a different key later is refused",
             c.name,
             kh.display()
         );
@@ -500,6 +527,20 @@ pub async fn connect(cli: &Cli, a: &ConnectArgs) -> CliResult {
         errln!("{what}: open http://localhost:{l}");
     }
     let ssh = ssh.expect("checked above unless --print");
+    if !c.host_keys.is_empty() {
+        // ssh only; its exit code stays ours. Waits as long as the session lasts (the user's).
+        let status = std::process::Command::new(ssh)
+            .args(&args)
+            .status()
+            .map_err(|e| CliError::refused(format!("cannot run ssh: {e}"), None))?;
+        if status.code() == Some(255) {
+            errln!(
+                "note: ssh checked the server's host key against the keys '{}' printed on its console (EC2 GetConsoleOutput); if it said \"Host key verification failed\", the server at {host} is not that instance: do not connect",
+                c.name
+            );
+        }
+        std::process::exit(status.code().unwrap_or(1));
+    }
     let mut cmd = std::process::Command::new(ssh);
     cmd.args(&args);
     if cli.output == Format::Json {

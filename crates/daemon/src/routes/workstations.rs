@@ -281,6 +281,11 @@ pub async fn connection(
         .into_iter()
         .filter(|p| *p != 22)
         .collect();
+    let host_keys = if i.state.as_str() == "running" {
+        host_keys(cloud.as_ref(), &found.region, &i.id).await
+    } else {
+        vec![]
+    };
     let group =
         prism_ops::access::prism_group_of(cloud.as_ref(), &found.region, &i.security_group_ids)
             .await
@@ -300,7 +305,26 @@ pub async fn connection(
             .map(prism_ops::access::ssh_sources)
             .unwrap_or_default(),
         security_group_id: group.map(|g| g.id),
+        host_keys,
     }))
+}
+
+/// Test only: a file whose text is used as every instance's console output instead of EC2's
+/// (the tests put a local sshd's host key there). A missing file: no console output.
+pub const TEST_CONSOLE_ENV: &str = "PRISM_TEST_CONSOLE_OUTPUT_FILE";
+
+/// The host keys the instance printed on its console; none when EC2 has no output (yet) or
+/// cannot give it (connect then trusts on first use and says so).
+async fn host_keys(cloud: &dyn prism_cloud::Cloud, region: &str, id: &str) -> Vec<String> {
+    let text = match std::env::var_os(TEST_CONSOLE_ENV) {
+        Some(path) => tokio::fs::read_to_string(path).await.ok(),
+        None => retry(|| cloud.console_output(region, id))
+            .await
+            .ok()
+            .flatten(),
+    };
+    text.map(|t| prism_ops::access::host_keys_from_console(&t))
+        .unwrap_or_default()
 }
 
 /// Makes the workstation's Prism-managed security group admit SSH from `allow_from`,
