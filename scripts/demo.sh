@@ -30,7 +30,7 @@ run launch python-ml my-research
 run list
 run save my-research my-env --description "Custom ML environment" --copy-to-regions us-west-2,eu-west-1 --yes
 run templates
-run launch my-env next-project --size GPU-L
+run launch my-env next-project --size L
 run launch my-env west-project --region us-west-2
 run list --region us-west-2
 # A lab lead shares the saved template with a colleague's account (images in every region).

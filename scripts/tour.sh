@@ -41,7 +41,7 @@ launch python-ml my-research
 list
 save my-research my-env --description "Custom ML environment" --copy-to-regions us-west-2 --yes
 template versions my-env
-launch my-env next-project --size GPU-L
+launch my-env next-project --size L
 stop my-reserch
 ## Lab lead: share a saved template with a colleague's account
 save my-research team-genomics-env --yes

@@ -310,6 +310,42 @@ pub struct Connection {
     pub service_ports: Vec<u16>,
     /// Template reference it was launched from (`T@N`), when known.
     pub template: Option<String>,
+    /// The Prism-managed security group the instance is in (`None`: it is in none).
+    #[serde(default)]
+    pub security_group_id: Option<String>,
+    /// The CIDRs that group admits to SSH (22) now.
+    #[serde(default)]
+    pub ssh_allowed_from: Vec<String>,
+    /// The instance's SSH host keys (`TYPE BASE64`) from its console output
+    /// (`GetConsoleOutput`); empty when EC2 shows none.
+    #[serde(default)]
+    pub host_keys: Vec<String>,
+}
+
+/// `POST /v1/workstations/{name}/access`: make the SSH rule of the workstation's
+/// Prism-managed security group admit `allow_from` (replacing the rule there was).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AccessRequest {
+    /// CIDR to admit to SSH (22), e.g. the caller's new address `198.51.100.9/32`.
+    pub allow_from: String,
+    /// Where.
+    #[serde(default)]
+    pub aws: AwsTarget,
+}
+
+/// Answer of `POST /v1/workstations/{name}/access`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AccessChange {
+    /// Workstation name.
+    pub name: String,
+    /// Region.
+    pub region: String,
+    /// The security group changed (shared by Prism's workstations in its VPC).
+    pub security_group_id: String,
+    /// The CIDR SSH is allowed from now.
+    pub allow_from: String,
+    /// The CIDRs whose rules were revoked.
+    pub revoked: Vec<String>,
 }
 
 /// An operation running on a workstation, as `prism list` shows it (`saving → my-env@3, 2m`).

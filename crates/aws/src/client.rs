@@ -203,6 +203,10 @@ impl Cloud for AwsCloud {
         .await
     }
 
+    async fn console_output(&self, region: &str, instance_id: &str) -> CloudResult<Option<String>> {
+        network::console_output(&self.ec2(region), region, instance_id).await
+    }
+
     async fn describe_key_pair(&self, region: &str, name: &str) -> CloudResult<Option<KeyPair>> {
         network::describe_key_pair(&self.ec2(region), region, name).await
     }

@@ -10,6 +10,26 @@ use prism_cloud::{
 
 /// `DescribeKeyPairs` with the `key-name` filter (an unknown name is then simply absent,
 /// where `KeyNames` would answer `InvalidKeyPair.NotFound`).
+/// `GetConsoleOutput`: the instance's console output, base64 in the answer, decoded (invalid
+/// UTF-8 replaced); `None` when EC2 returns none.
+pub(crate) async fn console_output(
+    ec2: &aws_sdk_ec2::Client,
+    region: &str,
+    instance_id: &str,
+) -> CloudResult<Option<String>> {
+    let out = ec2
+        .get_console_output()
+        .instance_id(instance_id)
+        .send()
+        .await
+        .map_err(|e| sdk_error("GetConsoleOutput", region, Some(instance_id), e))?;
+    Ok(out
+        .output()
+        .filter(|o| !o.is_empty())
+        .and_then(|o| aws_smithy_types::base64::decode(o).ok())
+        .map(|b| String::from_utf8_lossy(&b).into_owned()))
+}
+
 pub(crate) async fn describe_key_pair(
     ec2: &aws_sdk_ec2::Client,
     region: &str,

@@ -156,6 +156,14 @@ pub struct ConnectArgs {
     /// pair, among ~/.ssh/id_ed25519, ~/.ssh/id_rsa, Prism's own key and keys given to launch).
     #[arg(long, value_name = "PATH")]
     pub identity: Option<std::path::PathBuf>,
+    /// Your address range, to check that the workstation's SSH rule admits it (default:
+    /// `allow_from` in the config file, else your public address, asked of
+    /// https://checkip.amazonaws.com).
+    #[arg(long, value_name = "CIDR", value_parser = parse_cidr)]
+    pub allow_from: Option<String>,
+    /// Replace the SSH rule with your address without asking when it no longer admits you.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
     /// Arguments passed to ssh after the destination (options, or a command to run).
     #[arg(last = true, value_name = "SSH_ARGS")]
     pub ssh_args: Vec<String>,

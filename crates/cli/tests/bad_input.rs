@@ -328,6 +328,19 @@ fn cli_cases() -> Vec<Case> {
             1,
             "unknown size ''",
         ),
+        // Issue 10 item 7: a GPU size needs a GPU image (refused before anything is made).
+        cli(
+            "cli-launch-gpu-size-without-gpu-image",
+            &["launch", "r-research", "x1", "--size", "GPU-L"],
+            1,
+            "size GPU-L needs an image with the NVIDIA driver and CUDA, and template 'r-research' has none",
+        ),
+        cli(
+            "cli-launch-gpu-size-saved-not-gpu-ready",
+            &["launch", SAVED, "x1", "--size", "gpu-s"],
+            1,
+            "(it was saved from a workstation without a GPU image)",
+        ),
         cli(
             "cli-launch-bad-arch",
             &["launch", "python-ml", "x1", "--arch", "sparc"],
@@ -513,6 +526,20 @@ fn cli_cases() -> Vec<Case> {
             &["connect", WS, "--port", "8888:70000"],
             2,
             "'70000' is not a port",
+        ),
+        // Issue 10 item 2: the address to check must be a CIDR; a new address is not let in
+        // without --yes (no terminal here).
+        cli(
+            "cli-connect-allow-from-word",
+            &["connect", WS, "--allow-from", "home"],
+            2,
+            "is not a CIDR",
+        ),
+        cli(
+            "cli-connect-new-address-unconfirmed",
+            &["connect", WS, "--allow-from", "198.51.100.9/32"],
+            1,
+            "pass --yes",
         ),
         cli(
             "cli-connect-region-shape",
@@ -1736,6 +1763,8 @@ fn template_file_cases() -> Vec<Case> {
         tfile("tf-amis-not-a-map", "`ami_config.amis` is a list", vec![("amis-list.yaml", yaml("name: amis-list\nbase: ami-based\nami_config:\n  amis: [ami-12345678]\n"))], &["amis-list"], "field 'ami_config.amis': must be a mapping"),
         tfile("tf-bad-ami-id", "AMI id `not-an-ami` for us-east-1/x86_64", vec![("bad-ami.yaml", yaml(&format!("name: bad-ami\n{}", ami("x86_64", "not-an-ami"))))], &["bad-ami"], "'not-an-ami' is not an AMI id"),
         tfile("tf-unknown-arch-key", "architecture key `sparc` under `ami_config.amis.us-east-1`", vec![("bad-arch.yaml", yaml(&format!("name: bad-arch\n{}", ami("sparc", "ami-0123456789abcdef0"))))], &["bad-arch"], "unknown architecture 'sparc'"),
+        tfile("tf-gpu-image-empty", "`ami_config.gpu_image: {}` (neither amis nor ami_search)", vec![("gpu-empty.yaml", named("gpu-empty", "ami_config:\n  gpu_image: {}\n"))], &["gpu-empty"], "ami_config.gpu_image needs amis"),
+        tfile("tf-gpu-image-bad-ami", "AMI id `not-an-ami` under `ami_config.gpu_image.amis.us-east-1.x86_64`", vec![("gpu-bad-ami.yaml", named("gpu-bad-ami", "ami_config:\n  gpu_image:\n    amis:\n      us-east-1:\n        x86_64: not-an-ami\n"))], &["gpu-bad-ami"], "ami_config.gpu_image.amis.us-east-1.x86_64"),
         tfile("tf-unknown-base", "`base: plan9`", vec![("plan9.yaml", yaml("name: plan9-base\nbase: plan9\n"))], &["plan9-base"], "unknown base 'plan9'"),
         tfile("tf-ami-based-without-amis", "`base: ami-based` and no `ami_config`", vec![("no-amis.yaml", yaml("name: no-amis\nbase: ami-based\n"))], &["no-amis"], "needs ami_config.amis"),
         tfile("tf-instance-type-garbage", "`instance_defaults.type: \"t3.large; rm -rf /\"`", vec![("bad-type.yaml", named("bad-type", "instance_defaults:\n  type: \"t3.large; rm -rf /\"\n"))], &["bad-type"], "instance type"),
@@ -2087,6 +2116,10 @@ fn api_cases() -> Vec<Case> {
         post("api-workstations-traversal-name", "/v1/workstations", r#"{"template":"python-ml","name":"../../x"}"#, 400, "invalid workstation name"),
         post("api-workstations-traversal-template", "/v1/workstations", r#"{"template":"../../etc/passwd","name":"x9"}"#, 404, "template '../../etc/passwd' not found"),
         post("api-saves-traversal-template", "/v1/saves", r#"{"workstation":"busy","template":"../../etc/passwd"}"#, 400, "contains '/'"),
+        post("api-access-not-a-cidr", "/v1/workstations/busy/access", r#"{"allow_from":"everywhere"}"#, 400, "'everywhere' is not a CIDR"),
+        post("api-access-host-bits", "/v1/workstations/busy/access", r#"{"allow_from":"10.0.0.1/8"}"#, 400, "address bits are set beyond the /8 prefix"),
+        post("api-access-unknown-workstation", "/v1/workstations/ghost/access", r#"{"allow_from":"198.51.100.9/32"}"#, 404, "no workstation named 'ghost'"),
+        post("api-access-no-cidr", "/v1/workstations/busy/access", "{}", 422, "missing field `allow_from`"),
         post("api-workstation-unknown-action", "/v1/workstations/busy/explode", "{}", 404, "unknown action 'explode'"),
         get("api-unknown-route", "/v1/nope", 404, ""),
         get("api-unknown-api-version", "/v2/health", 404, ""),

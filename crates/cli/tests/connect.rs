@@ -617,3 +617,116 @@ fn without_allow_from_ssh_opens_to_the_callers_detected_address_only() {
         vec![prism_cloud::IngressRule::ssh_from("0.0.0.0/0")]
     );
 }
+
+/// Issue 10, item 4: where EC2's console output shows the instance's SSH host keys (cloud-init's
+/// `-----BEGIN SSH HOST KEY KEYS-----` block), connect pins them in Prism's known-hosts file and
+/// runs ssh with `StrictHostKeyChecking=yes`: the real sshd with that key is reached without a
+/// trust-on-first-use note; a server whose key is not the console's is refused by ssh, and
+/// Prism says what that means. The console text comes from `PRISM_TEST_CONSOLE_OUTPUT_FILE`
+/// (test-only, read by the daemon instead of GetConsoleOutput).
+#[test]
+fn connect_checks_the_host_key_against_the_console_output() {
+    need("ssh");
+    let keygen = need("ssh-keygen");
+    need(SSHD);
+    let moto = Moto::start();
+    let prism_home = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let dot_ssh = home.path().join(".ssh");
+    std::fs::create_dir_all(&dot_ssh).unwrap();
+    let key = dot_ssh.join("id_ed25519");
+    assert!(Command::new(&keygen)
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "me@laptop", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap()
+        .success());
+    let user = whoami();
+    let tdir = prism_home.path().join("templates");
+    std::fs::create_dir_all(&tdir).unwrap();
+    std::fs::write(
+        tdir.join("me-ml.yaml"),
+        format!("name: me-ml\nbase: ubuntu-22.04\ninherits: [python-ml]\nami_config:\n  ssh_user: {user}\n"),
+    )
+    .unwrap();
+    let xdg = home.path().join("xdg");
+    std::fs::create_dir_all(xdg.join("prism")).unwrap();
+    std::fs::write(
+        xdg.join("prism").join("config.toml"),
+        "allow_from = \"127.0.0.1/32\"\n",
+    )
+    .unwrap();
+    let console = home.path().join("console.txt");
+    let sshd_dir = tempfile::tempdir().unwrap();
+    let sshd = start_sshd(sshd_dir.path(), &dot_ssh.join("id_ed25519.pub"));
+    let w = World {
+        moto,
+        prism_home,
+        home,
+        env: vec![
+            ("XDG_CONFIG_HOME".into(), xdg.to_string_lossy().into()),
+            (
+                "PRISM_TEST_CONSOLE_OUTPUT_FILE".into(),
+                console.to_string_lossy().into(),
+            ),
+            (
+                "PRISM_TEST_CONNECT_ADDRESS".into(),
+                format!("127.0.0.1:{}", sshd.port),
+            ),
+        ],
+    };
+    w.ok(&["launch", "me-ml", "ws"]);
+    let console_with = |host_pub: &str| {
+        let key = host_pub
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ");
+        std::fs::write(
+            &console,
+            format!("[   12.3] cloud-init[1]: boot\n-----BEGIN SSH HOST KEY KEYS-----\n{key} root@ip-10-0-0-1\n-----END SSH HOST KEY KEYS-----\n"),
+        )
+        .unwrap();
+    };
+
+    // The console shows the server's own key: strict checking, no first-use note.
+    console_with(&std::fs::read_to_string(sshd_dir.path().join("host_ed25519.pub")).unwrap());
+    let (printed, _) = w.ok(&["connect", "ws", "--print"]);
+    assert!(printed.contains("StrictHostKeyChecking=yes"), "{printed}");
+    let o = w.run(&["connect", "ws", "--", "echo", "hello"], &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.success(),
+        "connect failed: {err}\nsshd: {}",
+        std::fs::read_to_string(sshd_dir.path().join("sshd.log")).unwrap_or_default()
+    );
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "hello\n");
+    assert!(!err.contains("accepted on first use"), "{err}");
+
+    // The console shows another key: ssh refuses the server, Prism says what it means.
+    let other = tempfile::tempdir().unwrap();
+    let other_key = other.path().join("k");
+    assert!(Command::new(&keygen)
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&other_key)
+        .status()
+        .unwrap()
+        .success());
+    console_with(&std::fs::read_to_string(other_key.with_extension("pub")).unwrap());
+    let o = w.run(&["connect", "ws", "--", "echo", "hello"], &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(255), "{err}");
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "", "nothing ran: {err}");
+    assert!(err.contains("Host key verification failed"), "{err}");
+    assert!(
+        err.contains("is not that instance: do not connect"),
+        "{err}"
+    );
+    let kh = w.prism_home.path().join("state").join("known_hosts");
+    let pinned = std::fs::read_to_string(kh).unwrap();
+    assert_eq!(
+        pinned.lines().count(),
+        1,
+        "only the console's key: {pinned}"
+    );
+}

@@ -297,7 +297,8 @@ fn researcher_workflow_save_copy_launch_and_versions() {
     w.ok(&["template", "validate", &path]);
 
     // Launch from it in the source region and in a copied region: the right AMI each time.
-    w.ok(&["launch", "my-env", "next-project", "--size", "GPU-L"]);
+    // (A size of its own; GPU sizes need a GPU-ready version: see the GPU test.)
+    w.ok(&["launch", "my-env", "next-project", "--size", "L"]);
     w.ok(&["launch", "my-env", "west", "--region", "us-west-2"]);
     let west = w.instances("us-west-2");
     let west = west
@@ -310,11 +311,7 @@ fn researcher_workflow_save_copy_launch_and_versions() {
         .iter()
         .find(|i| i.tags.get(tags::NAME).map(String::as_str) == Some("next-project"))
         .unwrap();
-    assert!(
-        next.instance_type.starts_with('g'),
-        "GPU size gives a GPU type: {}",
-        next.instance_type
-    );
+    assert_eq!(next.instance_type, "t3.xlarge", "size L gives its type");
 
     // A region it was not copied to is refused with the copy command as the hint.
     w.fails(
@@ -3031,4 +3028,217 @@ fn restore_plan_reads_the_workstation_and_its_root_volume_from_ec2() {
     let after = instance_named(&w, "us-east-1", "rs-ws");
     assert_eq!(after.image_id, i.image_id);
     assert_eq!(after.tags.get(tags::TEMPLATE), i.tags.get(tags::TEMPLATE));
+}
+
+/// Issue 10, item 7: a `GPU-*` size launches the template's GPU image (python-ml: the AWS
+/// Deep Learning Base image, found by its `ami_config.gpu_image` search; the moto fixture
+/// holds two x86_64 dates and an arm64 one) or is refused before anything is made, naming a
+/// template that has one. A save of a GPU workstation is GPU-ready (file and image tag) and
+/// launches with a GPU size; a save of a plain one does not.
+#[test]
+fn a_gpu_size_launches_a_gpu_image_or_is_refused_before_anything_is_made() {
+    const DLAMI_NEWEST: &str = "ami-0b9c1a2f3e4d5c6b7";
+    let w = World::new();
+    let q = prism_cloud::GroupQuery {
+        name: Some("prism-ssh".into()),
+        ..Default::default()
+    };
+
+    // r-research has no GPU image: refused, naming python-ml; nothing exists afterwards.
+    w.fails(
+        &["launch", "r-research", "plain-gpu", "--size", "GPU-L", "--yes"],
+        1,
+        "size GPU-L needs an image with the NVIDIA driver and CUDA, and template 'r-research' has none",
+    );
+    let o = w.cmd(
+        &["launch", "r-research", "plain-gpu", "--size", "gpu-l"],
+        &[],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("error: size GPU-L needs an image with the NVIDIA driver and CUDA")
+            && err.contains("hint: launch a template that has one (python-ml) with --size GPU-L"),
+        "names a template with one: {err}"
+    );
+    assert!(w.instances("us-east-1").is_empty());
+    assert!(
+        w.rt.block_on(w.cloud.describe_security_groups("us-east-1", &q))
+            .unwrap()
+            .is_empty(),
+        "no security group made"
+    );
+    let ops = w.json(&["operations"]);
+    assert_eq!(ops["operations"].as_array().map(Vec::len), Some(0), "{ops}");
+
+    // python-ml with a GPU size: the newest Deep Learning Base image, a GPU type, tagged.
+    w.ok(&["launch", "python-ml", "gpu-box", "--size", "GPU-S"]);
+    let i = instance_named(&w, "us-east-1", "gpu-box");
+    assert_eq!(i.image_id, DLAMI_NEWEST);
+    assert_eq!(i.instance_type, "g4dn.xlarge");
+    assert_eq!(
+        i.tags.get(tags::GPU_READY).map(String::as_str),
+        Some("true")
+    );
+    // Without a GPU size the usual Ubuntu image, and no GPU tag.
+    w.ok(&["launch", "python-ml", "cpu-box"]);
+    let c = instance_named(&w, "us-east-1", "cpu-box");
+    assert_eq!(c.image_id, "ami-0c7217cdde317cfec");
+    assert_eq!(c.tags.get(tags::GPU_READY), None);
+
+    // A save of the GPU workstation is GPU-ready: file, image tag, and a GPU launch of it
+    // runs the saved image.
+    w.ok(&["save", "gpu-box", "gpu-env", "--yes"]);
+    let img = w.images("us-east-1", "gpu-env", "1");
+    assert_eq!(img.len(), 1);
+    assert_eq!(
+        img[0].tags.get(tags::GPU_READY).map(String::as_str),
+        Some("true")
+    );
+    let list = w.json(&["templates"]);
+    let path = list["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "gpu-env")
+        .expect("gpu-env listed")["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("gpu_ready: true"), "{text}");
+    assert!(
+        !text.contains("gpu_image"),
+        "the DLAMI search is not kept: {text}"
+    );
+    w.ok(&["launch", "gpu-env", "gpu-2", "--size", "GPU-M"]);
+    let g2 = instance_named(&w, "us-east-1", "gpu-2");
+    assert_eq!(g2.image_id, img[0].id);
+    assert_eq!(g2.instance_type, "g4dn.2xlarge");
+    assert_eq!(
+        g2.tags.get(tags::GPU_READY).map(String::as_str),
+        Some("true")
+    );
+
+    // A save of the plain workstation is not: a GPU launch of it is refused, naming the
+    // templates that have one, and makes nothing.
+    w.ok(&["save", "cpu-box", "cpu-env", "--yes"]);
+    assert_eq!(
+        w.images("us-east-1", "cpu-env", "1")[0]
+            .tags
+            .get(tags::GPU_READY),
+        None
+    );
+    let before = w.instances("us-east-1").len();
+    let o = w.cmd(&["launch", "cpu-env", "cpu-gpu", "--size", "GPU-XL"], &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "template 'cpu-env' has none (it was saved from a workstation without a GPU image)"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("gpu-env, python-ml"), "{err}");
+    assert_eq!(w.instances("us-east-1").len(), before);
+}
+
+/// Issue 10, item 2: when the caller's address changed, `prism connect` sees that the
+/// workstation's Prism security group no longer admits it, says so, and (with `--yes`; never
+/// silently without a terminal) replaces the rule through `POST /v1/workstations/{name}/access`
+/// — checked through DescribeSecurityGroups. ssh itself is pointed at a closed port on
+/// 127.0.0.1 (`PRISM_TEST_CONNECT_ADDRESS`): no traffic leaves the machine.
+#[test]
+fn connect_offers_to_update_the_ssh_rule_when_the_callers_address_changed() {
+    let w = World::new();
+    let empty = tempfile::tempdir().unwrap();
+    let home = empty.path().to_string_lossy().to_string();
+    // Launched from 203.0.113.7 (the testkit's caller address).
+    let o = w.cmd(&["launch", "python-ml", "roam"], &[("HOME", &home)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let q = prism_cloud::GroupQuery {
+        name: Some("prism-ssh".into()),
+        ..Default::default()
+    };
+    let rules = || {
+        w.rt.block_on(w.cloud.describe_security_groups("us-east-1", &q))
+            .unwrap()[0]
+            .ingress
+            .clone()
+    };
+    assert_eq!(
+        rules(),
+        vec![prism_cloud::IngressRule::ssh_from("203.0.113.7/32")]
+    );
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let ssh_at = format!("127.0.0.1:{closed}");
+    let moved = [
+        ("HOME", home.as_str()),
+        ("PRISM_TEST_CALLER_ADDRESS", "198.51.100.9"),
+        ("PRISM_TEST_CONNECT_ADDRESS", ssh_at.as_str()),
+    ];
+
+    // From the same address: nothing to say about the rule.
+    let same = [
+        moved[0],
+        ("PRISM_TEST_CALLER_ADDRESS", "203.0.113.7"),
+        moved[2],
+    ];
+    let o = w.cmd(&["connect", "roam", "--", "true"], &same);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("SSH to 'roam' is allowed"), "{err}");
+
+    // From a new address without a terminal and without --yes: said, refused, unchanged.
+    let o = w.cmd(&["connect", "roam", "--", "true"], &moved);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("SSH to 'roam' is allowed only from 203.0.113.7/32, not from your address 198.51.100.9/32"),
+        "{err}"
+    );
+    assert!(err.contains("pass --yes"), "{err}");
+    assert_eq!(
+        rules(),
+        vec![prism_cloud::IngressRule::ssh_from("203.0.113.7/32")]
+    );
+
+    // With --yes: the old rule is revoked and the new one authorized (only that one).
+    let o = w.cmd(&["connect", "roam", "--yes", "--", "true"], &moved);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("updated: allowed from 198.51.100.9/32 (was 203.0.113.7/32)"),
+        "{err}"
+    );
+    assert_eq!(
+        rules(),
+        vec![prism_cloud::IngressRule::ssh_from("198.51.100.9/32")]
+    );
+    // The next connect from there has nothing to change.
+    let o = w.cmd(&["connect", "roam", "--", "true"], &moved);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("SSH to 'roam' is allowed"), "{err}");
+    // --allow-from names the range to check instead of the detected address.
+    let o = w.cmd(
+        &[
+            "connect",
+            "roam",
+            "--allow-from",
+            "198.51.100.0/24",
+            "--yes",
+            "--",
+            "true",
+        ],
+        &moved,
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("updated: allowed from 198.51.100.0/24 (was 198.51.100.9/32)"),
+        "{err}"
+    );
+    assert_eq!(
+        rules(),
+        vec![prism_cloud::IngressRule::ssh_from("198.51.100.0/24")]
+    );
 }

@@ -119,6 +119,17 @@ pub trait Cloud: Send + Sync {
         snapshot_id: &str,
     ) -> CloudResult<Share>;
 
+    /// The instance's console output (`GetConsoleOutput`, decoded from base64), `None` when EC2
+    /// has none (yet). On boot cloud-init prints the SSH host keys there between
+    /// `-----BEGIN SSH HOST KEY KEYS-----` and `-----END SSH HOST KEY KEYS-----` ("Connect to
+    /// your Linux instance using SSH": verify the host key fingerprint from the system log,
+    /// https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/connection-prereqs-general.html).
+    /// The default (the fake, the test harnesses) has none.
+    async fn console_output(&self, region: &str, instance_id: &str) -> CloudResult<Option<String>> {
+        let _ = (region, instance_id);
+        Ok(None)
+    }
+
     /// The key pair named `name` (`DescribeKeyPairs`), `None` when there is none.
     async fn describe_key_pair(&self, region: &str, name: &str) -> CloudResult<Option<KeyPair>>;
 

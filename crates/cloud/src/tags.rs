@@ -23,6 +23,9 @@ pub const TEMPLATE_VERSION: &str = "prism:template-version";
 pub const PROJECT: &str = "prism:project";
 /// Instance: the launch size (`M`, `GPU-L`, …).
 pub const SIZE: &str = "prism:size";
+/// Instance, image, snapshot: runs (or holds) an image with the NVIDIA driver and CUDA, so
+/// `GPU-*` sizes may launch what is saved from it (value `true`).
+pub const GPU_READY: &str = "prism:gpu-ready";
 
 /// Image, snapshot: the saved template's name.
 pub const SAVED_TEMPLATE: &str = "prism:saved-template";

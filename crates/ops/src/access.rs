@@ -158,6 +158,62 @@ pub fn validate_cidr(s: &str) -> Result<(), OpsError> {
     Ok(())
 }
 
+/// `(family is v6, 128-bit address left-aligned, prefix)` of a CIDR; `None` when it is not one.
+fn cidr_bits(s: &str) -> Option<(bool, u128, u32)> {
+    let (addr, prefix) = s.split_once('/')?;
+    let ip: IpAddr = addr.parse().ok()?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let len: u32 = prefix.parse().ok().filter(|p| *p <= max)?;
+    Some(match ip {
+        IpAddr::V4(a) => (false, u128::from(u32::from(a)) << 96, len),
+        IpAddr::V6(a) => (true, u128::from(a), len),
+    })
+}
+
+/// Whether every address of CIDR `inner` is in CIDR `outer` (same family); false when either
+/// is not a CIDR.
+pub fn cidr_covers(outer: &str, inner: &str) -> bool {
+    let (Some((v6o, o, lo)), Some((v6i, i, li))) = (cidr_bits(outer), cidr_bits(inner)) else {
+        return false;
+    };
+    if v6o != v6i || li < lo {
+        return false;
+    }
+    // Addresses are left-aligned in 128 bits (v4 in the top 32), so a prefix of `lo` bits is
+    // the top `lo` bits for either family.
+    let mask = u128::MAX.checked_shl(128 - lo).unwrap_or(0);
+    (o & mask) == (i & mask)
+}
+
+/// The SSH host keys (`TYPE BASE64`) cloud-init printed on the console between
+/// `-----BEGIN SSH HOST KEY KEYS-----` and `-----END SSH HOST KEY KEYS-----` (lines may carry
+/// an `ec2:` prefix); empty when the block is missing or holds no key.
+pub fn host_keys_from_console(text: &str) -> Vec<String> {
+    let mut keys = vec![];
+    let mut inside = false;
+    for line in text.lines() {
+        let l = line.trim();
+        let l = l.strip_prefix("ec2:").map_or(l, str::trim);
+        if l.contains("-----BEGIN SSH HOST KEY KEYS-----") {
+            inside = true;
+            continue;
+        }
+        if l.contains("-----END SSH HOST KEY KEYS-----") {
+            break;
+        }
+        if !inside {
+            continue;
+        }
+        let mut f = l.split_whitespace();
+        if let (Some(t), Some(b)) = (f.next(), f.next()) {
+            if OPENSSH_KEY_TYPES.contains(&t) && base64_decode(b).is_some() {
+                keys.push(format!("{t} {b}"));
+            }
+        }
+    }
+    keys
+}
+
 /// Whether `cidr` admits every address.
 pub fn is_everywhere(cidr: &str) -> bool {
     matches!(cidr, "0.0.0.0/0" | "::/0")
@@ -353,23 +409,112 @@ pub async fn ensure_group(
         }
     };
     if let Some(cidr) = allow_from {
-        let want = IngressRule::ssh_from(cidr);
-        for r in group.ingress.iter().filter(|r| **r != want) {
-            match retry(|| cloud.revoke_ingress(region, &group.id, r)).await {
-                Ok(()) => {}
-                Err(e) if e.has_code(codes::PERMISSION_NOT_FOUND) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        if !group.ingress.contains(&want) {
-            match retry(|| cloud.authorize_ingress(region, &group.id, &want)).await {
-                Ok(()) => {}
-                Err(e) if e.has_code(codes::PERMISSION_DUPLICATE) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
+        set_ssh_rule(cloud, region, &group, cidr).await?;
     }
     Ok(group.id)
+}
+
+/// Makes `group`'s inbound rules exactly tcp/22 from `cidr`: revokes every other rule (all
+/// Prism's: the group is Prism-managed), then authorizes the new one. Idempotent (a rule
+/// already gone, or already there, is fine). Returns the CIDRs of the rules revoked.
+pub async fn set_ssh_rule(
+    cloud: &dyn Cloud,
+    region: &str,
+    group: &prism_cloud::SecurityGroup,
+    cidr: &str,
+) -> Result<Vec<String>, StepError> {
+    let want = IngressRule::ssh_from(cidr);
+    let mut revoked = vec![];
+    for r in group.ingress.iter().filter(|r| **r != want) {
+        // RevokeSecurityGroupIngress of a rule that is gone: InvalidPermission.NotFound.
+        match retry(|| cloud.revoke_ingress(region, &group.id, r)).await {
+            Ok(()) => revoked.push(r.cidr.clone()),
+            Err(e) if e.has_code(codes::PERMISSION_NOT_FOUND) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if !group.ingress.contains(&want) {
+        // AuthorizeSecurityGroupIngress of a rule already there: InvalidPermission.Duplicate.
+        match retry(|| cloud.authorize_ingress(region, &group.id, &want)).await {
+            Ok(()) => {}
+            Err(e) if e.has_code(codes::PERMISSION_DUPLICATE) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(revoked)
+}
+
+/// A step-level failure of an access call made outside a saga, as a refusal.
+fn as_ops(e: StepError) -> OpsError {
+    match e {
+        StepError::Cloud(e) => OpsError::Cloud(e),
+        StepError::Store(e) => OpsError::Store(e),
+        StepError::Terminal(m) => OpsError::invalid(m, None),
+        other => OpsError::Internal(other.to_string()),
+    }
+}
+
+/// Makes the SSH rule of workstation `name`'s Prism-managed security group (among its
+/// `group_ids`) admit exactly `cidr` (`prism connect` after the caller's address changed).
+/// Returns the group's id and the CIDRs revoked. Refused, changing nothing, when `cidr` is not
+/// a CIDR or the instance is in no Prism-managed group.
+pub async fn replace_ssh_rule(
+    cloud: &dyn Cloud,
+    region: &str,
+    name: &str,
+    group_ids: &[String],
+    cidr: &str,
+) -> Result<(String, Vec<String>), OpsError> {
+    validate_cidr(cidr)?;
+    let group = prism_group_of(cloud, region, group_ids)
+        .await
+        .map_err(as_ops)?
+        .ok_or_else(|| {
+            OpsError::invalid(
+                format!("workstation '{name}' is not in Prism's security group ({GROUP_NAME})"),
+                Some(
+                    "its SSH access is not Prism's to change: edit its security group with the EC2 console or CLI"
+                        .to_string(),
+                ),
+            )
+        })?;
+    let revoked = set_ssh_rule(cloud, region, &group, cidr)
+        .await
+        .map_err(as_ops)?;
+    Ok((group.id, revoked))
+}
+
+/// The Prism-managed security group among `group_ids` (an instance's groups), if any.
+pub async fn prism_group_of(
+    cloud: &dyn Cloud,
+    region: &str,
+    group_ids: &[String],
+) -> Result<Option<prism_cloud::SecurityGroup>, StepError> {
+    if group_ids.is_empty() {
+        return Ok(None);
+    }
+    let q = GroupQuery {
+        name: Some(GROUP_NAME.to_string()),
+        tags: Tags::from([(tags::MANAGED.to_string(), "true".to_string())]),
+        ..Default::default()
+    };
+    Ok(retry(|| cloud.describe_security_groups(region, &q))
+        .await?
+        .into_iter()
+        .find(|g| group_ids.contains(&g.id)))
+}
+
+/// The CIDRs `group` admits to SSH (a tcp rule whose port range holds 22, or an all-traffic
+/// rule).
+pub fn ssh_sources(group: &prism_cloud::SecurityGroup) -> Vec<String> {
+    group
+        .ingress
+        .iter()
+        .filter(|r| {
+            r.protocol == "-1" || (r.protocol == "tcp" && r.from_port <= 22 && 22 <= r.to_port)
+        })
+        .map(|r| r.cidr.clone())
+        .collect()
 }
 
 #[cfg(test)]
@@ -400,6 +545,34 @@ mod tests {
         ] {
             assert!(parse_public_key(bad, "k").is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn host_keys_come_from_the_consoles_keys_block_only() {
+        let console = "boot\nec2: -----BEGIN SSH HOST KEY FINGERPRINTS-----\nec2: 256 SHA256:abc root@ip (ED25519)\nec2: -----END SSH HOST KEY FINGERPRINTS-----\n-----BEGIN SSH HOST KEY KEYS-----\necdsa-sha2-nistp256 AAAAE2VjZHNh root@ip\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGvRDtO4b7GQ6tP0Ucxx1ZkEbcf3b4GRuV0C39+dWS7x root@ip\nnot a key\n-----END SSH HOST KEY KEYS-----\nssh-rsa AAAAB3Nza after\n";
+        assert_eq!(
+            host_keys_from_console(console),
+            vec![
+                "ecdsa-sha2-nistp256 AAAAE2VjZHNh".to_string(),
+                "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGvRDtO4b7GQ6tP0Ucxx1ZkEbcf3b4GRuV0C39+dWS7x"
+                    .to_string()
+            ]
+        );
+        assert!(host_keys_from_console("no block here\nssh-ed25519 AAAA x\n").is_empty());
+    }
+
+    #[test]
+    fn a_cidr_covers_its_own_addresses_only() {
+        assert!(cidr_covers("203.0.113.7/32", "203.0.113.7/32"));
+        assert!(cidr_covers("203.0.113.0/24", "203.0.113.7/32"));
+        assert!(cidr_covers("0.0.0.0/0", "198.51.100.9/32"));
+        assert!(!cidr_covers("203.0.113.7/32", "198.51.100.9/32"));
+        assert!(!cidr_covers("203.0.113.7/32", "203.0.113.0/24"));
+        assert!(!cidr_covers("203.0.113.0/24", "203.0.114.1/32"));
+        assert!(cidr_covers("::/0", "2001:db8::1/128"));
+        assert!(cidr_covers("2001:db8::/32", "2001:db8::1/128"));
+        assert!(!cidr_covers("0.0.0.0/0", "2001:db8::1/128"));
+        assert!(!cidr_covers("not-a-cidr", "203.0.113.7/32"));
     }
 
     #[test]

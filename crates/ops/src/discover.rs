@@ -105,6 +105,7 @@ pub(crate) fn from_tags(img: &Image) -> Option<Template> {
         saved_date: tag(tags::SAVED_AT),
         capture_mode: tag(tags::CAPTURE_MODE),
         project: tag(tags::PROJECT),
+        gpu_ready: tag(tags::GPU_READY).as_deref() == Some("true"),
         ..Default::default()
     })
 }

@@ -149,6 +149,10 @@ pub struct LaunchInput {
     /// What the user should know (no key, no SSH rule, SSH open to everyone).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// The image has the NVIDIA driver and CUDA (the template's GPU image, or a GPU-ready
+    /// saved version): the instance is tagged so a save of it is GPU-ready too.
+    #[serde(default)]
+    pub gpu_ready: bool,
 }
 
 /// The root volume size to ask for: the template's, but never less than the image's root
@@ -257,7 +261,18 @@ pub async fn resolve_image(
             }),
         ));
     };
-    let mut images = retry(|| cloud.describe_images(region, &q)).await?;
+    newest_image(cloud, &q, t, region, arch).await
+}
+
+/// The newest available image `q` finds, or a not-found error naming the search.
+async fn newest_image(
+    cloud: &dyn Cloud,
+    q: &ImageQuery,
+    t: &Template,
+    region: &str,
+    arch: &str,
+) -> Result<String, OpsError> {
+    let mut images = retry(|| cloud.describe_images(region, q)).await?;
     images.retain(|i| i.state == prism_cloud::ImageState::Available);
     images.sort_by(|a, b| a.creation_date.cmp(&b.creation_date));
     images.last().map(|i| i.id.clone()).ok_or_else(|| {
@@ -271,6 +286,78 @@ pub async fn resolve_image(
             Some("try another region or architecture".to_string()),
         )
     })
+}
+
+/// Picks the GPU image of `t` (`ami_config.gpu_image`) for `region`/`arch`: exact map, then
+/// search. `None` when the template names no GPU image at all.
+pub async fn resolve_gpu_image(
+    cloud: &dyn Cloud,
+    t: &Template,
+    region: &str,
+    arch: &str,
+) -> Result<Option<String>, OpsError> {
+    let Some(g) = &t.ami_config.gpu_image else {
+        return Ok(None);
+    };
+    if let Some(id) = g.amis.get(region).and_then(|m| m.get(arch)) {
+        return Ok(Some(id.clone()));
+    }
+    let search = g
+        .ami_search
+        .as_ref()
+        .filter(|s| s.architecture.is_empty() || s.architecture.iter().any(|a| a == arch));
+    let Some(s) = search else {
+        return Err(OpsError::invalid(
+            format!(
+                "template '{}' has no GPU image for region {region} ({arch})",
+                t.id()
+            ),
+            Some(format!(
+                "add ami_config.gpu_image.amis.{region}.{arch} or ami_config.gpu_image.ami_search to the template, or use a size without a GPU (XS, S, M, L, XL)"
+            )),
+        ));
+    };
+    let q = ImageQuery {
+        owners: vec![s.owner.clone()],
+        name: Some(s.name_pattern.clone()),
+        architecture: Some(arch.to_string()),
+        tags: s.required_tags.clone().into_iter().collect(),
+        ..Default::default()
+    };
+    newest_image(cloud, &q, t, region, arch).await.map(Some)
+}
+
+/// The refusal of a `GPU-*` size for a template without a GPU image, naming the templates
+/// that have one (GPU image or GPU-ready saved version).
+fn no_gpu_image(catalogue: &Catalogue, t: &Template, size: &str) -> OpsError {
+    let with: Vec<String> = catalogue
+        .latest_current()
+        .into_iter()
+        .map(|e| &e.template)
+        .filter(|x| x.gpu_ready || x.ami_config.gpu_image.is_some())
+        .map(|x| x.id().to_string())
+        .collect();
+    let size = size.to_ascii_uppercase();
+    let hint = if with.is_empty() {
+        "use a size without a GPU (XS, S, M, L, XL), or give the template an ami_config.gpu_image (an image with the NVIDIA driver and CUDA)".to_string()
+    } else {
+        format!(
+            "launch a template that has one ({}) with --size {size}, use a size without a GPU (XS, S, M, L, XL), or give the template an ami_config.gpu_image",
+            with.join(", ")
+        )
+    };
+    OpsError::invalid(
+        format!(
+            "size {size} needs an image with the NVIDIA driver and CUDA, and template '{}' has none{}",
+            t.id(),
+            if t.is_saved() {
+                " (it was saved from a workstation without a GPU image)"
+            } else {
+                ""
+            }
+        ),
+        Some(hint),
+    )
 }
 
 /// Checks a launch request and turns it into an operation; nothing changes on refusal.
@@ -324,6 +411,23 @@ pub async fn prepare(
             .unwrap_or("t3.medium"),
     }
     .to_string();
+    if let Some(g) = &t.ami_config.gpu_image {
+        let errors = prism_templates::validate::gpu_image_errors(g);
+        if !errors.is_empty() {
+            return Err(OpsError::invalid(
+                format!("template '{}': {}", t.id(), errors.join("; ")),
+                Some("fix the template (check it with: prism template validate FILE)".to_string()),
+            ));
+        }
+    }
+    // A GPU size needs the NVIDIA driver: refused here, before anything is made, when the
+    // template has no GPU image and is not a GPU-ready saved version.
+    let gpu = req.size.as_deref().is_some_and(sizes::is_gpu);
+    if let Some(size) = req.size.as_deref().filter(|_| gpu) {
+        if !t.gpu_ready && t.ami_config.gpu_image.is_none() {
+            return Err(no_gpu_image(catalogue, t, size));
+        }
+    }
     let cloud = env.clouds.cloud(req.aws.profile.as_deref()).await?;
     regions::check(cloud.as_ref(), region).await?;
     if let Some(w) = env.store.workstation(&req.name).await? {
@@ -354,7 +458,16 @@ pub async fn prepare(
             Some("choose another name, or delete it first: prism delete NAME".to_string()),
         ));
     }
-    let image_id = resolve_image(cloud.as_ref(), t, region, &arch).await?;
+    let gpu_image = if gpu && !t.gpu_ready {
+        resolve_gpu_image(cloud.as_ref(), t, region, &arch).await?
+    } else {
+        None
+    };
+    let gpu_ready = t.gpu_ready || gpu_image.is_some();
+    let image_id = match gpu_image {
+        Some(id) => id,
+        None => resolve_image(cloud.as_ref(), t, region, &arch).await?,
+    };
     if !prism_templates::validate::looks_like_ami_id(&image_id) {
         return Err(OpsError::invalid(
             format!("template '{}' names '{image_id}' as its image for {region}, which is not an AMI id", t.id()),
@@ -409,6 +522,7 @@ pub async fn prepare(
         allow_from: req.allow_from.clone(),
         subnet_id: req.subnet_id.clone(),
         vpc_id: Some(vpc_id),
+        gpu_ready,
     };
     Ok(NewOperation {
         id: uuid::Uuid::new_v4().to_string(),
@@ -434,6 +548,9 @@ fn instance_tags(i: &LaunchInput, op_id: &str) -> Tags {
     }
     if let Some(s) = &i.size {
         t.insert(tags::SIZE.into(), s.clone());
+    }
+    if i.gpu_ready {
+        t.insert(tags::GPU_READY.into(), "true".into());
     }
     t.insert(tags::OPERATION.into(), op_id.into());
     t

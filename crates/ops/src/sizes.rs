@@ -21,6 +21,13 @@ pub fn instance_type(size: &str, arch: &str) -> Option<&'static str> {
         .map(|(_, x, a)| if arch == "arm64" { *a } else { *x })
 }
 
+/// Whether `size` is a GPU size (`GPU-S` … `GPU-XL`, any case): it needs an image with the
+/// NVIDIA driver and CUDA.
+pub fn is_gpu(size: &str) -> bool {
+    size.get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case("GPU-"))
+}
+
 /// The size names, for error messages.
 pub fn names() -> String {
     SIZES.iter().map(|s| s.0).collect::<Vec<_>>().join(", ")
@@ -28,6 +35,15 @@ pub fn names() -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn gpu_sizes_are_gpu() {
+        for (s, _, _) in super::SIZES {
+            assert_eq!(super::is_gpu(s), s.starts_with("GPU-"), "{s}");
+        }
+        assert!(super::is_gpu("gpu-l"));
+        assert!(!super::is_gpu("GP"));
+    }
+
     #[test]
     fn sizes_map_per_arch_and_gpu_is_gpu() {
         assert_eq!(super::instance_type("m", "x86_64"), Some("t3.large"));

@@ -35,6 +35,7 @@ pub(crate) fn merge(parents: &[&Template], child: &Template) -> Template {
     acc.downtime_seconds = child.downtime_seconds;
     acc.project = child.project.clone();
     acc.deprecation = child.deprecation.clone();
+    acc.gpu_ready = child.gpu_ready;
     acc
 }
 
@@ -76,6 +77,7 @@ fn overlay(acc: &mut Template, layer: &Template) {
     extend_map(&mut ac.instance_types, &lc.instance_types);
     set(&mut ac.ssh_user, &lc.ssh_user);
     set(&mut ac.user_data_script, &lc.user_data_script);
+    set(&mut ac.gpu_image, &lc.gpu_image);
 
     let (ad, ld) = (&mut acc.instance_defaults, &layer.instance_defaults);
     set(&mut ad.r#type, &ld.r#type);

@@ -30,7 +30,9 @@ pub use catalogue::{Catalogue, Entry, LoadIssue, Origin};
 pub use errors::{CatalogueError, NameError, TemplateError};
 pub use fingerprint::dir_fingerprint;
 pub use model::Deprecation;
-pub use model::{AmiConfig, AmiSearch, InstanceDefaults, Packages, Template, SAVED_FROM_INSTANCE};
+pub use model::{
+    AmiConfig, AmiSearch, GpuImage, InstanceDefaults, Packages, Template, SAVED_FROM_INSTANCE,
+};
 pub use names::{parse_template_ref, validate_template_name};
 pub use parse::{looks_like_instance_type, parse_template, Parsed, MAX_TEMPLATE_BYTES};
 pub use text::{is_hazardous, printable};

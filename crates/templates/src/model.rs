@@ -147,6 +147,10 @@ pub struct Template {
     /// Deprecation of a saved version (`prism template deprecate`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deprecation: Option<Deprecation>,
+    /// A saved version whose image has the NVIDIA driver and CUDA (the workstation it was saved
+    /// from ran a GPU image): `GPU-*` sizes may launch it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub gpu_ready: bool,
 }
 
 /// When a saved version is (or becomes) deprecated, and which version replaces it.
@@ -232,6 +236,26 @@ pub struct AmiConfig {
     /// User data run at first boot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_data_script: Option<String>,
+    /// The image `GPU-*` sizes launch (one with the NVIDIA driver and CUDA); without it a
+    /// `GPU-*` size is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_image: Option<GpuImage>,
+}
+
+/// Where a template's GPU image comes from: exact AMIs per region and architecture, else a
+/// search (the same shapes as `ami_config.amis` and `ami_config.ami_search`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct GpuImage {
+    /// Exact AMIs: region → architecture (`x86_64`/`arm64`) → AMI id.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub amis: BTreeMap<String, BTreeMap<String, String>>,
+    /// Search for the newest matching image with `DescribeImages`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ami_search: Option<AmiSearch>,
 }
 
 /// An AMI search: newest image owned by `owner` whose name matches `name_pattern`.
@@ -301,6 +325,7 @@ impl AmiConfig {
             && self.instance_types.is_empty()
             && self.ssh_user.is_none()
             && self.user_data_script.is_none()
+            && self.gpu_image.is_none()
     }
 
     /// True when this config itself says which AMI to use (amis, mappings or a search).
@@ -411,6 +436,7 @@ pub(crate) const TOP_LEVEL_FIELDS: &[&str] = &[
     "downtime_seconds",
     "project",
     "deprecation",
+    "gpu_ready",
     // legacy: mapped into instance_defaults.estimated_cost_per_hour
     "estimated_cost_per_hour",
 ];
@@ -427,6 +453,7 @@ pub(crate) const NESTED_FIELDS: &[(&str, &[&str])] = &[
             "instance_types",
             "ssh_user",
             "user_data_script",
+            "gpu_image",
         ],
     ),
     (
@@ -475,6 +502,13 @@ mod tests {
                 instance_types: BTreeMap::from([("arm64".into(), "t4g.large".into())]),
                 ssh_user: Some("ubuntu".into()),
                 user_data_script: Some("#!/bin/sh\n".into()),
+                gpu_image: Some(GpuImage {
+                    amis: BTreeMap::from([(
+                        "r".into(),
+                        BTreeMap::from([("x86_64".into(), "ami-3".into())]),
+                    )]),
+                    ami_search: None,
+                }),
             },
             instance_defaults: InstanceDefaults {
                 r#type: Some("t3.large".into()),
@@ -504,6 +538,7 @@ mod tests {
                 at: "2030-01-01T00:00:00Z".into(),
                 replacement: Some("x@2".into()),
             }),
+            gpu_ready: true,
         }
     }
 

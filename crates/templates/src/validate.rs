@@ -5,7 +5,7 @@ use std::path::Path;
 use crate::base::{base_image, known_bases, normalize_arch, AMI_BASED, KNOWN_ARCHES};
 use crate::catalogue::Catalogue;
 use crate::inherit::merge;
-use crate::model::Template;
+use crate::model::{GpuImage, Template};
 use crate::names::validate_version;
 use crate::parse::parse_template;
 use crate::scan::read_limited;
@@ -212,6 +212,12 @@ impl Checks<'_> {
         for arch in c.instance_types.keys() {
             self.arch("ami_config.instance_types", arch);
         }
+        if let Some(g) = &c.gpu_image {
+            for region in g.amis.keys() {
+                self.region(region);
+            }
+            self.errors.extend(gpu_image_errors(g));
+        }
     }
 
     fn defaults(&mut self, t: &Template) {
@@ -282,6 +288,60 @@ impl Checks<'_> {
             ));
         }
     }
+}
+
+/// What is wrong with a template's `ami_config.gpu_image` (empty when nothing): neither amis
+/// nor a search, an AMI id or architecture that is not one, an empty search field. `prism
+/// template validate` reports these; a launch refuses a template that has any.
+pub fn gpu_image_errors(g: &GpuImage) -> Vec<String> {
+    let mut errors = Vec::new();
+    let arch = |field: &str, a: &str, errors: &mut Vec<String>| {
+        if !KNOWN_ARCHES.contains(&a) {
+            errors.push(format!(
+                "{field}: unknown architecture '{}'; use {}",
+                printable(a),
+                KNOWN_ARCHES.join(" or ")
+            ));
+        }
+    };
+    if g.amis.is_empty() && g.ami_search.is_none() {
+        errors.push(
+            "ami_config.gpu_image needs amis (region -> {arch: ami-id}) or ami_search".to_string(),
+        );
+    }
+    for (region, arches) in &g.amis {
+        let region = printable(region);
+        for (a, ami) in arches {
+            arch(
+                &format!("ami_config.gpu_image.amis.{region}"),
+                a,
+                &mut errors,
+            );
+            if !looks_like_ami_id(ami) {
+                errors.push(format!(
+                    "ami_config.gpu_image.amis.{region}.{}: '{}' is not an AMI id (ami- followed by 8 to 17 hex digits)",
+                    printable(a),
+                    printable(ami)
+                ));
+            }
+        }
+    }
+    if let Some(s) = &g.ami_search {
+        if s.owner.trim().is_empty() {
+            errors.push("ami_config.gpu_image.ami_search.owner is empty".to_string());
+        }
+        if s.name_pattern.trim().is_empty() {
+            errors.push("ami_config.gpu_image.ami_search.name_pattern is empty".to_string());
+        }
+        for a in &s.architecture {
+            arch(
+                "ami_config.gpu_image.ami_search.architecture",
+                a,
+                &mut errors,
+            );
+        }
+    }
+    errors
 }
 
 /// `ami-` followed by 8 to 17 lowercase hex digits.

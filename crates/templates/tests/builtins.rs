@@ -105,3 +105,32 @@ fn builtin_inheritance_merges_lists_maps_and_scalars() {
     assert_eq!(al.template.ami_config.ssh_user.as_deref(), Some("ec2-user"));
     assert_eq!(al.template.package_manager.as_deref(), Some("dnf"));
 }
+
+/// Issue 10, item 7: the machine-learning built-in names the AWS Deep Learning Base image
+/// (owner `amazon`) for GPU sizes; its GPU image is valid; the others have none.
+#[test]
+fn python_ml_has_a_deep_learning_base_gpu_image_and_no_other_builtin_does() {
+    let cat = Catalogue::load(None);
+    let t = &cat.get("python-ml").unwrap().template;
+    let g = t
+        .ami_config
+        .gpu_image
+        .as_ref()
+        .expect("python-ml has a GPU image");
+    let s = g.ami_search.as_ref().expect("found by a search");
+    assert_eq!(s.owner, "amazon");
+    assert_eq!(
+        s.name_pattern,
+        "Deep Learning *Base OSS Nvidia Driver GPU AMI (Ubuntu 22.04) *"
+    );
+    assert!(prism_templates::validate::gpu_image_errors(g).is_empty());
+    for name in [
+        "r-research",
+        "amazon-linux-2023",
+        "ubuntu-24.04",
+        "ubuntu-22.04-base",
+    ] {
+        let t = &cat.get(name).unwrap().template;
+        assert!(t.ami_config.gpu_image.is_none(), "{name}");
+    }
+}

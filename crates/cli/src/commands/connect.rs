@@ -273,6 +273,24 @@ fn host_known(file: &Path, token: &str) -> bool {
     })
 }
 
+/// Makes `file` hold exactly `keys` for `token` (other hosts' lines kept), 0600.
+fn pin_host_keys(file: &Path, token: &str, keys: &[String]) -> std::io::Result<()> {
+    let old = std::fs::read_to_string(file).unwrap_or_default();
+    let mut text: String = old
+        .lines()
+        .filter(|l| {
+            !l.split_whitespace()
+                .next()
+                .is_some_and(|hosts| hosts.split(',').any(|h| h == token))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    for k in keys {
+        text.push_str(&format!("{token} {k}\n"));
+    }
+    write_private(file, &text)
+}
+
 /// What a forwarded service port is, for the URL line.
 fn service_name(port: u16) -> &'static str {
     match port {
@@ -305,7 +323,11 @@ fn ssh_args(
         "-o".into(),
         format!("UserKnownHostsFile={}", known_hosts.display()),
         "-o".into(),
-        "StrictHostKeyChecking=accept-new".into(),
+        if c.host_keys.is_empty() {
+            "StrictHostKeyChecking=accept-new".into()
+        } else {
+            "StrictHostKeyChecking=yes".into()
+        },
         "-o".into(),
         "HashKnownHosts=no".into(),
     ]);
@@ -329,6 +351,81 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
+/// Checks that the workstation's Prism-managed security group admits SSH from the caller's
+/// address (`--allow-from`, the config file's `allow_from`, else detected); when it does not,
+/// says so and offers (`--yes` accepts) to replace the rule with that address.
+async fn check_ssh_rule(client: &Client, cli: &Cli, a: &ConnectArgs, c: &Connection) -> CliResult {
+    let Some(group) = &c.security_group_id else {
+        return Ok(());
+    };
+    let file = crate::config::get();
+    let (mine, from) = match a.allow_from.clone().or(file.allow_from.clone()) {
+        Some(cidr) => (cidr, "given".to_string()),
+        None => match crate::caller::detect().await {
+            Ok(found) => found,
+            Err(e) => {
+                errln!("note: cannot check the SSH rule of '{}' ({e})", c.name);
+                return Ok(());
+            }
+        },
+    };
+    if c.ssh_allowed_from
+        .iter()
+        .any(|r| prism_ops::access::cidr_covers(r, &mine))
+    {
+        return Ok(());
+    }
+    let now = if c.ssh_allowed_from.is_empty() {
+        "from nowhere".to_string()
+    } else {
+        format!("only from {}", c.ssh_allowed_from.join(", "))
+    };
+    errln!(
+        "SSH to '{}' is allowed {now}, not from your address {mine} ({from}): the connection would time out",
+        c.name
+    );
+    let everywhere = if prism_ops::access::is_everywhere(&mine) {
+        " — the whole internet"
+    } else {
+        ""
+    };
+    crate::prompt::confirm(
+        &format!(
+            "Replace the SSH rule of security group {group} ({}; every Prism workstation in its VPC uses it) with {mine}{everywhere}?",
+            c.region
+        ),
+        a.yes,
+    )?;
+    let t = target(cli);
+    let req = prism_api::AccessRequest {
+        allow_from: mine.clone(),
+        aws: prism_api::AwsTarget {
+            profile: t.profile.clone(),
+            region: Some(c.region.clone()),
+        },
+    };
+    let done: prism_api::AccessChange = client
+        .post(
+            &format!(
+                "/v1/workstations/{}/access",
+                crate::client::segment(&c.name)
+            ),
+            &req,
+        )
+        .await?;
+    errln!(
+        "SSH rule of {} updated: allowed from {} (was {})",
+        done.security_group_id,
+        done.allow_from,
+        if done.revoked.is_empty() {
+            "none".to_string()
+        } else {
+            done.revoked.join(", ")
+        }
+    );
+    Ok(())
+}
+
 /// `prism connect`.
 pub async fn connect(cli: &Cli, a: &ConnectArgs) -> CliResult {
     let ssh = if a.print {
@@ -345,6 +442,9 @@ pub async fn connect(cli: &Cli, a: &ConnectArgs) -> CliResult {
     let c = lookup(&client, cli, &a.name).await?;
     check_running(&c)?;
     let (host, port) = address(&c)?;
+    if !a.print {
+        check_ssh_rule(&client, cli, a, &c).await?;
+    }
     let paths = Paths::from_env().map_err(|e| CliError::refused(e, None))?;
     let ident = match &c.key_name {
         Some(k) => Some(identity(&paths, k, a.identity.as_deref())?),
@@ -406,9 +506,14 @@ pub async fn connect(cli: &Cli, a: &ConnectArgs) -> CliResult {
         write_private(&kh, "")
             .map_err(|e| CliError::refused(format!("cannot create {}: {e}", kh.display()), None))?;
     }
-    if !host_known(&kh, &host_token(&host, port)) {
+    let token = host_token(&host, port);
+    if !c.host_keys.is_empty() {
+        // The instance's own keys (its console output): ssh checks the server against them.
+        pin_host_keys(&kh, &token, &c.host_keys)
+            .map_err(|e| CliError::refused(format!("cannot write {}: {e}", kh.display()), None))?;
+    } else if !host_known(&kh, &token) {
         errln!(
-            "note: first connection to '{}' ({host}): its host key is accepted on first use and kept in {}; a different key later is refused",
+            "note: first connection to '{}' ({host}): its host key is accepted on first use and kept in {} (EC2 shows no host keys in its console output yet); a different key later is refused",
             c.name,
             kh.display()
         );
@@ -422,6 +527,20 @@ pub async fn connect(cli: &Cli, a: &ConnectArgs) -> CliResult {
         errln!("{what}: open http://localhost:{l}");
     }
     let ssh = ssh.expect("checked above unless --print");
+    if !c.host_keys.is_empty() {
+        // ssh only; its exit code stays ours. Waits as long as the session lasts (the user's).
+        let status = std::process::Command::new(ssh)
+            .args(&args)
+            .status()
+            .map_err(|e| CliError::refused(format!("cannot run ssh: {e}"), None))?;
+        if status.code() == Some(255) {
+            errln!(
+                "note: ssh checked the server's host key against the keys '{}' printed on its console (EC2 GetConsoleOutput); if it said \"Host key verification failed\", the server at {host} is not that instance: do not connect",
+                c.name
+            );
+        }
+        std::process::exit(status.code().unwrap_or(1));
+    }
     let mut cmd = std::process::Command::new(ssh);
     cmd.args(&args);
     if cli.output == Format::Json {

@@ -10,8 +10,8 @@ pub mod protections;
 pub mod restores;
 pub mod saves;
 pub mod shares;
-pub mod templates;
 pub mod template_restores;
+pub mod templates;
 pub mod workstations;
 
 use crate::auth::{self, Gate};
@@ -94,6 +94,7 @@ impl utoipa::Modify for CommonResponses {
         workstations::launch,
         workstations::action,
         workstations::connection,
+        workstations::access,
         saves::save,
         shares::share,
         shares::sharing,
@@ -127,6 +128,8 @@ impl utoipa::Modify for CommonResponses {
         prism_api::ValidateRequest,
         prism_api::ValidateReport,
         prism_api::Workstation,
+        prism_api::AccessRequest,
+        prism_api::AccessChange,
         prism_api::WorkstationList,
         prism_api::Connection,
         prism_api::RunningOperation,
@@ -258,6 +261,7 @@ pub fn router(state: AppState, gate: Gate) -> Router {
             "/v1/workstations/{name}/connection",
             get(workstations::connection),
         )
+        .route("/v1/workstations/{name}/access", post(workstations::access))
         .route("/v1/saves", post(saves::save))
         .route("/v1/restores", post(restores::restore))
         .route("/v1/projects", get(projects::list).post(projects::create))

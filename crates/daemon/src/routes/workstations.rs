@@ -281,6 +281,15 @@ pub async fn connection(
         .into_iter()
         .filter(|p| *p != 22)
         .collect();
+    let host_keys = if i.state.as_str() == "running" {
+        host_keys(cloud.as_ref(), &found.region, &i.id).await
+    } else {
+        vec![]
+    };
+    let group =
+        prism_ops::access::prism_group_of(cloud.as_ref(), &found.region, &i.security_group_ids)
+            .await
+            .map_err(|e| prism_ops::OpsError::Internal(e.to_string()))?;
     Ok(Json(prism_api::Connection {
         name,
         instance_id: i.id,
@@ -291,5 +300,66 @@ pub async fn connection(
         key_name: i.key_name,
         service_ports,
         template: reference,
+        ssh_allowed_from: group
+            .as_ref()
+            .map(prism_ops::access::ssh_sources)
+            .unwrap_or_default(),
+        security_group_id: group.map(|g| g.id),
+        host_keys,
+    }))
+}
+
+/// Test only: a file whose text is used as every instance's console output instead of EC2's
+/// (the tests put a local sshd's host key there). A missing file: no console output.
+pub const TEST_CONSOLE_ENV: &str = "PRISM_TEST_CONSOLE_OUTPUT_FILE";
+
+/// The host keys the instance printed on its console; none when EC2 has no output (yet) or
+/// cannot give it (connect then trusts on first use and says so).
+async fn host_keys(cloud: &dyn prism_cloud::Cloud, region: &str, id: &str) -> Vec<String> {
+    let text = match std::env::var_os(TEST_CONSOLE_ENV) {
+        Some(path) => tokio::fs::read_to_string(path).await.ok(),
+        None => retry(|| cloud.console_output(region, id))
+            .await
+            .ok()
+            .flatten(),
+    };
+    text.map(|t| prism_ops::access::host_keys_from_console(&t))
+        .unwrap_or_default()
+}
+
+/// Makes the workstation's Prism-managed security group admit SSH from `allow_from`,
+/// replacing the rule it had (the caller's address changed). Synchronous: two EC2 calls.
+#[utoipa::path(post, path = "/v1/workstations/{name}/access", request_body = prism_api::AccessRequest, params(("name" = String, Path)), responses((status = 200, body = prism_api::AccessChange), (status = 400, body = prism_api::ApiError), (status = 404, body = prism_api::ApiError)))]
+pub async fn access(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    Body(req): Body<prism_api::AccessRequest>,
+) -> HttpResult<prism_api::AccessChange> {
+    let region = region_of(&s, &req.aws)?;
+    if !prism_ops::naming::region_shape_ok(&region) {
+        return Err(prism_ops::regions::not_a_region(&region).into());
+    }
+    prism_ops::access::validate_cidr(&req.allow_from)?;
+    let cloud = s
+        .env()
+        .clouds
+        .cloud(req.aws.profile.as_deref())
+        .await
+        .map_err(prism_ops::OpsError::from)?;
+    let found = lifecycle::find_workstation(s.env(), cloud.as_ref(), &name, &region).await?;
+    let (group, revoked) = prism_ops::access::replace_ssh_rule(
+        cloud.as_ref(),
+        &found.region,
+        &name,
+        &found.instance.security_group_ids,
+        &req.allow_from,
+    )
+    .await?;
+    Ok(Json(prism_api::AccessChange {
+        name,
+        region: found.region,
+        security_group_id: group,
+        allow_from: req.allow_from,
+        revoked,
     }))
 }

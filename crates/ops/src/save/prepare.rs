@@ -79,6 +79,10 @@ pub struct SaveInput {
     /// minutes. Absent in journals written before it existed.
     #[serde(default)]
     pub copy_within_minutes: Option<u32>,
+    /// The workstation runs an image with the NVIDIA driver and CUDA (its `prism:gpu-ready`
+    /// tag): the saved version is GPU-ready.
+    #[serde(default)]
+    pub gpu_ready: bool,
 }
 
 impl SaveInput {
@@ -119,6 +123,9 @@ impl SaveInput {
         }
         if let Some(v) = &self.description {
             put(tags::DESCRIPTION, v);
+        }
+        if self.gpu_ready {
+            put(tags::GPU_READY, "true");
         }
         t
     }
@@ -307,6 +314,7 @@ pub async fn prepare(
         kms_keys: req.kms_keys.clone(),
         inherited_share: inherited_share.clone(),
         copy_within_minutes: req.copy_within_minutes,
+        gpu_ready: inst.tags.get(tags::GPU_READY).map(String::as_str) == Some("true"),
     };
     let mut warnings = vec![];
     if let Some(p) = &input.project {

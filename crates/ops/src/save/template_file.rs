@@ -139,6 +139,10 @@ pub fn saved_template(i: &SaveInput, amis: &[(String, String)]) -> Template {
     t.ami_config.ami_mappings.clear();
     t.ami_config.ami_search = None;
     t.ami_config.user_data_script = None;
+    // The saved image is what the workstation ran: GPU-ready when that was a GPU image, and
+    // the template's GPU image is no longer what a launch of this version should start.
+    t.ami_config.gpu_image = None;
+    t.gpu_ready = i.gpu_ready;
     for (r, id) in amis {
         t.ami_config
             .amis
