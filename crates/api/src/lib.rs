@@ -600,6 +600,30 @@ pub struct CopyRequest {
     /// 2,880 in steps of 15; charged per GiB).
     #[serde(default)]
     pub copy_within_minutes: Option<u32>,
+    /// Only check and plan; submit nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// What `template copy` will do: shown before a time-based copy (which EC2 charges per GiB) is
+/// confirmed, and by `--dry-run`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CopyPlan {
+    /// Template name.
+    pub template: String,
+    /// Version copied.
+    pub version: String,
+    /// Region the image is copied from.
+    pub source_region: String,
+    /// Image copied.
+    pub source_image: String,
+    /// Destination region.
+    pub to_region: String,
+    /// Size of the image's volumes, GiB.
+    pub size_gb: i64,
+    /// `--copy-within`: the time-based copy's deadline and estimated price.
+    #[serde(default)]
+    pub time_based_copy: Option<TimeBasedCopyPlan>,
 }
 
 /// Status of an operation.

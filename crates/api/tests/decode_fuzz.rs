@@ -279,6 +279,7 @@ fn copy_request() -> impl Strategy<Value = CopyRequest> {
                 kms_key,
                 aws,
                 copy_within_minutes: max_wait_seconds.map(|s| (s % 3000) as u32),
+                dry_run: false,
             },
         )
 }

@@ -419,9 +419,10 @@ pub enum TemplateCommand {
         /// 15m, e.g. 30m, 2h). Charged per GiB copied: the estimate is shown.
         #[arg(long, value_name = "DURATION", value_parser = parse_copy_within)]
         copy_within: Option<u32>,
-        /// Return the operation id at once.
-        #[arg(long)]
-        detach: bool,
+        /// `--yes` (asked only for a time-based copy, which is charged), `--dry-run`,
+        /// `--detach`.
+        #[command(flatten)]
+        flags: ChangeFlags,
     },
     /// Let other accounts, organizations, OUs or everyone launch a saved version (its image
     /// in every region); they find it with `prism templates --refresh`.

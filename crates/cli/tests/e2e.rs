@@ -2970,18 +2970,32 @@ fn a_deadline_copy_shows_its_price_and_reaches_every_region() {
     for r in ["us-east-1", "us-west-2", "eu-west-1"] {
         assert_eq!(w.images(r, "dl-env", "1").len(), 1, "{r}");
     }
-    let out = ok_all(
-        &w,
-        &[
-            "template",
-            "copy",
-            "dl-env",
-            "--to-region",
-            "eu-central-1",
-            "--copy-within",
-            "45m",
-        ],
+    // `template copy --copy-within` is charged: its plan (price, deadline) is shown and
+    // confirmed first. A dry run and a refusal without --yes copy nothing.
+    let copy = [
+        "template",
+        "copy",
+        "dl-env",
+        "--to-region",
+        "eu-central-1",
+        "--copy-within",
+        "45m",
+    ];
+    let cplan = w.json(&[&copy[..], &["--dry-run"]].concat());
+    assert_eq!(cplan["to_region"], "eu-central-1", "{cplan}");
+    assert!(
+        ["us-east-1", "us-west-2", "eu-west-1"].contains(&cplan["source_region"].as_str().unwrap()),
+        "{cplan}"
     );
+    assert_eq!(cplan["time_based_copy"]["within_minutes"], 45, "{cplan}");
+    assert_eq!(
+        cplan["time_based_copy"]["per_region"][0]["usd"].as_f64(),
+        Some((cplan["size_gb"].as_f64().unwrap() * 0.02 * 100.0).round() / 100.0),
+        "{cplan}"
+    );
+    w.fails(&copy, 1, "needs confirmation");
+    assert_eq!(w.images("eu-central-1", "dl-env", "1").len(), 0);
+    let out = ok_all(&w, &[&copy[..], &["--yes"]].concat());
     assert!(out.contains("Time-based copy (--copy-within 45m)"), "{out}");
     assert!(out.contains("per region: eu-central-1 $"), "{out}");
     assert_eq!(w.images("eu-central-1", "dl-env", "1").len(), 1);

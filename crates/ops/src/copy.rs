@@ -79,6 +79,9 @@ pub struct CopyInput {
     /// copy is submitted and in its result). Absent in journals written before it existed.
     #[serde(default)]
     pub time_based_copy: Option<prism_api::TimeBasedCopyPlan>,
+    /// Size of the image's volumes, GiB (for the plan). Absent in older journals.
+    #[serde(default)]
+    pub size_gb: i64,
 }
 
 /// Checks a copy request against the catalogue and EC2.
@@ -148,6 +151,7 @@ pub async fn prepare(
             copy_within_minutes: req.copy_within_minutes,
         },
         arch,
+        size_gb: img.size_gb,
         time_based_copy: req.copy_within_minutes.map(|m| {
             crate::copy_within::plan(m, img.size_gb, std::slice::from_ref(&req.to_region))
         }),
@@ -158,6 +162,21 @@ pub async fn prepare(
         target: format!("{}@{version}", t.id()),
         lock_keys: vec![locks::template(t.id())],
         input: serde_json::to_value(&input).map_err(|e| OpsError::Internal(e.to_string()))?,
+    })
+}
+
+/// The plan of a prepared copy (what `template copy --dry-run` shows), read from its input.
+pub fn plan_of(op: &NewOperation) -> Result<prism_api::CopyPlan, OpsError> {
+    let i: CopyInput =
+        serde_json::from_value(op.input.clone()).map_err(|e| OpsError::Internal(e.to_string()))?;
+    Ok(prism_api::CopyPlan {
+        template: i.template,
+        version: i.version,
+        source_region: i.spec.source_region,
+        source_image: i.spec.source_image,
+        to_region: i.dest_region,
+        size_gb: i.size_gb,
+        time_based_copy: i.time_based_copy,
     })
 }
 

@@ -374,6 +374,7 @@ async fn prepare_copy(rig: &Rig, to: &str) -> Result<NewOperation, OpsError> {
         kms_key: None,
         aws: Default::default(),
         copy_within_minutes: None,
+        dry_run: false,
     };
     prism_ops::copy::prepare(&rig.env, &rig.catalogue(), &req).await
 }

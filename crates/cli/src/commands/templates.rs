@@ -6,9 +6,7 @@ use crate::client::Client;
 use crate::error::{CliError, CliResult};
 use crate::output::{dash, errln, out, outln, print, table};
 use prism_api::TemplateVersions;
-use prism_api::{
-    CopyRequest, Submitted, TemplateDetail, TemplateList, ValidateReport, ValidateRequest,
-};
+use prism_api::{CopyRequest, TemplateDetail, TemplateList, ValidateReport, ValidateRequest};
 use prism_api::{ImportReport, ImportRequest, RefreshReport, RefreshRequest, TemplateSharing};
 
 /// `file` as an absolute path to an existing regular file (the daemon reads it by path).
@@ -299,7 +297,7 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
             max_wait,
             kms_key,
             copy_within,
-            detach,
+            flags,
         } => {
             if let Some((r, _)) = kms_key {
                 if r != to_region {
@@ -310,33 +308,33 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
                 }
             }
             let c = Client::connect(true).await?;
-            let sub: Submitted = c
-                .post(
-                    "/v1/templates/copies",
-                    &CopyRequest {
-                        template: name.clone(),
-                        to_region: to_region.clone(),
-                        max_wait_seconds: *max_wait,
-                        kms_key: kms_key.as_ref().map(|(_, k)| k.clone()),
-                        aws: target(cli),
-                        copy_within_minutes: *copy_within,
-                    },
-                )
-                .await?;
-            // Template copy has no confirmation step: the time-based copy's deadline and price
-            // are shown as soon as it is submitted (and are in the operation's input/result).
-            if cli.output == crate::output::Format::Table {
-                if let Some(t) = sub
-                    .operation
-                    .input
-                    .get("time_based_copy")
-                    .cloned()
-                    .and_then(|v| serde_json::from_value::<prism_api::TimeBasedCopyPlan>(v).ok())
-                {
-                    super::save::describe_time_based_copy(&t);
-                }
-            }
-            finish(&c, cli.output, sub, *detach, |op| {
+            let req = |dry_run| CopyRequest {
+                template: name.clone(),
+                to_region: to_region.clone(),
+                max_wait_seconds: *max_wait,
+                kms_key: kms_key.as_ref().map(|(_, k)| k.clone()),
+                aws: target(cli),
+                copy_within_minutes: *copy_within,
+                dry_run,
+            };
+            // A standard copy is asked no question (as before); a time-based copy is charged
+            // per GiB, so its deadline and price are shown and confirmed first.
+            let mut confirm = flags.confirm();
+            confirm.yes |= copy_within.is_none();
+            let Some((_, sub)) = super::plan_then_submit(
+                &c,
+                cli,
+                "/v1/templates/copies",
+                req,
+                describe_copy,
+                confirm,
+                "Copy?",
+            )
+            .await?
+            else {
+                return Ok(());
+            };
+            finish(&c, cli.output, sub, flags.detach, |op| {
                 let r = op.result.clone().unwrap_or_default();
                 outln!(
                     "{}@{} is now in {}: {}",
@@ -394,5 +392,21 @@ pub async fn template(cli: &Cli, cmd: &TemplateCommand) -> CliResult {
             unused_for,
             flags,
         } => super::template_delete::prune(cli, name, *keep, *older_than, *unused_for, flags).await,
+    }
+}
+
+/// The plan of `template copy`: what goes where, and a time-based copy's deadline and price.
+fn describe_copy(p: &prism_api::CopyPlan) {
+    errln!(
+        "Copy {}@{} ({} GiB) from {} ({}) to {}",
+        p.template,
+        p.version,
+        p.size_gb,
+        p.source_region,
+        p.source_image,
+        p.to_region
+    );
+    if let Some(t) = &p.time_based_copy {
+        super::save::describe_time_based_copy(t);
     }
 }

@@ -144,6 +144,8 @@ impl utoipa::Modify for CommonResponses {
         prism_api::RegionPrice,
         prism_api::CaptureMode,
         prism_api::CopyRequest,
+        prism_api::CopyPlan,
+        templates::CopyAnswer,
         prism_api::ShareRequest,
         prism_api::SharePlan,
         prism_api::RegionImage,

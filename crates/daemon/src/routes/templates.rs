@@ -182,17 +182,37 @@ pub async fn validate(
     }))
 }
 
-/// Copies a saved version to another region (adds or retries one region).
-#[utoipa::path(post, path = "/v1/templates/copies", request_body = CopyRequest, responses((status = 200, body = Submitted), (status = 400, body = prism_api::ApiError)))]
+/// The answer to a copy: the plan, and the operation unless it was a dry run.
+#[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct CopyAnswer {
+    /// What the copy does.
+    pub plan: prism_api::CopyPlan,
+    /// The submitted operation (absent for a dry run).
+    pub submitted: Option<Submitted>,
+}
+
+/// Copies a saved version to another region (adds or retries one region); `dry_run` only
+/// checks and plans.
+#[utoipa::path(post, path = "/v1/templates/copies", request_body = CopyRequest, responses((status = 200, body = CopyAnswer), (status = 400, body = prism_api::ApiError)))]
 pub async fn copy(
     State(s): State<AppState>,
     Body(req): Body<CopyRequest>,
-) -> HttpResult<Submitted> {
+) -> HttpResult<CopyAnswer> {
     let c = load(&s).await?;
     let op = prism_ops::copy::prepare(s.env(), &c, &req).await?;
+    let plan = prism_ops::copy::plan_of(&op)?;
+    if req.dry_run {
+        return Ok(Json(CopyAnswer {
+            plan,
+            submitted: None,
+        }));
+    }
     let row = s.runner.submit(op).await?;
-    Ok(Json(Submitted {
-        operation: to_api(row, vec![]),
+    Ok(Json(CopyAnswer {
+        plan,
+        submitted: Some(Submitted {
+            operation: to_api(row, vec![]),
+        }),
     }))
 }
 
