@@ -191,17 +191,7 @@ pub async fn resolve_image(
         return Ok(id.clone());
     }
     let search = if let Some(s) = &ac.ami_search {
-        if !s.architecture.is_empty() && !s.architecture.iter().any(|a| a == arch) {
-            None
-        } else {
-            Some(ImageQuery {
-                owners: vec![s.owner.clone()],
-                name: Some(s.name_pattern.clone()),
-                architecture: Some(arch.to_string()),
-                tags: s.required_tags.clone().into_iter().collect(),
-                ..Default::default()
-            })
-        }
+        search_query(s, arch)
     } else {
         t.base
             .as_deref()
@@ -302,11 +292,7 @@ pub async fn resolve_gpu_image(
     if let Some(id) = g.amis.get(region).and_then(|m| m.get(arch)) {
         return Ok(Some(id.clone()));
     }
-    let search = g
-        .ami_search
-        .as_ref()
-        .filter(|s| s.architecture.is_empty() || s.architecture.iter().any(|a| a == arch));
-    let Some(s) = search else {
+    let Some(q) = g.ami_search.as_ref().and_then(|s| search_query(s, arch)) else {
         return Err(OpsError::invalid(
             format!(
                 "template '{}' has no GPU image for region {region} ({arch})",
@@ -317,14 +303,19 @@ pub async fn resolve_gpu_image(
             )),
         ));
     };
-    let q = ImageQuery {
+    newest_image(cloud, &q, t, region, arch).await.map(Some)
+}
+
+/// The `DescribeImages` query of an `ami_search` for `arch`; `None` when the search is for
+/// other architectures only.
+fn search_query(s: &prism_templates::AmiSearch, arch: &str) -> Option<ImageQuery> {
+    (s.architecture.is_empty() || s.architecture.iter().any(|a| a == arch)).then(|| ImageQuery {
         owners: vec![s.owner.clone()],
         name: Some(s.name_pattern.clone()),
         architecture: Some(arch.to_string()),
         tags: s.required_tags.clone().into_iter().collect(),
         ..Default::default()
-    };
-    newest_image(cloud, &q, t, region, arch).await.map(Some)
+    })
 }
 
 /// The refusal of a `GPU-*` size for a template without a GPU image, naming the templates
