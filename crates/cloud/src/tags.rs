@@ -26,6 +26,14 @@ pub const SIZE: &str = "prism:size";
 /// Instance, image, snapshot: runs (or holds) an image with the NVIDIA driver and CUDA, so
 /// `GPU-*` sizes may launch what is saved from it (value `true`).
 pub const GPU_READY: &str = "prism:gpu-ready";
+/// Volume kept by `prism restore` (the replaced root): the workstation it was the root of.
+pub const REPLACED_ROOT_OF: &str = "prism:replaced-root-of";
+/// Volume kept by `prism restore`: when it was replaced (RFC 3339).
+pub const REPLACED_AT: &str = "prism:replaced-at";
+/// Volume kept by `prism restore`: the template version the workstation ran from before.
+pub const REPLACED_VERSION: &str = "prism:replaced-version";
+/// Volume kept by `prism restore`: the version restored in its place.
+pub const RESTORED_TO: &str = "prism:restored-to";
 
 /// Image, snapshot: the saved template's name.
 pub const SAVED_TEMPLATE: &str = "prism:saved-template";

@@ -48,15 +48,6 @@ pub const RECORDING_STEPS: &[&str] = &[];
 /// Labelled crash points (none: each acting step makes one kind of call).
 pub const ACTED_AT: &[(&str, &str)] = &[];
 
-/// Tag on the kept root volume: the workstation it was the root of.
-pub const TAG_REPLACED_ROOT_OF: &str = "prism:replaced-root-of";
-/// Tag on the kept root volume: when it was replaced (RFC 3339).
-pub const TAG_REPLACED_AT: &str = "prism:replaced-at";
-/// Tag on the kept root volume: the template version the workstation ran from before.
-pub const TAG_REPLACED_VERSION: &str = "prism:replaced-version";
-/// Tag on the kept root volume: the version restored in its place.
-pub const TAG_RESTORED_TO: &str = "prism:restored-to";
-
 /// The saga: its steps in order (names are persisted: never rename one).
 pub fn saga() -> Saga {
     Saga {
@@ -384,7 +375,10 @@ pub async fn prepare(
             ),
             "the workstation restarts (unsaved work in memory is lost); its instance id, data volumes, private and public addresses stay".to_string(),
             format!(
-                "the old root volume {old_root} is kept, detached, tagged {TAG_REPLACED_ROOT_OF}={name}, {TAG_REPLACED_AT}, {TAG_REPLACED_VERSION}={}; it is billed until you delete it: aws ec2 delete-volume --region {region} --volume-id {old_root}",
+                "the old root volume {old_root} is kept, detached, tagged {}={name}, {}, {}={}; it is billed until you delete it: aws ec2 delete-volume --region {region} --volume-id {old_root}",
+                tags::REPLACED_ROOT_OF,
+                tags::REPLACED_AT,
+                tags::REPLACED_VERSION,
                 current.as_deref().unwrap_or("unknown")
             ),
             format!("Prism records that '{name}' runs from {template}@{version}"),
@@ -500,14 +494,14 @@ async fn tag_old_root(
     volume_id: &str,
 ) -> Result<(), StepError> {
     let t = Tags::from([
-        (TAG_REPLACED_ROOT_OF.to_string(), i.workstation.clone()),
-        (TAG_REPLACED_AT.to_string(), crate::clock::now_rfc3339()),
+        (tags::REPLACED_ROOT_OF.to_string(), i.workstation.clone()),
+        (tags::REPLACED_AT.to_string(), crate::clock::now_rfc3339()),
         (
-            TAG_REPLACED_VERSION.to_string(),
+            tags::REPLACED_VERSION.to_string(),
             i.previous.clone().unwrap_or_else(|| "unknown".into()),
         ),
         (
-            TAG_RESTORED_TO.to_string(),
+            tags::RESTORED_TO.to_string(),
             format!("{}@{}", i.template, i.version),
         ),
         (tags::OPERATION.to_string(), cx.op_id.clone()),

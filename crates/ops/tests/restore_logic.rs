@@ -10,9 +10,6 @@ use common::{Rig, REGION};
 use prism_api::RestoreRequest;
 use prism_cloud::fake::FakeTimings;
 use prism_cloud::{tags, Cloud, VolumeQuery};
-use prism_ops::restore::{
-    TAG_REPLACED_AT, TAG_REPLACED_ROOT_OF, TAG_REPLACED_VERSION, TAG_RESTORED_TO,
-};
 use prism_ops::OpsError;
 use prism_store::NewOperation;
 
@@ -126,10 +123,10 @@ async fn restore_replaces_the_root_and_keeps_everything_else() {
         .expect("old root kept");
     assert_eq!(old.state, "available");
     assert_eq!(old.instance_id, None);
-    assert_eq!(old.tags[TAG_REPLACED_ROOT_OF], "ws");
-    assert_eq!(old.tags[TAG_REPLACED_VERSION], "python-ml");
-    assert_eq!(old.tags[TAG_RESTORED_TO], "lab-env@1");
-    assert!(old.tags.contains_key(TAG_REPLACED_AT));
+    assert_eq!(old.tags[tags::REPLACED_ROOT_OF], "ws");
+    assert_eq!(old.tags[tags::REPLACED_VERSION], "python-ml");
+    assert_eq!(old.tags[tags::RESTORED_TO], "lab-env@1");
+    assert!(old.tags.contains_key(tags::REPLACED_AT));
 
     let w = rig.env.store.workstation("ws").await.unwrap().unwrap();
     assert_eq!(w.template.as_deref(), Some("lab-env"));
@@ -291,8 +288,8 @@ async fn restores_move_along_one_lineage_and_name_the_version_replaced() {
         .find(|v| v.id == first_new_root)
         .unwrap();
     assert_eq!(kept.state, "available");
-    assert_eq!(kept.tags[TAG_REPLACED_VERSION], "lab-env@1");
-    assert_eq!(kept.tags[TAG_RESTORED_TO], "lab-env@2");
+    assert_eq!(kept.tags[tags::REPLACED_VERSION], "lab-env@1");
+    assert_eq!(kept.tags[tags::RESTORED_TO], "lab-env@2");
     let w = rig.env.store.workstation("ws").await.unwrap().unwrap();
     assert_eq!(w.template_version.as_deref(), Some("2"));
 }
@@ -324,7 +321,7 @@ async fn a_cancel_during_the_replacement_records_what_ec2_did() {
         .find(|v| v.id == old_root)
         .unwrap();
     assert_eq!(old.state, "available");
-    assert_eq!(old.tags[TAG_RESTORED_TO], "lab-env@1");
+    assert_eq!(old.tags[tags::RESTORED_TO], "lab-env@1");
     let w = rig.env.store.workstation("ws").await.unwrap().unwrap();
     assert_eq!(w.template_version.as_deref(), Some("1"));
 }
